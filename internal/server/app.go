@@ -77,6 +77,10 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
+// Abort closes what was built so far and returns err with any close
+// errors: the exit path of a BuildFunc that fails half-way.
+func (a *App) Abort(err error) error { return errors.Join(err, a.Close()) }
+
 // Addr returns the bound address of the named server once Run has started
 // listening (tests bind port 0).
 func (a *App) Addr(name string) string {

@@ -19,7 +19,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/internal/config"
-	"github.com/vidcomments/vidcomments/internal/stores"
+	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
+	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
 )
 
 // Defaults parses scripts/stack.env (lines NAME=${NAME:-value}) into a map.
@@ -120,7 +121,7 @@ func probeRedis(ctx context.Context, addr string) (string, error) {
 }
 
 func probeKafka(addr string) (string, error) {
-	cfg := stores.SaramaConfig("vidcomments-stackctl")
+	cfg := kafkastore.Config("vidcomments-stackctl")
 	cfg.Net.DialTimeout = 2 * time.Second
 	cfg.Metadata.Retry.Max = 0
 	client, err := sarama.NewClient([]string{addr}, cfg)
@@ -128,7 +129,7 @@ func probeKafka(addr string) (string, error) {
 		return "", err
 	}
 	defer client.Close()
-	if err := stores.PingKafka(client); err != nil {
+	if err := kafkastore.Ping(client); err != nil {
 		return "", err
 	}
 	ctl, err := client.Controller()
@@ -140,7 +141,7 @@ func probeKafka(addr string) (string, error) {
 
 func probeCassandra(ctx context.Context, addr string) (string, error) {
 	cfg := config.Cassandra{Hosts: []string{addr}, Consistency: "ONE", Timeout: 3 * time.Second}
-	s, err := stores.OpenCassandra(cfg)
+	s, err := cassandrastore.Open(cfg)
 	if err != nil {
 		return "", err
 	}

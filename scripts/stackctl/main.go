@@ -15,7 +15,8 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/stack"
-	"github.com/vidcomments/vidcomments/internal/stores"
+	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/schema"
 )
 
@@ -67,7 +68,7 @@ func applySchema(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	db, err := stores.OpenMySQL(ctx, my)
+	db, err := mysqlstore.Open(ctx, my)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func applySchema(args []string) error {
 	if err := schema.ApplyMySQL(ctx, db); err != nil {
 		return err
 	}
-	cluster, err := stores.CassandraCluster(cass, "")
+	cluster, err := cassandrastore.Cluster(cass, "")
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,70 @@
+// Package httpapi holds what the public JSON APIs of readsvc and writesvc
+// share: the error body {"error":{"code","message"}}, JSON responses, and a
+// chi router whose 404, 405 and panics answer in that shape.
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail carries a stable machine-readable code and a human message.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WriteJSON writes v as the JSON response body with status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes the standard error body.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
+}
+
+// NewRouter returns a chi router that answers unknown routes, wrong methods
+// and handler panics with the standard JSON error body.
+func NewRouter(logger *slog.Logger) chi.Router {
+	r := chi.NewRouter()
+	r.Use(recoverer(logger))
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		WriteError(w, http.StatusNotFound, "not_found", "no such resource")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this resource")
+	})
+	return r
+}
+
+// recoverer turns a handler panic into a logged 500 with a JSON body, so one
+// bad request cannot take the process down.
+func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					logger.Error("handler panic", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
+					WriteError(w, http.StatusInternalServerError, "internal", "internal error")
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}

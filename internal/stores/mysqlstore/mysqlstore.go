@@ -1,0 +1,63 @@
+// Package mysqlstore opens MySQL/MariaDB pools with the settings every
+// vidcomments service shares.
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/vidcomments/vidcomments/internal/config"
+)
+
+// Config parses a DSN and applies what vidcomments relies on: UTC
+// times parsed into time.Time, bounded dial/read/write timeouts, utf8mb4.
+func Config(dsn string) (*mysql.Config, error) {
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mysql dsn: %w", err)
+	}
+	c.ParseTime = true
+	c.Loc = time.UTC
+	if c.Timeout == 0 {
+		c.Timeout = config.DefaultDialTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.Collation == "" || c.Collation == mysql.NewConfig().Collation {
+		c.Collation = "utf8mb4_bin"
+	}
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	c.Params["time_zone"] = "'+00:00'"
+	return c, nil
+}
+
+// Open opens a pool and checks it with a ping.
+func Open(ctx context.Context, cfg config.MySQL) (*sql.DB, error) {
+	c, err := Config(cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("mysql connector: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(64)
+	db.SetMaxIdleConns(64)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mysql %s: %w", c.Addr, err)
+	}
+	return db, nil
+}
