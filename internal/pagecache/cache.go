@@ -1,0 +1,340 @@
+package pagecache
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Options.
+const (
+	DefaultWindow     = 1000             // newest comments kept per video
+	DefaultPageTTL    = 10 * time.Minute // before jitter
+	DefaultOverlayTTL = 24 * time.Hour   // safety net; the syncer clears entries long before
+	DefaultSettledTTL = 10 * time.Minute // longer than cdc can lag behind the syncer
+)
+
+// Options tune a Cache. Zero values take the defaults.
+type Options struct {
+	Window     int
+	PageTTL    time.Duration
+	OverlayTTL time.Duration
+	SettledTTL time.Duration
+	Now        func() time.Time // the clock; time.Now by default
+}
+
+// Cache is the Redis page cache of every video.
+type Cache struct {
+	rdb  redis.UniversalClient
+	opts Options
+}
+
+// New returns a Cache over rdb.
+func New(rdb redis.UniversalClient, opts Options) *Cache {
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
+	if opts.PageTTL <= 0 {
+		opts.PageTTL = DefaultPageTTL
+	}
+	if opts.OverlayTTL <= 0 {
+		opts.OverlayTTL = DefaultOverlayTTL
+	}
+	if opts.SettledTTL <= 0 {
+		opts.SettledTTL = DefaultSettledTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Cache{rdb: rdb, opts: opts}
+}
+
+// Window is the number of newest comments cached per video.
+func (c *Cache) Window() int { return c.opts.Window }
+
+// Entry is one cached comment: its id and its public JSON body.
+type Entry struct {
+	ID   int64
+	Body []byte
+}
+
+// Page is what Read found.
+type Page struct {
+	Cached   bool  // the video's window is in Redis
+	Version  int64 // the video's cache version when read (0: never bumped)
+	Total    int64 // visible comments of the video
+	Complete bool  // the window holds every visible comment
+	Entries  []Entry
+}
+
+// Read returns up to limit comments older than before (0: from the newest),
+// in one round trip. A page with fewer than limit entries that is not
+// Complete runs past the window: the rest must come from Cassandra.
+func (c *Cache) Read(ctx context.Context, video, before int64, limit int) (Page, error) {
+	start := "+"
+	if before > 0 {
+		start = "(" + member(before)
+	}
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video)}
+	res, err := readScript.Run(ctx, c.rdb, keys, start, limit).Slice()
+	if err != nil {
+		return Page{}, fmt.Errorf("pagecache read video %d: %w", video, err)
+	}
+	var p Page
+	if p.Version, err = toInt(res[1]); err != nil {
+		return Page{}, err
+	}
+	if res[0].(int64) == 0 {
+		return p, nil
+	}
+	p.Cached = true
+	if p.Total, err = toInt(res[2]); err != nil {
+		return Page{}, err
+	}
+	p.Complete = res[3] == "1"
+	rest := res[4:]
+	n := len(rest) / 2
+	p.Entries = make([]Entry, 0, n)
+	for i := 0; i < n; i++ {
+		id, err := parseMember(rest[i].(string))
+		if err != nil {
+			return Page{}, fmt.Errorf("pagecache: bad member %v: %w", rest[i], err)
+		}
+		body, ok := rest[n+i].(string)
+		if !ok { // a body lost to eviction: treat the window as not cached
+			return Page{Version: p.Version}, nil
+		}
+		p.Entries = append(p.Entries, Entry{ID: id, Body: []byte(body)})
+	}
+	return p, nil
+}
+
+// Version returns a video's cache version (0 if never bumped): the token a
+// filler takes before it reads Cassandra.
+func (c *Cache) Version(ctx context.Context, video int64) (int64, error) {
+	s, err := c.rdb.Get(ctx, verKey(video)).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pagecache version video %d: %w", video, err)
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// Fill replaces a video's window with entries (newest first, at most
+// Window) if its version still equals token. It reports whether it wrote.
+func (c *Cache) Fill(ctx context.Context, video, token int64, entries []Entry, total int64, complete bool) (bool, error) {
+	ttl := c.opts.PageTTL + time.Duration(mrand.Int64N(int64(c.opts.PageTTL/5)+1)) // ±20% jitter spreads expiries
+	args := make([]any, 0, 4+2*len(entries))
+	args = append(args, strconv.FormatInt(token, 10), int64(ttl/time.Second), total, boolArg(complete))
+	for _, e := range entries {
+		args = append(args, member(e.ID), e.Body)
+	}
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video)}
+	n, err := fillScript.Run(ctx, c.rdb, keys, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("pagecache fill video %d: %w", video, err)
+	}
+	return n == 1, nil
+}
+
+// OverlayEntry is a change cdc has seen for one comment.
+type OverlayEntry struct {
+	Version int64
+	Visible bool
+	Body    []byte // the public JSON when Visible
+}
+
+// Overlay returns a video's overlay: the changes Cassandra may not hold yet.
+func (c *Cache) Overlay(ctx context.Context, video int64) (map[int64]OverlayEntry, error) {
+	raw, err := c.rdb.HGetAll(ctx, overlayKey(video)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("pagecache overlay video %d: %w", video, err)
+	}
+	out := make(map[int64]OverlayEntry, len(raw))
+	for k, v := range raw {
+		id, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("pagecache overlay video %d: bad id %q", video, k)
+		}
+		e, err := parseOverlay(v)
+		if err != nil {
+			return nil, fmt.Errorf("pagecache overlay video %d id %d: %w", video, id, err)
+		}
+		out[id] = e
+	}
+	return out, nil
+}
+
+func parseOverlay(v string) (OverlayEntry, error) {
+	ver, rest, ok := cut(v)
+	vis, body, ok2 := cut(rest)
+	if !ok || !ok2 || (vis != "0" && vis != "1") {
+		return OverlayEntry{}, fmt.Errorf("bad overlay value %q", v)
+	}
+	n, err := strconv.ParseInt(ver, 10, 64)
+	if err != nil {
+		return OverlayEntry{}, fmt.Errorf("bad overlay version %q", ver)
+	}
+	return OverlayEntry{Version: n, Visible: vis == "1", Body: []byte(body)}, nil
+}
+
+func cut(s string) (string, string, bool) {
+	i := bytes.IndexByte([]byte(s), '|')
+	if i < 0 {
+		return "", "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// Change is one row change as cdc saw it in the binlog.
+type Change struct {
+	VideoID    int64
+	ID         int64
+	Version    int64
+	Visible    bool   // after the change
+	WasVisible bool   // before it (false for an insert)
+	Body       []byte // the public JSON after the change, when Visible
+}
+
+// Record applies a change to the cached window (if the video is cached),
+// remembers it in the overlay, bumps the version and publishes it. A change
+// already recorded or settled at this version or newer is skipped, so
+// re-applying a binlog range is harmless. It reports whether it applied.
+func (c *Cache) Record(ctx context.Context, ch Change) (bool, int64, error) {
+	body := ch.Body
+	if !ch.Visible {
+		body = nil
+	}
+	keys := []string{metaKey(ch.VideoID), timeKey(ch.VideoID), bodyKey(ch.VideoID), verKey(ch.VideoID), overlayKey(ch.VideoID), settledKey(ch.VideoID, ch.ID)}
+	res, err := recordScript.Run(ctx, c.rdb, keys,
+		strconv.FormatInt(ch.ID, 10), ch.Version, boolArg(ch.Visible), boolArg(ch.WasVisible), body,
+		c.opts.Window, c.opts.Now().UnixMicro(), ch.VideoID, int64(c.opts.OverlayTTL/time.Second), member(ch.ID)).Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("pagecache record video %d comment %d: %w", ch.VideoID, ch.ID, err)
+	}
+	ver, err := toInt(res[1])
+	return res[0].(int64) == 1, ver, err
+}
+
+// Settled says what Settle did.
+type Settled int
+
+// Settle outcomes.
+const (
+	SettleNothing     Settled = iota // a newer change is pending, or already settled
+	SettleCleared                    // cdc had recorded exactly this version: overlay entry dropped
+	SettleInvalidated                // the cache never saw it: pages dropped, version bumped
+)
+
+// Settle is called by the syncer once Cassandra durably holds version of
+// comment id.
+func (c *Cache) Settle(ctx context.Context, video, id, version int64) (Settled, error) {
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), settledKey(video, id)}
+	n, err := settleScript.Run(ctx, c.rdb, keys, strconv.FormatInt(id, 10), version,
+		c.opts.Now().UnixMicro(), video, int64(c.opts.SettledTTL/time.Second)).Int()
+	if err != nil {
+		return SettleNothing, fmt.Errorf("pagecache settle video %d comment %d: %w", video, id, err)
+	}
+	return Settled(n), nil
+}
+
+// Invalidate drops a video's cached pages and bumps its version.
+func (c *Cache) Invalidate(ctx context.Context, video int64) (int64, error) {
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video)}
+	v, err := invalidateScript.Run(ctx, c.rdb, keys, c.opts.Now().UnixMicro(), video).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("pagecache invalidate video %d: %w", video, err)
+	}
+	return v, nil
+}
+
+// TryLease takes the video's fill lease for ttl. The token releases it.
+func (c *Cache) TryLease(ctx context.Context, video int64, ttl time.Duration) (token string, ok bool, err error) {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	token = hex.EncodeToString(b)
+	ok, err = c.rdb.SetNX(ctx, leaseKey(video), token, ttl).Result()
+	if err != nil {
+		return "", false, fmt.Errorf("pagecache lease video %d: %w", video, err)
+	}
+	return token, ok, nil
+}
+
+// ReleaseLease gives the lease back if token still holds it.
+func (c *Cache) ReleaseLease(ctx context.Context, video int64, token string) error {
+	return releaseScript.Run(ctx, c.rdb, []string{leaseKey(video)}, token).Err()
+}
+
+// Stored is a comment as the backfill read it from Cassandra.
+type Stored struct {
+	ID      int64
+	Version int64
+	Body    []byte
+}
+
+// Merge applies the overlay to the newest comments read from Cassandra
+// (newest first) and returns the window to cache, newest first, at most
+// window long. An overlay entry wins over Cassandra when its version is
+// newer: a lagging Cassandra can neither resurrect a rejected comment nor
+// hide an approved one. readAll says the rows are every visible comment of
+// the video; otherwise an overlay addition older than the oldest row read is
+// left out, since it belongs to a page beyond the window.
+func Merge(rows []Stored, overlay map[int64]OverlayEntry, window int, readAll bool) []Entry {
+	byID := make(map[int64]Stored, len(rows))
+	var oldest int64
+	for _, r := range rows {
+		byID[r.ID] = r
+		if oldest == 0 || r.ID < oldest {
+			oldest = r.ID
+		}
+	}
+	for id, ov := range overlay {
+		r, ok := byID[id]
+		if ok && r.Version >= ov.Version {
+			continue
+		}
+		switch {
+		case !ov.Visible:
+			delete(byID, id)
+		case ok || readAll || id > oldest:
+			byID[id] = Stored{ID: id, Version: ov.Version, Body: ov.Body}
+		}
+	}
+	out := make([]Entry, 0, len(byID))
+	for _, r := range byID {
+		out = append(out, Entry{ID: r.ID, Body: r.Body})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	if len(out) > window {
+		out = out[:window]
+	}
+	return out
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func toInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("pagecache: unexpected reply %T %v", v, v)
+}

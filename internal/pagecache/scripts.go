@@ -1,0 +1,150 @@
+package pagecache
+
+import "github.com/redis/go-redis/v9"
+
+// bumpLua moves a video's cache version forward and announces it. A missing
+// version starts at the caller's clock in microseconds, so a version never
+// repeats even after Redis loses its data.
+// KEYS[verKeyIndex] = ver; ARGV: now (µs), video.
+const bumpLua = `
+local function bump(verkey, now, video)
+  if redis.call('EXISTS', verkey) == 0 then redis.call('SET', verkey, now) end
+  local v = redis.call('INCR', verkey)
+  redis.call('PUBLISH', 'vc:inval', video .. ' ' .. string.format('%.0f', v))
+  return v
+end
+`
+
+// overlayVersion reads the version out of an overlay value "version|visible|body".
+const overlayVersionLua = `
+local function ovversion(ov)
+  if not ov then return nil end
+  return tonumber(string.match(ov, '^(%d+)|'))
+end
+`
+
+// readScript returns one page of the hot window.
+// KEYS: meta, time, body, ver. ARGV: start ("+" or "(MEMBER"), limit.
+// Reply: {0, ver} when the video is not cached, else
+// {1, ver, total, complete, m1..mk, b1..bk}.
+var readScript = redis.NewScript(`
+local ver = redis.call('GET', KEYS[4]) or '0'
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ver} end
+local meta = redis.call('HMGET', KEYS[1], 'total', 'complete')
+local ids = redis.call('ZRANGE', KEYS[2], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {1, ver, meta[1] or '0', meta[2] or '0'}
+if #ids == 0 then return out end
+local bodies = redis.call('HMGET', KEYS[3], unpack(ids))
+for i = 1, #ids do out[#out + 1] = ids[i] end
+for i = 1, #ids do out[#out + 1] = bodies[i] end
+return out
+`)
+
+// fillScript replaces a video's cached window, but only if the cache
+// version still equals the token the filler read before it went to
+// Cassandra: a change that landed meanwhile voids the fill.
+// KEYS: meta, time, body, ver. ARGV: token, ttl (s), total, complete,
+// then member, body pairs.
+var fillScript = redis.NewScript(`
+if (redis.call('GET', KEYS[4]) or '0') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('HSET', KEYS[1], 'total', ARGV[3], 'complete', ARGV[4])
+local z, h = {}, {}
+for i = 5, #ARGV, 2 do
+  z[#z + 1] = 0; z[#z + 1] = ARGV[i]
+  h[#h + 1] = ARGV[i]; h[#h + 1] = ARGV[i + 1]
+  if #z >= 400 then
+    redis.call('ZADD', KEYS[2], unpack(z)); redis.call('HSET', KEYS[3], unpack(h)); z, h = {}, {}
+  end
+end
+if #z > 0 then redis.call('ZADD', KEYS[2], unpack(z)); redis.call('HSET', KEYS[3], unpack(h)) end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+return 1
+`)
+
+// recordScript is cdc's edit for one row change: version-guarded by the
+// overlay and the settled marker, so re-applying a binlog range is harmless.
+// KEYS: meta, time, body, ver, ov, settled.
+// ARGV: id, version, visible, wasVisible, body, window, now, video,
+// overlayTTL, member.
+// Reply: {applied (0|1), ver}.
+var recordScript = redis.NewScript(bumpLua + overlayVersionLua + `
+local version = tonumber(ARGV[2])
+local settled = tonumber(redis.call('GET', KEYS[6]) or '0')
+local seen = ovversion(redis.call('HGET', KEYS[5], ARGV[1]))
+if settled >= version or (seen and seen >= version) then
+  return {0, redis.call('GET', KEYS[4]) or '0'}
+end
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[5])
+redis.call('EXPIRE', KEYS[5], ARGV[9])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local m = ARGV[10]
+  local present = redis.call('ZSCORE', KEYS[2], m)
+  if ARGV[3] == '1' then
+    local window = tonumber(ARGV[6])
+    local inwindow = present
+    if not inwindow then
+      local complete = redis.call('HGET', KEYS[1], 'complete') == '1'
+      local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
+      -- Below the oldest cached id of an incomplete window there is a gap
+      -- (trimmed comments): that part of the video is served from Cassandra.
+      inwindow = complete or (oldest[1] ~= nil and m > oldest[1])
+    end
+    if inwindow then
+      redis.call('ZADD', KEYS[2], 0, m)
+      redis.call('HSET', KEYS[3], m, ARGV[5])
+      local n = redis.call('ZCARD', KEYS[2])
+      if n > window then
+        local old = redis.call('ZRANGE', KEYS[2], 0, n - window - 1)
+        redis.call('ZREM', KEYS[2], unpack(old))
+        redis.call('HDEL', KEYS[3], unpack(old))
+        redis.call('HSET', KEYS[1], 'complete', '0')
+      end
+    end
+    if ARGV[4] == '0' then redis.call('HINCRBY', KEYS[1], 'total', 1) end
+  else
+    if present then
+      redis.call('ZREM', KEYS[2], m)
+      redis.call('HDEL', KEYS[3], m)
+    end
+    if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'total', -1) end
+  end
+end
+return {1, bump(KEYS[4], ARGV[7], ARGV[8])}
+`)
+
+// settleScript is the syncer's step after Cassandra holds a version: the
+// overlay entry of exactly that version is no longer needed; if the cache
+// never saw the change (cdc down or behind), the video's pages are dropped
+// so the next read refills from Cassandra, and a settled marker keeps a late
+// cdc from recording the change again.
+// KEYS: meta, time, body, ver, ov, settled. ARGV: id, version, now, video,
+// settledTTL.
+// Reply: 0 nothing to do, 1 overlay entry cleared, 2 pages invalidated.
+var settleScript = redis.NewScript(bumpLua + overlayVersionLua + `
+local version = tonumber(ARGV[2])
+local seen = ovversion(redis.call('HGET', KEYS[5], ARGV[1]))
+if seen and seen > version then return 0 end
+if tonumber(redis.call('GET', KEYS[6]) or '0') >= version then return 0 end
+redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[5])
+if seen then
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  if seen == version then return 1 end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+bump(KEYS[4], ARGV[3], ARGV[4])
+return 2
+`)
+
+// invalidateScript drops a video's cached pages and bumps its version.
+// KEYS: meta, time, body, ver. ARGV: now, video.
+var invalidateScript = redis.NewScript(bumpLua + `
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return bump(KEYS[4], ARGV[1], ARGV[2])
+`)
+
+// releaseScript deletes a lease only if the caller still holds it.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
