@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -23,6 +24,12 @@ type App struct {
 
 	servers []namedServer
 	closers []namedCloser
+	watches []namedWatch
+}
+
+type namedWatch struct {
+	name string
+	errc <-chan error
 }
 
 type namedServer struct {
@@ -61,6 +68,14 @@ func (a *App) AddServer(name, addr string, h http.Handler) {
 // reverse order of registration, after the servers have drained.
 func (a *App) OnClose(name string, close func() error) {
 	a.closers = append(a.closers, namedCloser{name, close})
+}
+
+// Watch makes a component's fatal error stop the App as a failing server
+// does: when errc delivers a non-nil error, Run shuts down and returns it.
+// For components whose background work can fail for good (cdc's binlog
+// listener when its saved position has been purged).
+func (a *App) Watch(name string, errc <-chan error) {
+	a.watches = append(a.watches, namedWatch{name, errc})
 }
 
 // Close runs the closers in reverse order (also used when building fails
@@ -116,7 +131,24 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.Listen(); err != nil {
 		return errors.Join(err, a.Close())
 	}
-	errc := make(chan error, len(a.servers))
+	errc := make(chan error, len(a.servers)+len(a.watches))
+	stopWatching := make(chan struct{})
+	var watching sync.WaitGroup
+	defer watching.Wait()
+	defer close(stopWatching)
+	for _, w := range a.watches {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			select {
+			case err := <-w.errc:
+				if err != nil {
+					errc <- fmt.Errorf("%s: %w", w.name, err)
+				}
+			case <-stopWatching:
+			}
+		}()
+	}
 	for _, s := range a.servers {
 		a.Logger.Info("listening", "listener", s.name, "addr", s.ln.Addr().String())
 		go func() {
@@ -126,14 +158,14 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	a.Admin.SetReady(true)
-	a.Logger.Info("ready", "service", a.Name)
+	a.Logger.Info("ready")
 
 	var runErr error
 	select {
 	case <-ctx.Done():
-		a.Logger.Info("shutting down", "service", a.Name)
+		a.Logger.Info("shutting down")
 	case runErr = <-errc:
-		a.Logger.Error("server failed; shutting down", "err", runErr)
+		a.Logger.Error("server or component failed; shutting down", "err", runErr)
 	}
 	a.Admin.SetReady(false)
 
@@ -149,7 +181,7 @@ func (a *App) Run(ctx context.Context) error {
 	errs = append(errs, a.Close())
 	err := errors.Join(append([]error{runErr}, errs...)...)
 	if err == nil {
-		a.Logger.Info("stopped", "service", a.Name)
+		a.Logger.Info("stopped")
 	}
 	return err
 }
