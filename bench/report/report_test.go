@@ -19,9 +19,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestWriteProducesEveryFile(t *testing.T) {
 	r := &Report{
 		Title: "test", Generated: time.Unix(0, 0), Command: "go test", Machine: ThisMachine(),
-		Modes: []Mode{{Name: "static", BestRPS: 900, Steps: []load.Result{{Rate: 500, Achieved: 500, OK: 50, P50: 0.2, P99: 1}, {Rate: 1000, Achieved: 900, OK: 90, P50: 0.5, P99: 30}}}},
-		Ratios: []Ratio{{Name: "hot page vs static", Value: 0.93, Goal: 0.9, Higher: true}, {Name: "reject→gone p99", Value: 250, Goal: 200, Unit: " ms"}},
-		Tiers:  []Tier{{Mode: "zipf", Requests: 1000, GroupcachePct: 90, RedisPct: 9.5, CassandraPct: 0.5}},
+		Modes:     []Mode{{Name: "static", BestRPS: 900, Steps: []load.Result{{Rate: 500, Achieved: 500, OK: 50, P50: 0.2, P99: 1}, {Rate: 1000, Achieved: 900, OK: 90, P50: 0.5, P99: 30}}}},
+		Ratios:    []Ratio{{Name: "hot page vs static", Value: 0.93, Goal: 0.9, Higher: true}, {Name: "reject→gone p99", Value: 250, Goal: 200, Unit: " ms"}},
+		Tiers:     []Tier{{Mode: "zipf", Requests: 1000, GroupcachePct: 90, RedisPct: 9.5, CassandraPct: 0.5}},
 		Latencies: []Latency{NewLatency("post→visible", []time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond})},
 	}
 	dir := t.TempDir()
