@@ -1,6 +1,37 @@
 package main
 
-import "github.com/vidcomments/vidcomments/internal/config"
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/writesvc/api"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/writesvc/nodelease"
+	"github.com/vidcomments/vidcomments/writesvc/outbox"
+)
+
+// Defaults of writesvc's own settings.
+const (
+	DefaultModeration        = "pre"
+	DefaultMaxCommentRunes   = 1000
+	DefaultRateLimit         = 10 // posts per user per minute
+	DefaultRateLimitBurst    = 10
+	DefaultRateLimitFailOpen = true
+	DefaultRateLimitPrefix   = "vidcomments:writesvc:posts:"
+	DefaultNodeLeaseTTL      = nodelease.DefaultTTL
+	DefaultOutboxPoll        = outbox.DefaultPoll
+	DefaultOutboxBatch       = outbox.DefaultBatch
+	DefaultOutboxMaxBackoff  = outbox.DefaultMaxBackoff
+	DefaultOutboxRetention   = outbox.DefaultRetention
+	DefaultRequestTimeout    = api.DefaultRequestTimeout
+
+	// MaxCommentRunesLimit caps -max-comment-runes: 4 bytes a rune must
+	// fit the 16 KiB body and the TEXT column.
+	MaxCommentRunesLimit = 4000
+)
 
 // Config is writesvc's configuration.
 type Config struct {
@@ -9,6 +40,20 @@ type Config struct {
 	MySQL config.MySQL
 	Redis config.Redis
 	Kafka config.Kafka
+
+	JWTSecret         string
+	Moderation        string // pre | post
+	MaxCommentRunes   int
+	RateLimit         int // posts per user per minute; 0 turns the limit off
+	RateLimitBurst    int
+	RateLimitFailOpen bool
+	RateLimitPrefix   string
+	NodeLeaseTTL      time.Duration
+	OutboxPoll        time.Duration
+	OutboxBatch       int
+	OutboxMaxBackoff  time.Duration
+	OutboxRetention   time.Duration
+	RequestTimeout    time.Duration
 }
 
 // RegisterFlags registers every writesvc flag with its VC_… environment name.
@@ -18,4 +63,69 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	c.MySQL.RegisterFlags(f)
 	c.Redis.RegisterFlags(f)
 	c.Kafka.RegisterFlags(f)
+	registerSecret(f, &c.JWTSecret)
+	f.String(&c.Moderation, "moderation", "VC_MODERATION", DefaultModeration, "pre: new comments wait for a moderator; post: they are approved at once")
+	f.Int(&c.MaxCommentRunes, "max-comment-runes", "VC_MAX_COMMENT_RUNES", DefaultMaxCommentRunes, "longest comment in characters (runes, after NFC)")
+	f.Int(&c.RateLimit, "rate-limit", "VC_RATE_LIMIT", DefaultRateLimit, "posts per user per minute, across all instances (0: no limit)")
+	f.Int(&c.RateLimitBurst, "rate-limit-burst", "VC_RATE_LIMIT_BURST", DefaultRateLimitBurst, "posts a user may make at once (0: same as -rate-limit)")
+	f.Bool(&c.RateLimitFailOpen, "rate-limit-fail-open", "VC_RATE_LIMIT_FAIL_OPEN", DefaultRateLimitFailOpen, "when Redis fails: true accepts posts unlimited, false answers 503")
+	f.String(&c.RateLimitPrefix, "rate-limit-prefix", "VC_RATE_LIMIT_PREFIX", DefaultRateLimitPrefix, "Redis key prefix of the per-user allowances")
+	f.Duration(&c.NodeLeaseTTL, "node-lease-ttl", "VC_NODE_LEASE_TTL", DefaultNodeLeaseTTL, "lease on the comment-id node number; renewed every third of it")
+	f.Duration(&c.OutboxPoll, "outbox-poll", "VC_OUTBOX_POLL", DefaultOutboxPoll, "how often the relay leader looks for rows other instances committed")
+	f.Int(&c.OutboxBatch, "outbox-batch", "VC_OUTBOX_BATCH", DefaultOutboxBatch, "outbox rows per Kafka batch")
+	f.Duration(&c.OutboxMaxBackoff, "outbox-max-backoff", "VC_OUTBOX_MAX_BACKOFF", DefaultOutboxMaxBackoff, "longest pause between relay retries while Kafka fails")
+	f.Duration(&c.OutboxRetention, "outbox-retention", "VC_OUTBOX_RETENTION", DefaultOutboxRetention, "sent outbox rows are deleted after this long (0: kept)")
+	f.Duration(&c.RequestTimeout, "request-timeout", "VC_WRITESVC_REQUEST_TIMEOUT", DefaultRequestTimeout, "bound on the work behind one API request")
+}
+
+func registerSecret(f *config.Flags, p *string) {
+	f.String(p, "jwt-secret", "VC_JWT_SECRET", "", "HS256 secret of bearer tokens, at least 32 bytes (prefer the environment: flags show in ps)")
+}
+
+// Validate reports every setting writesvc cannot start with.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := c.MySQL.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := auth.CheckSecret(c.JWTSecret); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.initialStatus(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxCommentRunes < 1 || c.MaxCommentRunes > MaxCommentRunesLimit {
+		add("max-comment-runes %d: want 1..%d", c.MaxCommentRunes, MaxCommentRunesLimit)
+	}
+	if c.RateLimit < 0 || c.RateLimitBurst < 0 {
+		add("rate-limit %d, rate-limit-burst %d: want non-negative numbers", c.RateLimit, c.RateLimitBurst)
+	}
+	if c.NodeLeaseTTL < time.Second {
+		add("node-lease-ttl %v: want at least 1s", c.NodeLeaseTTL)
+	}
+	if c.OutboxPoll <= 0 || c.OutboxMaxBackoff <= 0 || c.OutboxRetention < 0 || c.RequestTimeout <= 0 {
+		add("outbox-poll, outbox-max-backoff and request-timeout must be positive, outbox-retention not negative")
+	}
+	if c.OutboxBatch < 1 || c.OutboxBatch > 5000 {
+		add("outbox-batch %d: want 1..5000", c.OutboxBatch)
+	}
+	if len(c.Kafka.Brokers) == 0 || c.Kafka.Topic == "" {
+		add("kafka-brokers and kafka-topic must be set")
+	}
+	if len(c.Redis.Addrs) == 0 {
+		add("redis-addr must be set")
+	}
+	return errors.Join(errs...)
+}
+
+// initialStatus is the status of a new comment under -moderation.
+func (c Config) initialStatus() (comment.Status, error) {
+	switch c.Moderation {
+	case "pre":
+		return comment.Pending, nil
+	case "post":
+		return comment.Approved, nil
+	}
+	return "", fmt.Errorf("moderation %q: want pre or post", c.Moderation)
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidcomments/vidcomments/internal/config/configtest"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -16,6 +20,20 @@ func TestConfigDefaults(t *testing.T) {
 		MySQL:   configtest.MySQL,
 		Redis:   configtest.Redis,
 		Kafka:   configtest.Kafka,
+
+		JWTSecret:         "",
+		Moderation:        "pre",
+		MaxCommentRunes:   1000,
+		RateLimit:         10,
+		RateLimitBurst:    10,
+		RateLimitFailOpen: true,
+		RateLimitPrefix:   "vidcomments:writesvc:posts:",
+		NodeLeaseTTL:      15 * time.Second,
+		OutboxPoll:        100 * time.Millisecond,
+		OutboxBatch:       500,
+		OutboxMaxBackoff:  30 * time.Second,
+		OutboxRetention:   24 * time.Hour,
+		RequestTimeout:    10 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
@@ -24,8 +42,103 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	var got Config
-	configtest.Parse(t, &got, map[string]string{"VC_WRITESVC_ADDR": "0.0.0.0:18081", "VC_MYSQL_FLAVOR": "mysql", "VC_KAFKA_BROKERS": "k1:9092,k2:9092"})
-	if got.Addr != "0.0.0.0:18081" || got.MySQL.Flavor != "mysql" || !reflect.DeepEqual(got.Kafka.Brokers, []string{"k1:9092", "k2:9092"}) {
+	configtest.Parse(t, &got, map[string]string{
+		"VC_WRITESVC_ADDR": "0.0.0.0:18081", "VC_MYSQL_FLAVOR": "mysql", "VC_KAFKA_BROKERS": "k1:9092,k2:9092",
+		"VC_JWT_SECRET": "s", "VC_MODERATION": "post", "VC_MAX_COMMENT_RUNES": "500", "VC_RATE_LIMIT": "3",
+		"VC_RATE_LIMIT_BURST": "7", "VC_RATE_LIMIT_FAIL_OPEN": "false", "VC_RATE_LIMIT_PREFIX": "p:",
+		"VC_NODE_LEASE_TTL": "20s", "VC_OUTBOX_POLL": "50ms", "VC_OUTBOX_BATCH": "100", "VC_OUTBOX_MAX_BACKOFF": "5s",
+		"VC_OUTBOX_RETENTION": "1h", "VC_WRITESVC_REQUEST_TIMEOUT": "3s",
+	})
+	if got.Addr != "0.0.0.0:18081" || got.MySQL.Flavor != "mysql" || !reflect.DeepEqual(got.Kafka.Brokers, []string{"k1:9092", "k2:9092"}) ||
+		got.JWTSecret != "s" || got.Moderation != "post" || got.MaxCommentRunes != 500 || got.RateLimit != 3 || got.RateLimitBurst != 7 ||
+		got.RateLimitFailOpen || got.RateLimitPrefix != "p:" || got.NodeLeaseTTL != 20*time.Second || got.OutboxPoll != 50*time.Millisecond ||
+		got.OutboxBatch != 100 || got.OutboxMaxBackoff != 5*time.Second || got.OutboxRetention != time.Hour || got.RequestTimeout != 3*time.Second {
 		t.Errorf("env not applied: %+v", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := func() Config {
+		var c Config
+		configtest.Parse(t, &c, map[string]string{"VC_JWT_SECRET": testSecret})
+		return c
+	}
+	if err := good().Validate(); err != nil {
+		t.Fatalf("defaults with a secret: %v", err)
+	}
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		errHas string
+	}{
+		{"empty secret", func(c *Config) { c.JWTSecret = "" }, "VC_JWT_SECRET"},
+		{"short secret", func(c *Config) { c.JWTSecret = "too-short" }, "at least 32"},
+		{"moderation", func(c *Config) { c.Moderation = "none" }, "pre or post"},
+		{"zero runes", func(c *Config) { c.MaxCommentRunes = 0 }, "max-comment-runes"},
+		{"too many runes", func(c *Config) { c.MaxCommentRunes = MaxCommentRunesLimit + 1 }, "max-comment-runes"},
+		{"negative rate", func(c *Config) { c.RateLimit = -1 }, "rate-limit"},
+		{"short lease", func(c *Config) { c.NodeLeaseTTL = time.Millisecond }, "node-lease-ttl"},
+		{"zero poll", func(c *Config) { c.OutboxPoll = 0 }, "outbox-poll"},
+		{"huge batch", func(c *Config) { c.OutboxBatch = 100000 }, "outbox-batch"},
+		{"no brokers", func(c *Config) { c.Kafka.Brokers = nil }, "kafka-brokers"},
+		{"bad flavor", func(c *Config) { c.MySQL.Flavor = "oracle" }, "mysql-flavor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good()
+			tt.mod(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+				t.Errorf("Validate = %v, want an error naming %q", err, tt.errHas)
+			}
+		})
+	}
+}
+
+// Without a secret writesvc refuses to start, saying what to set.
+func TestStartRefusedWithoutSecret(t *testing.T) {
+	var c Config
+	configtest.Parse(t, &c, nil)
+	_, err := build(t.Context(), c, testLogger(t), overrides{})
+	if err == nil || !strings.Contains(err.Error(), "VC_JWT_SECRET") {
+		t.Fatalf("build without a secret: %v", err)
+	}
+}
+
+func TestTokenCommand(t *testing.T) {
+	t.Setenv("VC_JWT_SECRET", testSecret)
+	var out, errOut bytes.Buffer
+	if code := tokenMain([]string{"-sub", "42", "-role", "moderator", "-ttl", "10m"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	v, err := auth.NewVerifier(testSecret, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(strings.TrimSpace(out.String()))
+	if err != nil || p != (auth.Principal{UserID: 42, Role: auth.RoleModerator}) {
+		t.Fatalf("token says %+v, %v", p, err)
+	}
+	late, _ := auth.NewVerifier(testSecret, func() time.Time { return time.Now().Add(11 * time.Minute) })
+	if _, err := late.Verify(strings.TrimSpace(out.String())); err == nil {
+		t.Error("a 10m token is valid 11m later")
+	}
+
+	for _, bad := range [][]string{
+		{"-sub", "42", "-role", "admin"},
+		{"-role", "user"}, // no -sub
+		{"-sub", "-3"},
+		{"-sub", "42", "-ttl", "0s"},
+		{"-sub", "42", "extra"},
+	} {
+		out.Reset()
+		if code := tokenMain(bad, &out, &errOut); code == 0 || out.Len() != 0 {
+			t.Errorf("token %v: exit %d, printed %q", bad, code, out.String())
+		}
+	}
+	t.Setenv("VC_JWT_SECRET", "")
+	errOut.Reset()
+	if code := tokenMain([]string{"-sub", "1"}, &out, &errOut); code == 0 || !strings.Contains(errOut.String(), "VC_JWT_SECRET") {
+		t.Errorf("token without a secret: exit %d, %q", code, errOut.String())
 	}
 }

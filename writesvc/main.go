@@ -1,40 +1,63 @@
 // Command writesvc accepts comments, stages them in MySQL with a
 // transactional outbox, publishes them to Kafka and serves the moderation
-// API. This is its foundation: configuration, dependencies, the admin
-// listener and the (still empty) API router; the write path comes next.
+// API. `writesvc token -sub N -role user|moderator` prints a bearer token
+// signed with the configured secret. See README.md.
 package main
 
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/internal/server"
-	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
+	"github.com/vidcomments/vidcomments/writesvc/api"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/writesvc/console"
+	"github.com/vidcomments/vidcomments/writesvc/nodelease"
+	"github.com/vidcomments/vidcomments/writesvc/outbox"
+	"github.com/vidcomments/vidcomments/writesvc/ratelimit"
+	"github.com/vidcomments/vidcomments/writesvc/store"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		os.Exit(tokenMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var cfg Config
 	os.Exit(server.Main("writesvc", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
-		return build(ctx, cfg, logger)
+		return build(ctx, cfg, logger, overrides{})
 	}))
 }
 
-// build opens MySQL, Redis and a Kafka client and wires the listeners.
-func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, error) {
-	if err := cfg.MySQL.Validate(); err != nil {
+// overrides replace parts of the graph in tests.
+type overrides struct {
+	producer outbox.ProducerFactory // nil: Kafka at cfg.Kafka.Brokers
+}
+
+// build opens MySQL and Redis, claims a node number, starts the outbox
+// relay and wires the API. Kafka is not needed to start: accepted comments
+// wait in the outbox (DESIGN.md failure table).
+func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*server.App, error) {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	admin := server.NewAdmin(prometheus.NewRegistry())
+	status, _ := cfg.initialStatus()
+	var err error
+	reg := prometheus.NewRegistry()
+	admin := server.NewAdmin(reg)
 	app := server.NewApp("writesvc", logger, admin, cfg.AdminAddr)
 
-	db, err := mysqlstore.Open(ctx, cfg.MySQL)
+	my := cfg.MySQL
+	if my.DSN, err = store.TuneDSN(my.DSN); err != nil {
+		return nil, err
+	}
+	db, err := mysqlstore.Open(ctx, my)
 	if err != nil {
 		return nil, app.Abort(err)
 	}
@@ -43,18 +66,56 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 
 	rdb := redisstore.New(cfg.Redis)
 	app.OnClose("redis", rdb.Close)
-	admin.AddCheck("redis", func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) })
-
-	// Kafka being down must not stop writesvc (DESIGN.md failure table):
-	// accepted comments wait in the outbox. So Kafka is neither a start-up
-	// requirement nor a readiness check.
-	kafka, err := sarama.NewClient(cfg.Kafka.Brokers, kafkastore.Config("writesvc"))
-	if err != nil {
-		logger.Warn("kafka unreachable at start; comments will wait in the outbox", "err", err)
-	} else {
-		app.OnClose("kafka", kafka.Close)
+	if !cfg.RateLimitFailOpen { // failing open, writesvc works without Redis
+		admin.AddCheck("redis", func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) })
 	}
 
-	app.AddServer("api", cfg.Addr, httpapi.NewRouter(logger))
+	lease, err := nodelease.Claim(ctx, db, nodelease.Config{TTL: cfg.NodeLeaseTTL}, logger, reg)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	lease.Start()
+	app.OnClose("node lease", lease.Close)
+	admin.AddCheck("node lease", lease.Check)
+
+	producer := o.producer
+	if producer == nil {
+		producer = outbox.KafkaProducer(cfg.Kafka.Brokers, "writesvc")
+	}
+	relay, err := outbox.NewRelay(db, producer, outbox.Config{
+		Topic: cfg.Kafka.Topic, Batch: cfg.OutboxBatch, Poll: cfg.OutboxPoll,
+		MaxBackoff: cfg.OutboxMaxBackoff, Retention: cfg.OutboxRetention,
+	}, logger, reg)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	relay.Start()
+	app.OnClose("outbox relay", relay.Close)
+
+	limiter, err := ratelimit.New(rdb, ratelimit.Config{
+		PerMinute: cfg.RateLimit, Burst: cfg.RateLimitBurst, FailOpen: cfg.RateLimitFailOpen, Prefix: cfg.RateLimitPrefix,
+	}, reg)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	verifier, err := auth.NewVerifier(cfg.JWTSecret, time.Now)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout},
+		store.New(db, lease), limiter, relay, verifier, logger, reg)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	app.AddServer("api", cfg.Addr, withConsole(handler.Handler()))
 	return app, nil
+}
+
+// withConsole serves the moderation console at /mod/ beside the API.
+func withConsole(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, console.Handler())
+	mux.Handle("GET /mod", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	mux.Handle("/", api)
+	return mux
 }

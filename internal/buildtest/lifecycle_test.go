@@ -90,7 +90,8 @@ func TestServiceProcessLifecycle(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-admin-addr", "127.0.0.1:0"}, extra...)
 			cmd := exec.Command(filepath.Join(bin, name), args...)
-			cmd.Env = os.Environ()
+			// writesvc refuses to start without a token secret.
+			cmd.Env = append(os.Environ(), "VC_JWT_SECRET=lifecycle-test-secret-0123456789abcdef")
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)

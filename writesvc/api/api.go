@@ -1,0 +1,199 @@
+// Package api is writesvc's HTTP API: posting and deleting comments, and the
+// moderation API. It authenticates every request with a bearer token,
+// validates every input before anything is written, and answers every error
+// as {"error":{"code","message"}} — a 4xx for anything the request got
+// wrong, a 503 only when a dependency fails. README.md lists the routes and
+// every error code.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/httpapi"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/writesvc/ratelimit"
+	"github.com/vidcomments/vidcomments/writesvc/store"
+)
+
+// Store is what the API needs of MySQL.
+type Store interface {
+	Create(ctx context.Context, p store.Post) (store.Created, error)
+	Idempotent(ctx context.Context, userID int64, key string) (store.Stored, bool, error)
+	Transition(ctx context.Context, ch store.Change) (store.Changed, error)
+	Queue(ctx context.Context, q store.QueueQuery) ([]comment.Comment, error)
+	Ban(ctx context.Context, b store.Ban) (store.Ban, error)
+	Unban(ctx context.Context, userID int64) (bool, error)
+}
+
+// Limiter decides whether a user may post now.
+type Limiter interface {
+	Allow(ctx context.Context, userID int64) (ratelimit.Decision, error)
+}
+
+// Notifier is told after every commit that the outbox has new rows.
+type Notifier interface{ Notify() }
+
+// Verifier checks bearer tokens.
+type Verifier interface {
+	Verify(token string) (auth.Principal, error)
+}
+
+// Config tunes the API.
+type Config struct {
+	Moderation     comment.Status // status of new comments: Pending (pre-moderation) or Approved (post)
+	MaxRunes       int            // longest comment, in runes after normalisation
+	RequestTimeout time.Duration  // bound on the work behind one request
+}
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 16 << 10
+
+// DefaultRequestTimeout is Config.RequestTimeout's default.
+const DefaultRequestTimeout = 10 * time.Second
+
+// API is the HTTP API. Build it with New and serve Handler.
+type API struct {
+	cfg      Config
+	store    Store
+	limiter  Limiter
+	outbox   Notifier
+	verifier Verifier
+	log      *slog.Logger
+	m        *metrics
+	handler  http.Handler
+}
+
+// New wires the API and registers its metrics on reg.
+func New(cfg Config, st Store, lim Limiter, ob Notifier, v Verifier, logger *slog.Logger, reg prometheus.Registerer) (*API, error) {
+	if cfg.Moderation != comment.Pending && cfg.Moderation != comment.Approved {
+		return nil, fmt.Errorf("api: new comments must be pending or approved, not %q", cfg.Moderation)
+	}
+	if cfg.MaxRunes <= 0 {
+		return nil, fmt.Errorf("api: max runes %d", cfg.MaxRunes)
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	a := &API{cfg: cfg, store: st, limiter: lim, outbox: ob, verifier: v, log: logger, m: m}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Handler returns the API's HTTP handler.
+func (a *API) Handler() http.Handler { return a.handler }
+
+// Routes. chi cannot match a literal ":action" after a parameter inside one
+// path segment, so /v1/mod/comments/{id}:{action} is routed as one
+// parameter and split on its last ':'.
+func (a *API) routes() http.Handler {
+	r := httpapi.NewRouter(a.log)
+	r.Use(a.instrument, a.timeout)
+	r.Group(func(r chi.Router) {
+		r.Use(a.authenticate)
+		r.Post("/v1/videos/{video_id}/comments", a.postComment)
+		r.Delete("/v1/comments/{id}", a.deleteComment)
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireModerator)
+			r.Get("/v1/mod/queue", a.queue)
+			r.Post("/v1/mod/comments:batch", a.batch)
+			r.Post("/v1/mod/comments/{idAction}", a.moderate)
+			r.Post("/v1/mod/users/{idAction}", a.userAction)
+		})
+	})
+	return r
+}
+
+type principalKey struct{}
+
+func principal(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+// authenticate verifies the bearer token and puts its Principal in the
+// request context.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := r.Header.Values("Authorization")
+		if len(values) == 0 {
+			a.unauthorized(w, "missing_token", "this request needs an Authorization: Bearer <token> header")
+			return
+		}
+		tok, ok := auth.BearerToken(values[0])
+		if len(values) > 1 || !ok {
+			a.unauthorized(w, "invalid_token", "the Authorization header must be a single Bearer <token>")
+			return
+		}
+		p, err := a.verifier.Verify(tok)
+		switch {
+		case errors.Is(err, auth.ErrExpired):
+			a.unauthorized(w, "token_expired", "the token has expired")
+			return
+		case errors.Is(err, auth.ErrNotYetValid):
+			a.unauthorized(w, "token_not_yet_valid", "the token is not valid yet")
+			return
+		case err != nil:
+			a.log.Debug("token refused", "err", err)
+			a.unauthorized(w, "invalid_token", "the token is malformed, not signed with HS256 by this service, or carries bad claims")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func (a *API) unauthorized(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="vidcomments", error="invalid_token"`)
+	httpapi.WriteError(w, http.StatusUnauthorized, code, msg)
+}
+
+func (a *API) requireModerator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if principal(r.Context()).Role != auth.RoleModerator {
+			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "this needs the moderator role")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) timeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// unavailable answers a dependency failure: logged here, once, and a 503
+// the client may retry.
+func (a *API) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if r.Context().Err() != nil {
+		a.log.Info("request ended before "+what, "path", r.URL.Path, "err", err)
+	} else {
+		a.log.Error(what+" failed", "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Retry-After", "1")
+	httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", what+" is unavailable; retry shortly")
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatInt(s, 10)
+}

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	accepted   *prometheus.CounterVec
+	replays    prometheus.Counter
+	moderation *prometheus.CounterVec
+	bans       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "writesvc_http_requests_total",
+			Help: "API requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "writesvc_http_request_duration_seconds",
+			Help:    "API request latency by route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "writesvc_comments_accepted_total",
+			Help: "Comments committed, by their initial status (pending or approved).",
+		}, []string{"status"}),
+		replays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "writesvc_idempotent_replays_total",
+			Help: "Posts answered from a stored Idempotency-Key response.",
+		}),
+		moderation: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "writesvc_moderation_actions_total",
+			Help: "Moderation actions (including authors deleting) by action and result: changed, unchanged, invalid_transition.",
+		}, []string{"action", "result"}),
+		bans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "writesvc_bans_total",
+			Help: "Ban and unban requests applied.",
+		}, []string{"action"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.accepted, m.replays, m.moderation, m.bans} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("api metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// statusRecorder remembers the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// instrument counts requests by chi's route pattern, never by raw path, so
+// label values stay bounded.
+func (a *API) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		if rec.code == 0 {
+			rec.code = http.StatusOK
+		}
+		method := methodLabel(r.Method)
+		a.m.requests.WithLabelValues(route, method, strconv.Itoa(rec.code)).Inc()
+		a.m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	})
+}
+
+// methodLabel keeps the method label bounded: clients may send any token.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}

@@ -1,0 +1,238 @@
+// Package store is writesvc's access to MySQL: it creates comments, moves
+// them between moderation states, lists the moderation queue and keeps the
+// ban list. Every change is one transaction that locks the row it changes,
+// moves its version forward (comment.NextVersion, then read back, since the
+// table's trigger may move it further) and writes the outbox event of the
+// change, so a commit always carries its event and a rollback leaves
+// nothing half-written.
+//
+// A comment's reply_count is the number of its approved replies; a change
+// that makes a reply visible or invisible also updates the parent, in the
+// same transaction, with its own version bump and "edited" event. Locks are
+// taken child first, then parent, in every path.
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/writesvc/outbox"
+)
+
+// The statements of this package.
+const (
+	commentColumns = `id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version`
+
+	selectComment          = `SELECT ` + commentColumns + ` FROM comments WHERE id = ?`
+	selectCommentForUpdate = selectComment + ` FOR UPDATE`
+	selectCommentForShare  = selectComment + ` LOCK IN SHARE MODE`
+	// insertComment inserts nothing when the author is banned, which saves
+	// the round trip of a separate ban check (rows affected tells).
+	insertComment = `INSERT INTO comments
+		(id, video_id, user_id, parent_id, content, status, idempotency_key, request_hash, created_at, updated_at, version)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL
+		WHERE NOT EXISTS (SELECT 1 FROM user_bans WHERE user_id = ? AND (expires_at IS NULL OR expires_at > NOW(6)))`
+	updateStatus  = `UPDATE comments SET status = ?, reason = ?, updated_at = ?, version = ? WHERE id = ?`
+	updateReplies = `UPDATE comments SET reply_count = GREATEST(reply_count + ?, 0), updated_at = ?, version = ?
+		WHERE id = ?`
+	insertModerationLog = `INSERT INTO moderation_log
+		(comment_id, actor_id, actor_role, action, from_status, to_status, reason, version, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	upsertBan = `INSERT INTO user_bans (user_id, reason, banned_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON DUPLICATE KEY UPDATE reason = VALUES(reason), banned_by = VALUES(banned_by),
+		created_at = VALUES(created_at), expires_at = VALUES(expires_at)`
+	deleteBan = `DELETE FROM user_bans WHERE user_id = ?`
+
+	insertIdempotent = `INSERT INTO idempotency_responses
+		(user_id, idempotency_key, request_hash, comment_id, status_code, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	selectIdempotent = `SELECT request_hash, status_code, body FROM idempotency_responses
+		WHERE user_id = ? AND idempotency_key = ?`
+
+	selectQueue        = `SELECT ` + commentColumns + ` FROM comments WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`
+	selectQueueByVideo = `SELECT ` + commentColumns + ` FROM comments
+		WHERE video_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?`
+)
+
+// Errors the API maps to client errors. Anything else is the database
+// failing.
+var (
+	ErrNotFound            = errors.New("comment not found")
+	ErrNotAuthor           = errors.New("only the author or a moderator may change this comment")
+	ErrInvalidTransition   = errors.New("invalid status transition")
+	ErrBanned              = errors.New("user is banned")
+	ErrParentNotFound      = errors.New("parent comment not found")
+	ErrParentNotRoot       = errors.New("parent comment is itself a reply")
+	ErrParentOtherVideo    = errors.New("parent comment belongs to another video")
+	ErrIdempotencyConflict = errors.New("idempotency key already used for another request")
+)
+
+// IDSource mints comment ids (the node lease).
+type IDSource interface {
+	NextID() (int64, error)
+}
+
+// Store is writesvc's MySQL access. Safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	ids IDSource
+	now func() time.Time
+}
+
+// New returns a Store on db minting ids from ids.
+func New(db *sql.DB, ids IDSource) *Store {
+	return &Store{db: db, ids: ids, now: time.Now}
+}
+
+// txAttempts bounds the retries of a transaction that lost a deadlock or a
+// lock wait, and of an insert whose fresh id collided.
+const txAttempts = 3
+
+// inTx runs fn in a transaction and commits it, retrying deadlocks and lock
+// wait timeouts.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for range txAttempts {
+		err = s.tryTx(ctx, fn)
+		if !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func mysqlErr(err error) (uint16, string) {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number, me.Message
+	}
+	return 0, ""
+}
+
+func isRetryable(err error) bool {
+	n, _ := mysqlErr(err)
+	return n == 1213 || n == 1205 // deadlock, lock wait timeout
+}
+
+// duplicateKey reports which unique key a 1062 error names: "PRIMARY",
+// "comments_idempotency", … or "" for another error.
+func duplicateKey(err error) string {
+	n, msg := mysqlErr(err)
+	if n != 1062 {
+		return ""
+	}
+	// "Duplicate entry '…' for key 'comments_idempotency'" (MySQL 8 says
+	// 'comments.comments_idempotency').
+	i := strings.LastIndex(msg, "for key '")
+	if i < 0 {
+		return "?"
+	}
+	key := strings.TrimSuffix(msg[i+len("for key '"):], "'")
+	if j := strings.LastIndexByte(key, '.'); j >= 0 {
+		key = key[j+1:]
+	}
+	return key
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanComment(r scanner) (comment.Comment, error) {
+	var c comment.Comment
+	var status string
+	if err := r.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt,
+		&c.LikeCount, &c.ReplyCount, &c.Version); err != nil {
+		return comment.Comment{}, err
+	}
+	st, err := comment.ParseStatus(status)
+	if err != nil {
+		return comment.Comment{}, err
+	}
+	c.Status = st
+	c.CreatedAt = c.CreatedAt.UTC()
+	return c, nil
+}
+
+// lockComment reads a comment under a row lock.
+func lockComment(ctx context.Context, tx *sql.Tx, query string, id int64) (comment.Comment, error) {
+	c, err := scanComment(tx.QueryRowContext(ctx, query, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return comment.Comment{}, ErrNotFound
+	}
+	if err != nil {
+		return comment.Comment{}, fmt.Errorf("read comment %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Get returns a comment as MySQL holds it now.
+func (s *Store) Get(ctx context.Context, id int64) (comment.Comment, error) {
+	c, err := scanComment(s.db.QueryRowContext(ctx, selectComment, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return comment.Comment{}, ErrNotFound
+	}
+	if err != nil {
+		return comment.Comment{}, fmt.Errorf("read comment %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// clock returns the store's clock at the precision MySQL keeps.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// bumpReplies moves parent's reply_count by delta (the parent is locked by
+// the caller), bumps its version, and writes its "edited" event.
+func (s *Store) bumpReplies(ctx context.Context, tx *sql.Tx, parent comment.Comment, delta int, now time.Time) error {
+	v := comment.NextVersion(parent.Version, now)
+	if _, err := tx.ExecContext(ctx, updateReplies, delta, now, v, parent.ID); err != nil {
+		return fmt.Errorf("update reply count of %d: %w", parent.ID, err)
+	}
+	after, err := lockComment(ctx, tx, selectComment, parent.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := outbox.Write(ctx, tx, comment.EventEdited, after); err != nil {
+		return err
+	}
+	return nil
+}
+
+// equalHash compares request hashes in constant time.
+func equalHash(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// TuneDSN returns dsn with the driver settings writesvc runs with:
+// interpolateParams, so each parameterised statement is one round trip
+// instead of a server-side prepare, execute and close. Every statement here
+// runs once per request with placeholders only, so nothing is lost by not
+// preparing; the driver escapes with the connection's character set and
+// refuses collations for which that is unsafe.
+func TuneDSN(dsn string) (string, error) {
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("mysql dsn: %w", err)
+	}
+	c.InterpolateParams = true
+	return c.FormatDSN(), nil
+}
