@@ -1,12 +1,37 @@
 package main
 
-import "github.com/vidcomments/vidcomments/internal/config"
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"os"
+	"time"
+
+	"github.com/vidcomments/vidcomments/cdc/binlog"
+	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+)
+
+// Defaults of cdc's own flags.
+const (
+	DefaultServerID     = 0 // derive one from the host name and pid
+	DefaultSaveInterval = binlog.DefaultSaveInterval
+	DefaultLockWait     = binlog.DefaultLockWait
+	DefaultCacheWindow  = pagecache.DefaultWindow
+	// derivedServerIDBase keeps derived ids clear of the small ids servers
+	// are usually given.
+	derivedServerIDBase = 1001
+)
 
 // Config is cdc's configuration.
 type Config struct {
 	config.Process
-	MySQL config.MySQL
-	Redis config.Redis
+	MySQL        config.MySQL
+	Redis        config.Redis
+	ServerID     int64         // replica server id; 0 derives one per process
+	SaveInterval time.Duration // at most one position save per interval while changes flow
+	LockWait     time.Duration // one GET_LOCK attempt's wait while standing by
+	CacheWindow  int           // newest comments cached per video: must match readsvc's
 }
 
 // RegisterFlags registers every cdc flag with its VC_… environment name.
@@ -14,4 +39,41 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	c.Process.RegisterFlags(f, "VC_CDC_", config.DefaultCDCAdminAddr)
 	c.MySQL.RegisterFlags(f)
 	c.Redis.RegisterFlags(f)
+	f.Int64(&c.ServerID, "server-id", "VC_CDC_SERVER_ID", DefaultServerID,
+		"replica server id cdc registers with: unique among the MySQL server's replicas and other cdc processes; 0 derives one from host name and pid")
+	f.Duration(&c.SaveInterval, "save-interval", "VC_CDC_SAVE_INTERVAL", DefaultSaveInterval, "at most one binlog position save per interval while changes flow")
+	f.Duration(&c.LockWait, "lock-wait", "VC_CDC_LOCK_WAIT", DefaultLockWait, "how long one leader-lock attempt waits in MySQL while standing by (whole seconds)")
+	f.Int(&c.CacheWindow, "cache-window", "VC_CACHE_WINDOW", DefaultCacheWindow, "newest comments cached per video (must equal readsvc's)")
+}
+
+// Validate checks what flag parsing cannot.
+func (c Config) Validate() error {
+	if err := c.MySQL.Validate(); err != nil {
+		return err
+	}
+	if c.ServerID < 0 || c.ServerID > math.MaxUint32 {
+		return fmt.Errorf("server-id %d: want 1..%d, or 0 to derive one", c.ServerID, uint32(math.MaxUint32))
+	}
+	if c.SaveInterval <= 0 || c.LockWait < time.Second || c.CacheWindow <= 0 {
+		return fmt.Errorf("save-interval %v, lock-wait %v, cache-window %d: want a positive interval, a wait of at least 1s and a positive window",
+			c.SaveInterval, c.LockWait, c.CacheWindow)
+	}
+	return nil
+}
+
+// ReplicaServerID is the server id cdc registers with: the flag, or one
+// derived from the host name and pid, so two cdc processes never share one
+// (MySQL drops a replica connection when another registers the same id).
+func (c Config) ReplicaServerID() uint32 {
+	if c.ServerID != 0 {
+		return uint32(c.ServerID)
+	}
+	host, _ := os.Hostname()
+	return deriveServerID(host, os.Getpid())
+}
+
+func deriveServerID(host string, pid int) uint32 {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", host, pid)
+	return derivedServerIDBase + h.Sum32()%(1<<30)
 }

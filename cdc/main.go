@@ -1,36 +1,47 @@
-// Command cdc follows the MySQL binlog and keeps every cache honest: it
-// edits or drops cached pages the moment a comment row changes. This is its
-// foundation: configuration, dependencies (including a binlog-format check)
-// and the admin listener; the canal listener comes next.
+// Command cdc follows the MySQL binlog and keeps every cache honest: for
+// each change of a comments row it edits the video's cached pages in Redis
+// from the row image, records the change in the video's overlay, bumps the
+// video's cache version and publishes it — then, and only then, saves its
+// binlog position. One cdc per database is active (a MySQL lock); others
+// stand by and take over when it dies.
+//
+//	cdc [flags]                  follow the binlog (see README.md)
+//	cdc reset-position [flags]   recover from a purged position: save the
+//	                             current one and invalidate every cached video
 package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vidcomments/vidcomments/cdc/binlog"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == resetSubcommand {
+		os.Exit(resetPositionMain(os.Args[2:]))
+	}
 	var cfg Config
 	os.Exit(server.Main("cdc", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
 		return build(ctx, cfg, logger)
 	}))
 }
 
-// build opens MySQL and Redis, refuses a binlog that canal cannot follow,
-// and wires the admin listener.
+// build opens MySQL and Redis, refuses a server canal cannot follow, and
+// starts the binlog listener (which leads or stands by).
 func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, error) {
-	if err := cfg.MySQL.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	admin := server.NewAdmin(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	admin := server.NewAdmin(reg)
 	app := server.NewApp("cdc", logger, admin, cfg.AdminAddr)
 
 	db, err := mysqlstore.Open(ctx, cfg.MySQL)
@@ -38,17 +49,29 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 		return nil, app.Abort(err)
 	}
 	app.OnClose("mysql", db.Close)
-	var format, image string
-	if err := db.QueryRowContext(ctx, `SELECT @@binlog_format, @@binlog_row_image`).Scan(&format, &image); err != nil {
-		return nil, app.Abort(fmt.Errorf("read binlog settings: %w", err))
-	}
-	if format != "ROW" || image != "FULL" {
-		return nil, app.Abort(fmt.Errorf("binlog_format=%s binlog_row_image=%s: cdc needs binlog_format=ROW and binlog_row_image=FULL on the server", format, image))
+	serverID := cfg.ReplicaServerID()
+	if err := binlog.CheckServer(ctx, db, serverID); err != nil {
+		return nil, app.Abort(err)
 	}
 	admin.AddCheck("mysql", db.PingContext)
 
 	rdb := redisstore.New(cfg.Redis)
 	app.OnClose("redis", rdb.Close)
 	admin.AddCheck("redis", func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) })
+
+	listener, err := binlog.New(binlog.Config{
+		MySQL:        cfg.MySQL,
+		ServerID:     serverID,
+		SaveInterval: cfg.SaveInterval,
+		LockWait:     cfg.LockWait,
+		Logger:       logger,
+		Registry:     reg,
+	}, db, pagecache.New(rdb, pagecache.Options{Window: cfg.CacheWindow}))
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	app.OnClose("binlog listener", listener.Close)
+	app.Watch("binlog listener", listener.Err())
+	listener.Start()
 	return app, nil
 }

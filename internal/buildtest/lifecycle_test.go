@@ -72,6 +72,17 @@ func TestServiceProcessLifecycle(t *testing.T) {
 	stacktest.Integration(t)
 	root := repoRoot(t)
 	bin := t.TempDir()
+	// Private database, keyspace and topic: the services must not leave
+	// state (a saved binlog position, consumed offsets) in the shared ones.
+	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, 1)
+	env := append(os.Environ(),
+		"VC_MYSQL_DSN="+my.Config.DSN,
+		"VC_CASSANDRA_KEYSPACE="+cass.Config.Keyspace,
+		"VC_KAFKA_TOPIC="+kafka.Config.Topic,
+		"VC_SYNCER_GROUP="+stacktest.Name("vctg"),
+		// writesvc refuses to start without a token secret.
+		"VC_JWT_SECRET=lifecycle-test-secret-0123456789abcdef",
+	)
 	services := map[string][]string{
 		"readsvc":  {"-addr", "127.0.0.1:0"},
 		"writesvc": {"-addr", "127.0.0.1:0"},
@@ -90,8 +101,7 @@ func TestServiceProcessLifecycle(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-admin-addr", "127.0.0.1:0"}, extra...)
 			cmd := exec.Command(filepath.Join(bin, name), args...)
-			// writesvc refuses to start without a token secret.
-			cmd.Env = append(os.Environ(), "VC_JWT_SECRET=lifecycle-test-secret-0123456789abcdef")
+			cmd.Env = env
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)

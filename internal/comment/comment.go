@@ -85,7 +85,7 @@ func (c Comment) Public() Public {
 		UserID:     FormatID(c.UserID),
 		ParentID:   FormatID(c.ParentID),
 		Content:    c.Content,
-		CreatedAt:  c.CreatedAt.UTC().Format(time.RFC3339Nano),
+		CreatedAt:  FormatTime(c.CreatedAt),
 		LikeCount:  c.LikeCount,
 		ReplyCount: c.ReplyCount,
 	}
@@ -94,6 +94,14 @@ func (c Comment) Public() Public {
 // Moderated returns the moderator's view of c.
 func (c Comment) Moderated() Moderated {
 	return Moderated{Public: c.Public(), Status: c.Status, Version: strconv.FormatInt(c.Version, 10)}
+}
+
+// FormatTime renders a time as the APIs do: RFC 3339 in UTC with exactly
+// millisecond precision, the precision of Cassandra's timestamp type, so a
+// body built from a MySQL row (microseconds) and one built from Cassandra
+// are byte-for-byte equal.
+func FormatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 // FormatID renders an id as the APIs do.

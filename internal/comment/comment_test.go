@@ -157,9 +157,16 @@ func TestDecodeEventRejects(t *testing.T) {
 	}
 }
 
+func TestFormatTimeIsMillisecondUTC(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.FixedZone("x", 3600))
+	if got := FormatTime(at); got != "2026-03-04T04:06:07.891Z" {
+		t.Errorf("FormatTime = %q", got)
+	}
+}
+
 func TestPublicViewUsesStringIDs(t *testing.T) {
 	p := sample().Public()
-	if p.ID != "100" || p.VideoID != "7" || p.ParentID != "0" || p.CreatedAt != "2026-01-01T00:00:00Z" {
+	if p.ID != "100" || p.VideoID != "7" || p.ParentID != "0" || p.CreatedAt != "2026-01-01T00:00:00.000Z" {
 		t.Errorf("public view %+v", p)
 	}
 	if m := sample().Moderated(); m.Status != Approved || m.Version != "3" {

@@ -17,19 +17,21 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultWindow     = 1000             // newest comments kept per video
-	DefaultPageTTL    = 10 * time.Minute // before jitter
-	DefaultOverlayTTL = 24 * time.Hour   // safety net; the syncer clears entries long before
-	DefaultSettledTTL = 10 * time.Minute // longer than cdc can lag behind the syncer
+	DefaultWindow      = 1000             // newest comments kept per video
+	DefaultPageTTL     = 10 * time.Minute // before jitter
+	DefaultOverlayTTL  = 24 * time.Hour   // safety net; the syncer clears entries long before
+	DefaultSettledTTL  = 10 * time.Minute // longer than cdc can lag behind the syncer
+	DefaultNegativeTTL = 30 * time.Second // an empty video's cached page, before jitter
 )
 
 // Options tune a Cache. Zero values take the defaults.
 type Options struct {
-	Window     int
-	PageTTL    time.Duration
-	OverlayTTL time.Duration
-	SettledTTL time.Duration
-	Now        func() time.Time // the clock; time.Now by default
+	Window      int
+	PageTTL     time.Duration
+	OverlayTTL  time.Duration
+	SettledTTL  time.Duration
+	NegativeTTL time.Duration    // TTL of a fill without entries (empty or unknown video)
+	Now         func() time.Time // the clock; time.Now by default
 }
 
 // Cache is the Redis page cache of every video.
@@ -51,6 +53,9 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	}
 	if opts.SettledTTL <= 0 {
 		opts.SettledTTL = DefaultSettledTTL
+	}
+	if opts.NegativeTTL <= 0 {
+		opts.NegativeTTL = DefaultNegativeTTL
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -133,8 +138,16 @@ func (c *Cache) Version(ctx context.Context, video int64) (int64, error) {
 
 // Fill replaces a video's window with entries (newest first, at most
 // Window) if its version still equals token. It reports whether it wrote.
+// A fill without entries is a negative entry and lives NegativeTTL.
 func (c *Cache) Fill(ctx context.Context, video, token int64, entries []Entry, total int64, complete bool) (bool, error) {
-	ttl := c.opts.PageTTL + time.Duration(mrand.Int64N(int64(c.opts.PageTTL/5)+1)) // ±20% jitter spreads expiries
+	base := c.opts.PageTTL
+	if len(entries) == 0 {
+		base = c.opts.NegativeTTL
+	}
+	ttl := base + time.Duration(mrand.Int64N(int64(base/5)+1)) // ±20% jitter spreads expiries
+	if ttl < time.Second {
+		ttl = time.Second // EXPIRE takes whole seconds
+	}
 	args := make([]any, 0, 4+2*len(entries))
 	args = append(args, strconv.FormatInt(token, 10), int64(ttl/time.Second), total, boolArg(complete))
 	for _, e := range entries {

@@ -259,3 +259,51 @@ func TestLease(t *testing.T) {
 		t.Error("lease not free after release")
 	}
 }
+
+// An empty video's negative entry lives NegativeTTL, far shorter than a page.
+func TestNegativeFillHasItsOwnTTL(t *testing.T) {
+	rdb := stacktest.Redis(t)
+	c := pagecache.New(rdb, pagecache.Options{NegativeTTL: 5 * time.Second})
+	ctx := context.Background()
+	empty, full := video(), video()
+	mustFill(t, c, ctx, empty, nil, 0, true)
+	mustFill(t, c, ctx, full, entries(1), 1, true)
+	tests := []struct {
+		name     string
+		video    int64
+		min, max time.Duration
+	}{
+		{"negative entry", empty, time.Second, 6 * time.Second},
+		{"page", full, pagecache.DefaultPageTTL - time.Minute, pagecache.DefaultPageTTL * 6 / 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ttl, err := rdb.TTL(ctx, fmt.Sprintf("vc:{%d}:meta", tt.video)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ttl < tt.min || ttl > tt.max {
+				t.Errorf("TTL %v, want within [%v, %v]", ttl, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+func TestScanVideosFindsCachedAndVersionedVideos(t *testing.T) {
+	c, ctx := newCache(t, 10)
+	filled, bumped, untouched := video(), video(), video()
+	mustFill(t, c, ctx, filled, entries(2, 1), 2, true)
+	if _, err := c.Invalidate(ctx, bumped); err != nil { // leaves only the ver key
+		t.Fatal(err)
+	}
+	found := map[int64]int{}
+	if err := c.ScanVideos(ctx, func(v int64) error { found[v]++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if found[filled] != 1 || found[bumped] != 1 {
+		t.Errorf("scan found filled video %d times, bumped video %d times; want once each", found[filled], found[bumped])
+	}
+	if found[untouched] != 0 {
+		t.Error("scan found a video the cache never saw")
+	}
+}

@@ -45,3 +45,26 @@ func TestParseInval(t *testing.T) {
 		}
 	}
 }
+
+func TestVideoOfKey(t *testing.T) {
+	tests := []struct {
+		key  string
+		want int64
+		ok   bool
+	}{
+		{"vc:{42}:meta", 42, true},
+		{"vc:{1795314595494454591}:ver", 1795314595494454591, true},
+		{"vc:{42}:s:7", 42, true},
+		{"vc:{x}:meta", 0, false},
+		{"vc:{42:meta", 0, false},
+		{"other:{42}:meta", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			got, ok := videoOfKey(tt.key)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("videoOfKey(%q) = %d, %v; want %d, %v", tt.key, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

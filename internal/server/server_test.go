@@ -167,3 +167,34 @@ func TestNewLoggerRejectsUnknownLevel(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestAppStopsOnAWatchedComponentError(t *testing.T) {
+	a := NewApp("test", quiet(), NewAdmin(prometheus.NewRegistry()), "127.0.0.1:0")
+	closed := false
+	a.OnClose("component", func() error { closed = true; return nil })
+	fatal := make(chan error, 1)
+	a.Watch("component", fatal)
+	quiet := make(chan error) // a watched component that never fails
+	a.Watch("calm", quiet)
+
+	done := make(chan error, 1)
+	go func() { done <- a.Run(context.Background()) }()
+	for deadline := time.Now().Add(5 * time.Second); !a.Admin.ready.Load(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("app never became ready")
+		}
+	}
+	boom := errors.New("saved position purged")
+	fatal <- boom
+	select {
+	case err := <-done:
+		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "component: saved position purged") {
+			t.Errorf("Run returned %v, want the component's error named", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a watched component's error did not stop the app")
+	}
+	if !closed {
+		t.Error("components not closed after a component failed")
+	}
+}

@@ -1,0 +1,59 @@
+package pagecache
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// scanPatterns find every video the cache knows: one with pages cached
+// (meta) or whose version was ever bumped (ver).
+var scanPatterns = []string{"vc:{*}:meta", "vc:{*}:ver"}
+
+// ScanVideos calls fn once for every video with cached pages or a cache
+// version, on every master of a Redis Cluster. It only reads; cdc's
+// reset-position uses it to invalidate every cached video.
+func (c *Cache) ScanVideos(ctx context.Context, fn func(video int64) error) error {
+	seen := map[int64]bool{}
+	scan := func(ctx context.Context, rdb redis.Cmdable) error {
+		for _, pattern := range scanPatterns {
+			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				v, ok := videoOfKey(iter.Val())
+				if !ok || seen[v] {
+					continue
+				}
+				seen[v] = true
+				if err := fn(v); err != nil {
+					return err
+				}
+			}
+			if err := iter.Err(); err != nil {
+				return fmt.Errorf("pagecache scan %s: %w", pattern, err)
+			}
+		}
+		return nil
+	}
+	if cc, ok := c.rdb.(*redis.ClusterClient); ok {
+		// fn runs on one master at a time: seen is not shared concurrently.
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return scan(ctx, m) })
+	}
+	return scan(ctx, c.rdb)
+}
+
+// videoOfKey parses the video id out of "vc:{V}:…".
+func videoOfKey(key string) (int64, bool) {
+	rest, ok := strings.CutPrefix(key, "vc:{")
+	if !ok {
+		return 0, false
+	}
+	id, _, ok := strings.Cut(rest, "}:")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(id, 10, 64)
+	return v, err == nil
+}
