@@ -1,19 +1,105 @@
 package main
 
-import "github.com/vidcomments/vidcomments/internal/config"
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
+)
+
+// Defaults of readsvc's own flags.
+const (
+	DefaultGroupcacheBytes = pages.DefaultCacheBytes
+	DefaultWindow          = pagecache.DefaultWindow
+	DefaultMaxAge          = pages.DefaultMaxAge
+	DefaultPageTTL         = pagecache.DefaultPageTTL
+	DefaultNegativeTTL     = pagecache.DefaultNegativeTTL
+	DefaultMaxInflight     = pages.DefaultMaxInflight
+	DefaultFillLease       = pages.DefaultLeaseTTL
+	DefaultFillWait        = pages.DefaultFillWait
+	DefaultLoadTimeout     = pages.DefaultLoadTimeout
+)
 
 // Config is readsvc's configuration.
 type Config struct {
 	config.Process
 	Addr      string // public API listener
+	PeerAddr  string // groupcache peer listener (only when Peers is set)
+	PeerURL   string // how peers reach this instance; "" = http://PeerAddr
+	Peers     []string
 	Redis     config.Redis
 	Cassandra config.Cassandra
+
+	GroupcacheBytes int64 // per group; 0 turns groupcache off
+	Window          int
+	MaxAge          time.Duration
+	PageTTL         time.Duration
+	NegativeTTL     time.Duration
+	CursorKey       string
+	MaxInflight     int
+	FillLease       time.Duration
+	FillWait        time.Duration
+	LoadTimeout     time.Duration
 }
 
 // RegisterFlags registers every readsvc flag with its VC_… environment name.
 func (c *Config) RegisterFlags(f *config.Flags) {
 	c.Process.RegisterFlags(f, "VC_READSVC_", config.DefaultReadAdminAddr)
 	f.String(&c.Addr, "addr", "VC_READSVC_ADDR", config.DefaultReadAddr, "public API listen address")
+	f.String(&c.PeerAddr, "peer-addr", "VC_READSVC_PEER_ADDR", config.DefaultReadPeerAddr, "groupcache peer listen address (used when -peers is set)")
+	f.String(&c.PeerURL, "peer-url", "VC_READSVC_PEER_URL", "", "this instance's URL as listed in -peers (default http://<peer-addr>)")
+	f.List(&c.Peers, "peers", "VC_READSVC_PEERS", nil, "groupcache peers, host:port or http://host:port, this instance included; empty: no peering")
 	c.Redis.RegisterFlags(f)
 	c.Cassandra.RegisterFlags(f)
+	f.Int64(&c.GroupcacheBytes, "groupcache-bytes", "VC_READSVC_GROUPCACHE_BYTES", DefaultGroupcacheBytes, "groupcache size per group; 0 turns groupcache off (every request reads Redis)")
+	f.Int(&c.Window, "window", "VC_READSVC_WINDOW", DefaultWindow, "newest comments cached in Redis per video")
+	f.Duration(&c.MaxAge, "max-age", "VC_READSVC_MAX_AGE", DefaultMaxAge, "groupcache epoch and Cache-Control max-age")
+	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")
+	f.Duration(&c.NegativeTTL, "negative-ttl", "VC_READSVC_NEGATIVE_TTL", DefaultNegativeTTL, "Redis TTL of an empty video's entry (+ up to 20% jitter)")
+	f.String(&c.CursorKey, "cursor-key", "VC_CURSOR_KEY", "", "HMAC key of page cursors, the same on every instance (default: a development key)")
+	f.Int(&c.MaxInflight, "cassandra-max-inflight", "VC_READSVC_CASSANDRA_MAX_INFLIGHT", DefaultMaxInflight, "concurrent Cassandra reads; more are refused with 503")
+	f.Duration(&c.FillLease, "fill-lease", "VC_READSVC_FILL_LEASE", DefaultFillLease, "cross-process backfill lease")
+	f.Duration(&c.FillWait, "fill-wait", "VC_READSVC_FILL_WAIT", DefaultFillWait, "how long to wait for another process's backfill")
+	f.Duration(&c.LoadTimeout, "load-timeout", "VC_READSVC_LOAD_TIMEOUT", DefaultLoadTimeout, "bound of one page build")
+}
+
+// Validate checks what flags cannot.
+func (c *Config) Validate() error {
+	switch {
+	case c.Window < 1:
+		return fmt.Errorf("window %d: want at least 1", c.Window)
+	case c.MaxAge < time.Second:
+		return fmt.Errorf("max-age %v: want at least 1s", c.MaxAge)
+	case c.GroupcacheBytes < 0:
+		return fmt.Errorf("groupcache-bytes %d: want 0 (off) or more", c.GroupcacheBytes)
+	case c.MaxInflight < 1:
+		return fmt.Errorf("cassandra-max-inflight %d: want at least 1", c.MaxInflight)
+	}
+	return nil
+}
+
+// peerURLs returns this instance's URL and every peer's, normalised to
+// http://host:port, this instance included.
+func (c *Config) peerURLs() (self string, all []string) {
+	norm := func(s string) string {
+		if !strings.Contains(s, "://") {
+			s = "http://" + s
+		}
+		return strings.TrimSuffix(s, "/")
+	}
+	self = c.PeerURL
+	if self == "" {
+		self = c.PeerAddr
+	}
+	self = norm(self)
+	all = []string{self}
+	for _, p := range c.Peers {
+		if p = norm(p); p != self {
+			all = append(all, p)
+		}
+	}
+	return self, all
 }

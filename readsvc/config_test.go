@@ -3,6 +3,7 @@ package main
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/vidcomments/vidcomments/internal/config/configtest"
 )
@@ -11,20 +12,82 @@ func TestConfigDefaults(t *testing.T) {
 	var got Config
 	configtest.Parse(t, &got, nil)
 	want := Config{
-		Process:   configtest.Process("127.0.0.1:9080"),
-		Addr:      "127.0.0.1:8080",
-		Redis:     configtest.Redis,
-		Cassandra: configtest.Cassandra,
+		Process:         configtest.Process("127.0.0.1:9080"),
+		Addr:            "127.0.0.1:8080",
+		PeerAddr:        "127.0.0.1:8090",
+		Redis:           configtest.Redis,
+		Cassandra:       configtest.Cassandra,
+		GroupcacheBytes: 64 << 20,
+		Window:          1000,
+		MaxAge:          time.Second,
+		PageTTL:         10 * time.Minute,
+		NegativeTTL:     30 * time.Second,
+		MaxInflight:     32,
+		FillLease:       2 * time.Second,
+		FillWait:        time.Second,
+		LoadTimeout:     2 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
 	}
 }
 
 func TestConfigFromEnv(t *testing.T) {
 	var got Config
-	configtest.Parse(t, &got, map[string]string{"VC_READSVC_ADDR": "0.0.0.0:18080", "VC_READSVC_ADMIN_ADDR": "0.0.0.0:19080", "VC_CASSANDRA_HOSTS": "a:9042,b:9042"})
-	if got.Addr != "0.0.0.0:18080" || got.AdminAddr != "0.0.0.0:19080" || !reflect.DeepEqual(got.Cassandra.Hosts, []string{"a:9042", "b:9042"}) {
+	configtest.Parse(t, &got, map[string]string{
+		"VC_READSVC_ADDR": "0.0.0.0:18080", "VC_READSVC_ADMIN_ADDR": "0.0.0.0:19080", "VC_CASSANDRA_HOSTS": "a:9042,b:9042",
+		"VC_READSVC_PEERS": "a:8090, b:8090", "VC_READSVC_GROUPCACHE_BYTES": "0", "VC_READSVC_MAX_AGE": "5s",
+		"VC_CURSOR_KEY": "s3cret", "VC_READSVC_CASSANDRA_MAX_INFLIGHT": "8",
+	})
+	if got.Addr != "0.0.0.0:18080" || got.AdminAddr != "0.0.0.0:19080" || !reflect.DeepEqual(got.Cassandra.Hosts, []string{"a:9042", "b:9042"}) ||
+		!reflect.DeepEqual(got.Peers, []string{"a:8090", "b:8090"}) || got.GroupcacheBytes != 0 || got.MaxAge != 5*time.Second ||
+		got.CursorKey != "s3cret" || got.MaxInflight != 8 {
 		t.Errorf("env not applied: %+v", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := map[string]func(*Config){
+		"window 0":           func(c *Config) { c.Window = 0 },
+		"max-age under 1s":   func(c *Config) { c.MaxAge = 500 * time.Millisecond },
+		"negative cache":     func(c *Config) { c.GroupcacheBytes = -1 },
+		"no Cassandra reads": func(c *Config) { c.MaxInflight = 0 },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			var c Config
+			configtest.Parse(t, &c, nil)
+			mutate(&c)
+			if err := c.Validate(); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+}
+
+func TestPeerURLs(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       Config
+		self      string
+		wantPeers []string
+	}{
+		{"self from the listen address, added when missing",
+			Config{PeerAddr: "10.0.0.1:8090", Peers: []string{"10.0.0.2:8090"}},
+			"http://10.0.0.1:8090", []string{"http://10.0.0.1:8090", "http://10.0.0.2:8090"}},
+		{"self listed, URLs kept",
+			Config{PeerAddr: "0.0.0.0:8090", PeerURL: "http://a:8090/", Peers: []string{"http://a:8090", "b:8090"}},
+			"http://a:8090", []string{"http://a:8090", "http://b:8090"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			self, peers := tt.cfg.peerURLs()
+			if self != tt.self || !reflect.DeepEqual(peers, tt.wantPeers) {
+				t.Errorf("peerURLs = %q %q, want %q %q", self, peers, tt.self, tt.wantPeers)
+			}
+		})
 	}
 }

@@ -1,7 +1,7 @@
 // Command readsvc serves comment pages of hot videos through layered caches:
-// groupcache in process, Redis sorted-set pages, and guarded backfill from
-// Cassandra. This is its foundation: configuration, dependencies, the admin
-// listener and the (still empty) API router; the read path comes next.
+// groupcache in process (shared with peers), Redis sorted-set pages, and a
+// guarded backfill from Cassandra. See README.md for flags, metrics and
+// failure behaviour.
 package main
 
 import (
@@ -11,10 +11,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vidcomments/vidcomments/internal/httpapi"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
+	"github.com/vidcomments/vidcomments/readsvc/api"
+	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
+	"github.com/vidcomments/vidcomments/readsvc/cursor"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
 func main() {
@@ -24,10 +28,15 @@ func main() {
 	}))
 }
 
-// build opens Redis and Cassandra and wires the listeners.
-func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, error) {
-	admin := server.NewAdmin(prometheus.NewRegistry())
+// build opens Redis and Cassandra, builds the read path and wires the
+// listeners: admin, API, and the groupcache peer listener when peering.
+func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, error) {
+	reg := prometheus.NewRegistry()
+	admin := server.NewAdmin(reg)
 	app := server.NewApp("readsvc", logger, admin, cfg.AdminAddr)
+	if err := cfg.Validate(); err != nil {
+		return nil, app.Abort(err)
+	}
 
 	rdb := redisstore.New(cfg.Redis)
 	app.OnClose("redis", rdb.Close)
@@ -40,6 +49,45 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 	app.OnClose("cassandra", func() error { cass.Close(); return nil })
 	admin.AddCheck("cassandra", func(ctx context.Context) error { return cassandrastore.Ping(ctx, cass) })
 
-	app.AddServer("api", cfg.Addr, httpapi.NewRouter(logger))
+	if len(cfg.Peers) > 0 {
+		self, peers := cfg.peerURLs()
+		pool, err := newPeerPool(self, peers)
+		if err != nil {
+			return nil, app.Abort(err)
+		}
+		app.AddServer("peer", cfg.PeerAddr, pool)
+		logger.Info("groupcache peering", "self", self, "peers", peers)
+	}
+
+	if cfg.CursorKey == "" {
+		logger.Warn("no cursor key configured (VC_CURSOR_KEY): cursors are signed with the development key")
+	}
+	cursors := cursor.NewCodec([]byte(cfg.CursorKey))
+	cacheBytes := cfg.GroupcacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = -1 // off
+	}
+	cache := pagecache.New(rdb, pagecache.Options{Window: cfg.Window, PageTTL: cfg.PageTTL, NegativeTTL: cfg.NegativeTTL})
+	reader, err := pages.New(pages.Options{
+		CacheBytes:     cacheBytes,
+		Window:         cfg.Window,
+		MaxAge:         cfg.MaxAge,
+		LeaseTTL:       cfg.FillLease,
+		FillWait:       cfg.FillWait,
+		LoadTimeout:    cfg.LoadTimeout,
+		MaxInflight:    cfg.MaxInflight,
+		Cursors:        cursors,
+		RedisProbe:     func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) },
+		CassandraProbe: func(ctx context.Context) error { return cassandrastore.Ping(ctx, cass) },
+		Registry:       reg,
+		Logger:         logger,
+	}, cache, cqlstore.New(cass), rdb)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	reader.Start()
+	app.OnClose("read path", reader.Close)
+
+	app.AddServer("api", cfg.Addr, api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Registry: reg, Logger: logger}))
 	return app, nil
 }

@@ -1,0 +1,167 @@
+package api_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
+)
+
+// benchConcurrency is the number of keep-alive connections the load
+// generator drives.
+const benchConcurrency = 32
+
+// loadGen is the one load generator of every mode: a fixed number of
+// keep-alive connections, each sending the next request as soon as the last
+// answer is read.
+type loadGen struct {
+	client *http.Client
+	tr     *http.Transport
+}
+
+func newLoadGen() *loadGen {
+	tr := &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxConnsPerHost: benchConcurrency}
+	return &loadGen{client: &http.Client{Transport: tr}, tr: tr}
+}
+
+// drive sends n GETs of url and returns how long they took and each
+// request's latency.
+func (g *loadGen) drive(b *testing.B, url string, n int) (time.Duration, []time.Duration) {
+	var next, failed atomic.Int64
+	lat := make([][]time.Duration, benchConcurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range benchConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, n/benchConcurrency+1)
+			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
+				resp, err := g.client.Get(url)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			lat[w] = mine
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d requests to %s failed", f, n, url)
+	}
+	return elapsed, slices.Concat(lat...)
+}
+
+// BenchmarkHotPage serves the first page of a hot video in one run, under
+// one load generator, by: a static net/http handler writing the same bytes,
+// headers included (the ceiling); readsvc with every tier (groupcache
+// hits); readsvc with groupcache off (one Redis Lua call per request); and,
+// for scale, the static handler plus one Redis PING (the floor of any design
+// with a Redis round trip per request). Run it with
+//
+//	go test ./readsvc/api -run '^$' -bench HotPage -benchtime 20000x -count 3
+//
+// b.N is the number of requests per mode. It reports req/s and p99 per
+// mode and the ratios to the static handler.
+func BenchmarkHotPage(b *testing.B) {
+	st := readtest.NewStack(b)
+	video, _ := st.SeedVideo(200)
+	path := readtest.PagePath(video, "limit=20")
+	tiers := st.NewReader(readtest.Config{})
+	redisTier := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+
+	warm := tiers.Get(b, path)
+	if warm.Code != 200 || len(warm.IDs()) != 20 {
+		b.Fatalf("warm-up: %d %s", warm.Code, warm.Raw)
+	}
+	// The static handler writes the same bytes: body and headers.
+	body := warm.Raw
+	headers := http.Header{}
+	for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options"} {
+		headers[k] = warm.Header[k]
+	}
+	headers["Content-Length"] = []string{strconv.Itoa(len(body))}
+	static := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		for k, v := range headers {
+			h[k] = v
+		}
+		_, _ = w.Write(body)
+	}))
+	defer static.Close()
+	// The floor of any design with a Redis round trip per request: the
+	// static handler plus one PING.
+	pinged := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := st.Redis.Ping(r.Context()).Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		h := w.Header()
+		for k, v := range headers {
+			h[k] = v
+		}
+		_, _ = w.Write(body)
+	}))
+	defer pinged.Close()
+	if r := redisTier.Get(b, path); string(r.Raw) != string(body) {
+		b.Fatalf("the Redis tier serves other bytes:\n%s\n%s", r.Raw, body)
+	}
+
+	modes := []struct{ name, url string }{
+		{"static", static.URL + path},
+		{"tiers", tiers.Server.URL + path},
+		{"redis", redisTier.Server.URL + path},
+		{"static+ping", pinged.URL + path},
+	}
+	// The machine is shared: modes take turns in rounds, so a burst of
+	// background load falls on all of them alike.
+	const rounds = 10
+	gen := newLoadGen()
+	defer gen.tr.CloseIdleConnections()
+	elapsed := make([]time.Duration, len(modes))
+	lats := make([][]time.Duration, len(modes))
+	for _, m := range modes { // open the connections
+		gen.drive(b, m.url, benchConcurrency)
+	}
+	b.ResetTimer()
+	for range rounds {
+		for i, m := range modes {
+			d, l := gen.drive(b, m.url, max(b.N/rounds, benchConcurrency))
+			elapsed[i] += d
+			lats[i] = append(lats[i], l...)
+		}
+	}
+	b.StopTimer()
+	rps := make([]float64, len(modes))
+	p99 := make([]time.Duration, len(modes))
+	for i, m := range modes {
+		slices.Sort(lats[i])
+		rps[i] = float64(len(lats[i])) / elapsed[i].Seconds()
+		p99[i] = lats[i][len(lats[i])*99/100]
+		b.ReportMetric(rps[i], m.name+"-req/s")
+		b.ReportMetric(float64(p99[i].Microseconds())/1000, m.name+"-p99-ms")
+	}
+	b.ReportMetric(rps[1]/rps[0], "tiers/static")
+	b.ReportMetric(rps[2]/rps[0], "redis/static")
+	b.ReportMetric(rps[3]/rps[0], "ping/static")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("body %d bytes, %d connections, %d requests per mode: static %.0f req/s p99 %v | tiers %.0f req/s p99 %v, ratio %.2f (goal >= 0.9) | redis %.0f req/s p99 %v, ratio %.2f (goal >= 0.5) | static+ping %.0f req/s, ratio %.2f",
+		len(body), benchConcurrency, len(lats[0]), rps[0], p99[0], rps[1], p99[1], rps[1]/rps[0], rps[2], p99[2], rps[2]/rps[0], rps[3], rps[3]/rps[0])
+}

@@ -1,0 +1,135 @@
+// Package cqlstore is readsvc's read-only view of the Cassandra read model
+// the syncer writes (schema/cql/001_comments.cql): a video's newest visible
+// comments walked bucket by bucket, deep pages before a cursor id, the
+// video's total, and single comments by id.
+package cqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+)
+
+// The statements of this store. Buckets come newest first (CLUSTERING ORDER
+// BY bucket DESC) and so do a bucket's ids (id DESC).
+const (
+	selectBuckets       = `SELECT bucket FROM video_buckets WHERE video_id = ?`
+	selectBucketsBefore = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket <= ?`
+	selectBucket        = `SELECT id, user_id, parent_id, content, created_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
+	selectBucketBefore  = `SELECT id, user_id, parent_id, content, created_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
+	selectTotal         = `SELECT approved FROM video_counts WHERE video_id = ?`
+	selectComment       = `SELECT video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
+)
+
+// Store reads the Cassandra read model.
+type Store struct {
+	s *gocql.Session
+}
+
+// New returns a Store over s (bound to the keyspace).
+func New(s *gocql.Session) *Store { return &Store{s: s} }
+
+// Page returns up to n visible comments of video older than before (0: from
+// the newest), newest first, each with its version and public JSON body.
+// all reports that these are every such comment (fewer than n exist).
+func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error) {
+	var buckets *gocql.Iter
+	if before > 0 {
+		buckets = s.s.Query(selectBucketsBefore, video, comment.Bucket(before)).Idempotent(true).IterContext(ctx)
+	} else {
+		buckets = s.s.Query(selectBuckets, video).Idempotent(true).IterContext(ctx)
+	}
+	var bucket int32
+	for len(rows) < n && buckets.Scan(&bucket) {
+		if rows, err = s.bucket(ctx, rows, video, bucket, before, n-len(rows)); err != nil {
+			_ = buckets.Close()
+			return nil, false, err
+		}
+	}
+	if err := buckets.Close(); err != nil {
+		return nil, false, fmt.Errorf("cassandra buckets of video %d: %w", video, err)
+	}
+	return rows, len(rows) < n, nil
+}
+
+// bucket appends up to n comments of one (video, bucket) partition.
+func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64, bucket int32, before int64, n int) ([]pagecache.Stored, error) {
+	var q *gocql.Query
+	if before > 0 && bucket >= comment.Bucket(before) {
+		q = s.s.Query(selectBucketBefore, video, bucket, before, n)
+	} else {
+		q = s.s.Query(selectBucket, video, bucket, n)
+	}
+	it := q.Idempotent(true).IterContext(ctx)
+	c := comment.Comment{VideoID: video, Status: comment.Approved}
+	var replies int
+	for it.Scan(&c.ID, &c.UserID, &c.ParentID, &c.Content, &c.CreatedAt, &c.LikeCount, &replies, &c.Version) {
+		c.ReplyCount = int64(replies)
+		body, err := Body(c)
+		if err != nil {
+			_ = it.Close()
+			return nil, err
+		}
+		rows = append(rows, pagecache.Stored{ID: c.ID, Version: c.Version, Body: body})
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
+	}
+	return rows, nil
+}
+
+// Total returns the number of visible comments of video (0 when unknown).
+func (s *Store) Total(ctx context.Context, video int64) (int64, error) {
+	var n int64
+	err := s.s.Query(selectTotal, video).Idempotent(true).ScanContext(ctx, &n)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cassandra total of video %d: %w", video, err)
+	}
+	return n, nil
+}
+
+// Comment returns the comment id in any status with its public JSON body;
+// found is false when Cassandra does not hold it.
+func (s *Store) Comment(ctx context.Context, id int64) (c comment.Comment, body []byte, found bool, err error) {
+	var (
+		status  string
+		replies int
+	)
+	c.ID = id
+	err = s.s.Query(selectComment, id).Idempotent(true).ScanContext(ctx,
+		&c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &c.LikeCount, &replies, &c.Version)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return comment.Comment{}, nil, false, nil
+	}
+	if err != nil {
+		return comment.Comment{}, nil, false, fmt.Errorf("cassandra comment %d: %w", id, err)
+	}
+	c.ReplyCount = int64(replies)
+	if c.Status, err = comment.ParseStatus(status); err != nil {
+		return comment.Comment{}, nil, false, fmt.Errorf("cassandra comment %d: %w", id, err)
+	}
+	if body, err = Body(c); err != nil {
+		return comment.Comment{}, nil, false, err
+	}
+	return c, body, true, nil
+}
+
+// Body renders a comment as readers see it: the JSON of comment.Public
+// (created_at in milliseconds, as Cassandra keeps it), the same bytes cdc
+// records, the page cache holds and the API serves.
+func Body(c comment.Comment) ([]byte, error) {
+	b, err := json.Marshal(c.Public())
+	if err != nil {
+		return nil, fmt.Errorf("encode comment %d: %w", c.ID, err)
+	}
+	return b, nil
+}

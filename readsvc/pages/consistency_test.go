@@ -1,0 +1,318 @@
+package pages_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
+	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
+)
+
+// fixedClock keeps every request in one epoch, so only a version change
+// can move a groupcache key.
+func fixedClock() func() time.Time {
+	at := time.Now()
+	return func() time.Time { return at }
+}
+
+func without(ids []int64, drop int64) []int64 {
+	out := []int64{}
+	for _, id := range ids {
+		if id != drop {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Invariant 1 (no stale fill): a change that lands while a backfill reads
+// Cassandra voids the fill; the page read before the change is served to
+// the request that read it but cached nowhere (one fill attempt here), and
+// the next read sees the new state.
+func TestFillRaceDoesNotCacheTheStaleWindow(t *testing.T) {
+	st := readtest.NewStack(t)
+	tests := []struct {
+		name   string
+		change func(video int64, ids []int64) []int64 // applies a change, returns the ids expected after it
+	}{
+		{"the syncer writes a new comment and settles it", func(video int64, ids []int64) []int64 {
+			c := cqlseed.Comment(video, ids[0]+1000)
+			st.Put(c)
+			return append([]int64{c.ID}, ids...)
+		}},
+		{"cdc records a rejection Cassandra does not hold yet", func(video int64, ids []int64) []int64 {
+			c := cqlseed.Comment(video, ids[2])
+			c.Status, c.Version = comment.Rejected, comment.NextVersion(c.Version, time.Now())
+			st.Record(c, true)
+			return without(ids, ids[2])
+		}},
+		{"cdc records an approval Cassandra does not hold yet", func(video int64, ids []int64) []int64 {
+			c := cqlseed.Comment(video, ids[0]+2000)
+			st.Record(c, false)
+			return append([]int64{c.ID}, ids...)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			video, ids := st.SeedVideo(5)
+			var gate *readtest.Gate
+			r := st.NewReader(readtest.Config{
+				Options: pages.Options{Now: fixedClock(), MaxAge: time.Hour, FillAttempts: 1},
+				Wrap:    func(s pages.Store) pages.Store { gate = readtest.NewGate(s); return gate },
+			})
+			gate.Arm()
+			first := make(chan *readtest.Response, 1)
+			go func() { first <- r.Get(t, readtest.PagePath(video, "")) }()
+			<-gate.Entered // the backfill has read Cassandra and holds its rows
+
+			want := tt.change(video, ids)
+			gate.Release()
+			if resp := <-first; resp.Code != 200 {
+				t.Fatalf("in-flight read: %d %s", resp.Code, resp.Raw)
+			}
+			if n := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "voided"); n != 1 {
+				t.Errorf("voided fills = %v, want 1", n)
+			}
+			if p, err := st.Cache.Read(context.Background(), video, 0, 10); err != nil || p.Cached {
+				t.Fatalf("the stale window was cached in Redis (version %d, %d entries, err %v)", p.Version, len(p.Entries), err)
+			}
+			if n := readtest.Metric(t, r.Registry, "readsvc_groupcache_bytes", "cache", "main"); n != 0 {
+				t.Fatalf("the page read before the change was cached in groupcache (%v bytes)", n)
+			}
+			for i := range 2 { // the refill, then a cached read: both at the new state
+				resp := r.Get(t, readtest.PagePath(video, ""))
+				if resp.Code != 200 || !reflect.DeepEqual(resp.IDs(), want) || resp.Page.Total != int64(len(want)) {
+					t.Fatalf("read %d after the change: %d ids %v total %d, want %v", i, resp.Code, resp.IDs(), resp.Page.Total, want)
+				}
+			}
+			if n := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "written"); n != 1 {
+				t.Errorf("written fills = %v, want 1", n)
+			}
+		})
+	}
+}
+
+// With retries (the default), a voided fill reads again at the new version:
+// the request in flight already gets the new state, and it is cached.
+func TestVoidedFillIsRetried(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, ids := st.SeedVideo(5)
+	var gate *readtest.Gate
+	r := st.NewReader(readtest.Config{Wrap: func(s pages.Store) pages.Store { gate = readtest.NewGate(s); return gate }})
+	gate.ArmOnce()
+	first := make(chan *readtest.Response, 1)
+	go func() { first <- r.Get(t, readtest.PagePath(video, "")) }()
+	<-gate.Entered
+	added := cqlseed.Comment(video, ids[0]+1000)
+	st.Put(added)
+	gate.Release()
+	want := append([]int64{added.ID}, ids...)
+	if resp := <-first; resp.Code != 200 || !reflect.DeepEqual(resp.IDs(), want) {
+		t.Fatalf("in-flight read: %d %v, want %v", resp.Code, resp.IDs(), want)
+	}
+	voided := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "voided")
+	written := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "written")
+	if voided != 1 || written != 1 {
+		t.Errorf("fills: voided %v written %v, want 1 and 1", voided, written)
+	}
+	if p, err := st.Cache.Read(context.Background(), video, 0, 10); err != nil || !p.Cached || len(p.Entries) != 6 {
+		t.Errorf("window after the retried fill: cached=%v %d entries (%v)", p.Cached, len(p.Entries), err)
+	}
+}
+
+// A change cdc recorded before a backfill and the syncer settles while the
+// backfill reads Cassandra (settling clears the overlay entry without a
+// version bump, so the fill is not voided) must still be in the window:
+// the backfill reads the overlay before Cassandra.
+func TestChangeSettledDuringBackfillIsKept(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, ids := st.SeedVideo(5)
+	added := cqlseed.Comment(video, ids[0]+1000)
+	st.Record(added, false) // cdc saw it; Cassandra does not hold it yet
+	var gate *readtest.Gate
+	r := st.NewReader(readtest.Config{Wrap: func(s pages.Store) pages.Store { gate = readtest.NewGate(s); return gate }})
+	gate.ArmOnce()
+	first := make(chan *readtest.Response, 1)
+	go func() { first <- r.Get(t, readtest.PagePath(video, "")) }()
+	<-gate.Entered // Cassandra read, without the comment
+	st.Put(added)  // the syncer writes it and settles: overlay entry cleared
+	gate.Release()
+	want := append([]int64{added.ID}, ids...)
+	if resp := <-first; resp.Code != 200 || !reflect.DeepEqual(resp.IDs(), want) {
+		t.Errorf("read: %d %v, want %v", resp.Code, resp.IDs(), want)
+	}
+	if p, err := st.Cache.Read(context.Background(), video, 0, 10); err != nil || !p.Cached || len(p.Entries) != 6 || p.Entries[0].ID != added.ID {
+		t.Errorf("filled window lacks the settled comment: cached=%v %d entries (%v)", p.Cached, len(p.Entries), err)
+	}
+}
+
+// Invariant 3: a backfill from a lagging Cassandra merges the overlay, so
+// it neither resurrects a rejected comment nor hides an approved one.
+func TestBackfillMergesTheOverlay(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, ids := st.SeedVideo(5)
+	rejected := cqlseed.Comment(video, ids[1])
+	rejected.Status, rejected.Version = comment.Rejected, comment.NextVersion(rejected.Version, time.Now())
+	st.Record(rejected, true)
+	approved := cqlseed.Comment(video, ids[0]+1000)
+	st.Record(approved, false)
+
+	r := st.NewReader(readtest.Config{})
+	resp := r.Get(t, readtest.PagePath(video, ""))
+	want := append([]int64{approved.ID}, without(ids, rejected.ID)...)
+	if resp.Code != 200 || !reflect.DeepEqual(resp.IDs(), want) || resp.Page.Total != 5 {
+		t.Fatalf("page %d %v total %d, want %v total 5", resp.Code, resp.IDs(), resp.Page.Total, want)
+	}
+	body, _ := st.Cache.Read(context.Background(), video, 0, 10)
+	if !body.Cached || len(body.Entries) != 5 {
+		t.Errorf("merged window not filled: %+v", body)
+	}
+}
+
+// Pages read past the window (and pages read without a window) stay full
+// and keep their next cursor when the overlay removes rows Cassandra still
+// holds: the read asks Cassandra for as many more rows as the overlay may
+// remove.
+func TestPagesPastTheWindowStayFullUnderOverlayRemovals(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, ids := st.SeedVideo(12)
+	for _, i := range []int{5, 8} { // rejected by cdc, still approved in Cassandra
+		c := cqlseed.Comment(video, ids[i])
+		c.Status, c.Version = comment.Rejected, comment.NextVersion(c.Version, time.Now())
+		st.Record(c, true)
+	}
+	visible := append(append(append([]int64(nil), ids[:5]...), ids[6:8]...), ids[9:]...)
+	for _, tt := range []struct {
+		name string
+		opts pages.Options
+	}{
+		{"window of 5", pages.Options{Window: 5}},
+		{"window of 5, groupcache off", pages.Options{Window: 5, CacheBytes: -1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := st.NewReader(readtest.Config{Options: tt.opts})
+			var got []int64
+			query := "limit=5"
+			for page := 0; page < 5; page++ {
+				resp := r.Get(t, readtest.PagePath(video, query))
+				if resp.Code != 200 {
+					t.Fatalf("page %d: %d %s", page, resp.Code, resp.Raw)
+				}
+				got = append(got, resp.IDs()...)
+				if resp.Page.NextCursor == nil {
+					break
+				}
+				query = "limit=5&cursor=" + url.QueryEscape(*resp.Page.NextCursor)
+			}
+			if !reflect.DeepEqual(got, visible) {
+				t.Errorf("paged %v\nwant   %v", got, visible)
+			}
+		})
+	}
+}
+
+// One backfill per video across processes: two readers (groupcache off,
+// so nothing but singleflight and the Redis lease stands between the
+// requests and Cassandra) and a burst of requests for one cold page.
+func TestOneBackfillAcrossReaders(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, _ := st.SeedVideo(20)
+	readers := []*readtest.Reader{
+		st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}}),
+		st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}}),
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	codes := make(chan int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes <- readers[i%2].Get(t, readtest.PagePath(video, "limit=10")).Code
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Fatalf("status %d", c)
+		}
+	}
+	var queries float64
+	for _, r := range readers {
+		queries += readtest.Metric(t, r.Registry, "readsvc_cassandra_page_queries_total")
+	}
+	if queries != 1 {
+		t.Errorf("Cassandra page queries = %v, want exactly 1", queries)
+	}
+}
+
+// An empty or unknown video is a 200 with an empty list, cached as a short
+// negative entry.
+func TestUnknownVideoIsANegativeEntry(t *testing.T) {
+	st := readtest.NewStack(t)
+	r := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	video := readtest.Video()
+	for i := range 3 {
+		resp := r.Get(t, readtest.PagePath(video, ""))
+		if resp.Code != 200 || string(resp.Raw) != `{"comments":[],"next_cursor":null,"total":0}` {
+			t.Fatalf("read %d: %d %s", i, resp.Code, resp.Raw)
+		}
+	}
+	if n := readtest.Metric(t, r.Registry, "readsvc_cassandra_page_queries_total"); n != 1 {
+		t.Errorf("page queries = %v, want 1 (then the negative entry answers)", n)
+	}
+	ttl, err := st.Redis.TTL(context.Background(), fmt.Sprintf("vc:{%d}:meta", video)).Result()
+	if err != nil || ttl <= 0 || ttl > pagecache.DefaultNegativeTTL*6/5 {
+		t.Errorf("negative entry TTL %v (%v), want at most %v", ttl, err, pagecache.DefaultNegativeTTL*6/5)
+	}
+}
+
+// The inval channel moves the version in groupcache keys: with the epoch
+// frozen, a change recorded by cdc reaches a cached page only that way.
+// A change made while the subscription is down reaches it after the
+// reconnect, which drops the local versions.
+func TestVersionMapFollowsInvalAndResetsOnReconnect(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, ids := st.SeedVideo(3)
+	proxy := st.RedisProxy()
+	r := st.NewReader(readtest.Config{Options: pages.Options{Now: fixedClock(), MaxAge: time.Hour}, Redis: st.RedisVia(proxy)})
+	readtest.WaitFor(t, 5*time.Second, "the inval subscription", func() bool {
+		return readtest.Metric(t, r.Registry, "readsvc_version_map_resets_total") == 1
+	})
+	if got := r.Get(t, readtest.PagePath(video, "")).IDs(); !reflect.DeepEqual(got, ids) {
+		t.Fatalf("first read %v", got)
+	}
+
+	added := cqlseed.Comment(video, ids[0]+1000)
+	st.Record(added, false)
+	readtest.WaitFor(t, 5*time.Second, "the recorded comment on the page", func() bool {
+		return r.Get(t, readtest.PagePath(video, "")).IDs()[0] == added.ID
+	})
+
+	proxy.Cut()
+	readtest.WaitFor(t, 5*time.Second, "the reader to notice the subscription is down", func() bool {
+		return readtest.Metric(t, r.Registry, "readsvc_inval_subscribed") == 0
+	})
+	rejected := added
+	rejected.Status, rejected.Version = comment.Rejected, comment.NextVersion(added.Version, time.Now())
+	st.Record(rejected, true) // published while this reader cannot hear it
+	proxy.Restore()
+	readtest.WaitFor(t, 10*time.Second, "the resubscription", func() bool {
+		return readtest.Metric(t, r.Registry, "readsvc_version_map_resets_total") == 2
+	})
+	if got := r.Get(t, readtest.PagePath(video, "")).IDs(); !reflect.DeepEqual(got, ids) {
+		t.Errorf("after reconnect: %v, want %v (the rejection made while disconnected)", got, ids)
+	}
+}

@@ -1,0 +1,238 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+)
+
+// Errors of the read path, for the API to map to status codes.
+var (
+	// ErrUnavailable: a dependency the request needs is down (503).
+	ErrUnavailable = errors.New("dependency unavailable")
+	// ErrOverloaded: the Cassandra concurrency cap is full (503 + Retry-After).
+	ErrOverloaded = errors.New("too many Cassandra reads in flight")
+)
+
+// breaker stops calls to a dependency after consecutive failures, so a
+// request fails in microseconds instead of waiting for a driver timeout,
+// and lets them through again once a background probe succeeds.
+type breaker struct {
+	name      string
+	threshold int32
+	interval  time.Duration
+	probe     func(context.Context) error
+	logger    *slog.Logger
+	gauge     prometheus.Gauge
+
+	failures atomic.Int32
+	open     atomic.Bool
+	wake     chan struct{}
+}
+
+func newBreaker(name string, threshold int, interval time.Duration, probe func(context.Context) error, logger *slog.Logger, gauge prometheus.Gauge) *breaker {
+	return &breaker{name: name, threshold: int32(max(threshold, 1)), interval: interval, probe: probe, logger: logger, gauge: gauge, wake: make(chan struct{}, 1)}
+}
+
+// allow reports whether calls may go through.
+func (b *breaker) allow() bool { return !b.open.Load() }
+
+// record notes the outcome of a call.
+func (b *breaker) record(err error) {
+	if err == nil {
+		if b.failures.Load() != 0 {
+			b.failures.Store(0)
+		}
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return // the caller went away; says nothing about the dependency
+	}
+	if b.failures.Add(1) >= b.threshold && b.open.CompareAndSwap(false, true) {
+		b.gauge.Set(1)
+		b.logger.Warn("dependency down: failing fast until a probe succeeds", "dependency", b.name, "err", err)
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run probes while the breaker is open, until ctx is done.
+func (b *breaker) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+		}
+		for b.open.Load() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(b.interval):
+			}
+			pctx, cancel := context.WithTimeout(ctx, max(b.interval, time.Second))
+			err := b.probe(pctx)
+			cancel()
+			if err == nil {
+				b.failures.Store(0)
+				b.open.Store(false)
+				b.gauge.Set(0)
+				b.logger.Info("dependency back", "dependency", b.name)
+			}
+		}
+	}
+}
+
+// isOpen reports whether calls are being refused.
+func (b *breaker) isOpen() bool { return b.open.Load() }
+
+// guardedStore puts the Cassandra breaker, the concurrency cap and the
+// metrics around a Store.
+type guardedStore struct {
+	s   Store
+	br  *breaker
+	sem chan struct{}
+	m   *metrics
+}
+
+func (g *guardedStore) enter() error {
+	if !g.br.allow() {
+		g.m.rejected.WithLabelValues("cassandra_down").Inc()
+		return fmt.Errorf("%w: cassandra (circuit open)", ErrUnavailable)
+	}
+	select {
+	case g.sem <- struct{}{}:
+		return nil
+	default:
+		g.m.rejected.WithLabelValues("overloaded").Inc()
+		return ErrOverloaded
+	}
+}
+
+func (g *guardedStore) leave(op string, start time.Time, err error) {
+	<-g.sem
+	g.m.cassandraSeconds.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	g.br.record(err)
+}
+
+func (g *guardedStore) Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error) {
+	if err := g.enter(); err != nil {
+		return nil, false, err
+	}
+	g.m.pageQueries.Inc()
+	start := time.Now()
+	rows, all, err = g.s.Page(ctx, video, before, n)
+	g.leave("page", start, err)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return rows, all, nil
+}
+
+func (g *guardedStore) Total(ctx context.Context, video int64) (int64, error) {
+	if err := g.enter(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	n, err := g.s.Total(ctx, video)
+	g.leave("total", start, err)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return n, nil
+}
+
+func (g *guardedStore) Comment(ctx context.Context, id int64) (comment.Comment, []byte, bool, error) {
+	if err := g.enter(); err != nil {
+		return comment.Comment{}, nil, false, err
+	}
+	start := time.Now()
+	c, body, found, err := g.s.Comment(ctx, id)
+	g.leave("comment", start, err)
+	if err != nil {
+		return comment.Comment{}, nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return c, body, found, nil
+}
+
+// errCacheDown marks a Redis failure: the read path goes to Cassandra
+// directly instead.
+var errCacheDown = errors.New("redis unavailable")
+
+// guardedCache puts the Redis breaker around a Cache.
+type guardedCache struct {
+	c  Cache
+	br *breaker
+}
+
+func (g *guardedCache) check() error {
+	if !g.br.allow() {
+		return fmt.Errorf("%w (circuit open)", errCacheDown)
+	}
+	return nil
+}
+
+func (g *guardedCache) done(err error) error {
+	g.br.record(err)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errCacheDown, err)
+	}
+	return nil
+}
+
+func (g *guardedCache) Read(ctx context.Context, video, before int64, limit int) (pagecache.Page, error) {
+	if err := g.check(); err != nil {
+		return pagecache.Page{}, err
+	}
+	p, err := g.c.Read(ctx, video, before, limit)
+	return p, g.done(err)
+}
+
+func (g *guardedCache) Version(ctx context.Context, video int64) (int64, error) {
+	if err := g.check(); err != nil {
+		return 0, err
+	}
+	v, err := g.c.Version(ctx, video)
+	return v, g.done(err)
+}
+
+func (g *guardedCache) Fill(ctx context.Context, video, token int64, entries []pagecache.Entry, total int64, complete bool) (bool, error) {
+	if err := g.check(); err != nil {
+		return false, err
+	}
+	ok, err := g.c.Fill(ctx, video, token, entries, total, complete)
+	return ok, g.done(err)
+}
+
+func (g *guardedCache) Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error) {
+	if err := g.check(); err != nil {
+		return nil, err
+	}
+	ov, err := g.c.Overlay(ctx, video)
+	return ov, g.done(err)
+}
+
+func (g *guardedCache) TryLease(ctx context.Context, video int64, ttl time.Duration) (string, bool, error) {
+	if err := g.check(); err != nil {
+		return "", false, err
+	}
+	tok, ok, err := g.c.TryLease(ctx, video, ttl)
+	return tok, ok, g.done(err)
+}
+
+func (g *guardedCache) ReleaseLease(ctx context.Context, video int64, token string) error {
+	if err := g.check(); err != nil {
+		return err
+	}
+	return g.done(g.c.ReleaseLease(ctx, video, token))
+}

@@ -1,0 +1,387 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/readsvc/cursor"
+)
+
+// built is a page before encoding.
+type built struct {
+	entries   []pagecache.Entry // up to limit+1: one more says there is a next page
+	total     int64
+	version   int64 // the cache version it was built at (0: unknown)
+	stale     bool  // built without Redis
+	cacheable bool  // the version did not move while it was built
+}
+
+// loadPage builds the value of a page key: the groupcache getter, and the
+// whole read path when groupcache is off. It runs detached from the
+// request that triggered it, since groupcache shares the result with every
+// concurrent request for the key.
+func (r *Reader) loadPage(ctx context.Context, key string) ([]byte, error) {
+	f, err := parseKey(key, 5) // video, before, limit, version, epoch
+	if err != nil {
+		return nil, err
+	}
+	req := Request{Video: f[0], Sort: cursor.ByTime, Before: f[1], Limit: int(f[2])}
+	if req.Video <= 0 || req.Before < 0 || req.Limit < 1 || req.Limit > MaxLimit {
+		return nil, errors.New("pages: key out of range: " + key)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
+	defer cancel()
+
+	b, err := r.fromCache(ctx, req)
+	if errors.Is(err, errCacheDown) {
+		b, err = r.direct(ctx, req, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	value := r.encodePage(req, b)
+	if !b.cacheable {
+		r.m.uncacheable.Inc()
+		return nil, &uncacheable{value: value}
+	}
+	return value, nil
+}
+
+// fromCache reads the page from the video's Redis window, refilling the
+// window from Cassandra when it is not cached.
+func (r *Reader) fromCache(ctx context.Context, req Request) (built, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		p, err := r.cache.Read(ctx, req.Video, req.Before, req.Limit+1)
+		if err != nil {
+			return built{}, err
+		}
+		if p.Cached {
+			r.m.loads.WithLabelValues("redis").Inc()
+			return r.fromWindow(ctx, req, p.Entries, p.Complete, p.Total, p.Version, true)
+		}
+		w, err := r.backfill(ctx, req.Video)
+		if err != nil {
+			return built{}, err
+		}
+		if w != nil { // this process read the window: serve from it
+			r.m.loads.WithLabelValues("backfill").Inc()
+			return r.fromWindow(ctx, req, w.after(req.Before, req.Limit+1), w.complete, w.total, w.version, w.filled)
+		}
+		// Another process filled it, or we waited long enough: read again.
+	}
+	return r.direct(ctx, req, true)
+}
+
+// fromWindow completes a page that starts in the window: when the window
+// ends before the page does and holds not every comment, the rest is read
+// from Cassandra with the overlay merged in.
+func (r *Reader) fromWindow(ctx context.Context, req Request, entries []pagecache.Entry, complete bool, total, version int64, cacheable bool) (built, error) {
+	if len(entries) > req.Limit || complete {
+		return built{entries: entries, total: total, version: version, cacheable: cacheable}, nil
+	}
+	r.m.loads.WithLabelValues("cassandra").Inc()
+	start := req.Before
+	if len(entries) > 0 {
+		start = entries[len(entries)-1].ID
+	}
+	need := req.Limit + 1 - len(entries)
+	ov, err := r.cache.Overlay(ctx, req.Video) // before Cassandra: see readWindow
+	if err != nil {
+		return built{}, err
+	}
+	ov = before(ov, start)
+	rows, all, err := r.store.Page(ctx, req.Video, start, need+removals(ov))
+	if err != nil {
+		return built{}, err
+	}
+	merged := pagecache.Merge(rows, ov, need, all)
+	after, err := r.cache.Version(ctx, req.Video)
+	if err != nil {
+		return built{}, err
+	}
+	out := make([]pagecache.Entry, 0, len(entries)+len(merged))
+	out = append(append(out, entries...), merged...)
+	return built{entries: out, total: total, version: version, cacheable: cacheable && after == version}, nil
+}
+
+// direct reads a page from Cassandra alone: with Redis up (a fill that
+// never came), version-guarded and with the overlay merged; with Redis
+// down, as Cassandra has it, marked stale.
+func (r *Reader) direct(ctx context.Context, req Request, withRedis bool) (built, error) {
+	r.m.loads.WithLabelValues("direct").Inc()
+	var (
+		token int64
+		ov    map[int64]pagecache.OverlayEntry
+		err   error
+	)
+	if withRedis { // token and overlay before Cassandra: see readWindow
+		if token, err = r.cache.Version(ctx, req.Video); err == nil {
+			ov, err = r.cache.Overlay(ctx, req.Video)
+		}
+		withRedis = err == nil
+		if req.Before > 0 {
+			ov = before(ov, req.Before)
+		}
+	}
+	rows, all, err := r.store.Page(ctx, req.Video, req.Before, req.Limit+1+removals(ov))
+	if err != nil {
+		return built{}, err
+	}
+	total, err := r.store.Total(ctx, req.Video)
+	if err != nil {
+		return built{}, err
+	}
+	if withRedis {
+		after, verr := r.cache.Version(ctx, req.Video)
+		if verr == nil {
+			total = adjustTotal(total, rows, ov, all)
+			return built{entries: pagecache.Merge(rows, ov, req.Limit+1, all), total: total, version: token, cacheable: after == token}, nil
+		}
+	}
+	entries := make([]pagecache.Entry, len(rows))
+	for i, row := range rows {
+		entries[i] = pagecache.Entry{ID: row.ID, Body: row.Body}
+	}
+	// Cached for its epoch even though stale: while Redis is down,
+	// groupcache is what keeps the load off Cassandra.
+	return built{entries: entries, total: total, stale: true, cacheable: true}, nil
+}
+
+// window is a video's newest comments as one backfill read them.
+type window struct {
+	entries  []pagecache.Entry // newest first
+	total    int64
+	complete bool
+	version  int64 // the token the fill was guarded by
+	filled   bool  // the fill was written: the version had not moved
+}
+
+// after returns up to n entries older than before (0: from the newest).
+func (w *window) after(before int64, n int) []pagecache.Entry {
+	i := 0
+	if before > 0 {
+		i = sort.Search(len(w.entries), func(i int) bool { return w.entries[i].ID < before })
+	}
+	return w.entries[i:min(len(w.entries), i+n)]
+}
+
+// backfill refills a video's window once per process (singleflight) and
+// once across processes (the Redis lease). It returns the window when this
+// process read it, nil when another process filled it or the wait for that
+// ended.
+func (r *Reader) backfill(ctx context.Context, video int64) (*window, error) {
+	v, err := r.fills.Do(strconv.FormatInt(video, 10), func() (any, error) { return r.fill(ctx, video) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*window), nil
+}
+
+func (r *Reader) fill(ctx context.Context, video int64) (*window, error) {
+	lease, ok, err := r.cache.TryLease(ctx, video, r.opts.LeaseTTL)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		r.m.leases.WithLabelValues("busy").Inc()
+		r.waitForFill(ctx, video)
+		return nil, nil
+	}
+	r.m.leases.WithLabelValues("acquired").Inc()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = r.cache.ReleaseLease(rctx, video, lease) // it expires anyway
+	}()
+	// Filled between our miss and the lease (the lease was just released)?
+	if p, err := r.cache.Read(ctx, video, 0, 0); err != nil {
+		return nil, err
+	} else if p.Cached {
+		return nil, nil
+	}
+
+	var w *window
+	for attempt := 1; ; attempt++ {
+		if w, err = r.readWindow(ctx, video); err != nil {
+			return nil, err
+		}
+		w.filled, err = r.cache.Fill(ctx, video, w.version, w.entries, w.total, w.complete)
+		switch {
+		case err != nil:
+			r.m.fills.WithLabelValues("error").Inc()
+			r.opts.Logger.Warn("fill failed; page served uncached", "video", video, "err", err)
+			return w, nil
+		case w.filled:
+			r.m.fills.WithLabelValues("written").Inc()
+			return w, nil
+		}
+		r.m.fills.WithLabelValues("voided").Inc()
+		r.opts.Logger.Debug("fill voided: the video changed during the backfill", "video", video, "token", w.version, "attempt", attempt)
+		if attempt >= r.opts.FillAttempts {
+			return w, nil // served to the waiting requests, cached nowhere
+		}
+	}
+}
+
+// readWindow reads a video's newest comments for a fill. The order is the
+// protocol: the version token first (any later change voids the fill), then
+// the overlay, then Cassandra. A change cdc recorded before the overlay read
+// is in the overlay or, if the syncer already settled it, in Cassandra
+// before Cassandra is read; with Cassandra read first, a change written and
+// settled between the two reads would be in neither and the fill, not
+// voided since settling does not bump the version, would miss it for good.
+func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
+	token, err := r.cache.Version(ctx, video)
+	if err != nil {
+		return nil, err
+	}
+	ov, err := r.cache.Overlay(ctx, video)
+	if err != nil {
+		return nil, err
+	}
+	rows, all, err := r.store.Page(ctx, video, 0, r.opts.Window+1+removals(ov))
+	if err != nil {
+		return nil, err
+	}
+	total, err := r.store.Total(ctx, video)
+	if err != nil {
+		return nil, err
+	}
+	merged := pagecache.Merge(rows, ov, r.opts.Window+1, all)
+	complete := all && len(merged) <= r.opts.Window
+	if len(merged) > r.opts.Window {
+		merged = merged[:r.opts.Window]
+	}
+	if complete {
+		total = int64(len(merged))
+	} else {
+		total = adjustTotal(total, rows, ov, all)
+	}
+	return &window{entries: merged, total: total, complete: complete, version: token}, nil
+}
+
+// waitForFill polls until another process's fill lands or FillWait ends.
+func (r *Reader) waitForFill(ctx context.Context, video int64) {
+	deadline := time.NewTimer(r.opts.FillWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(fillPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.m.fillWaits.WithLabelValues("timeout").Inc()
+			return
+		case <-deadline.C:
+			r.m.fillWaits.WithLabelValues("timeout").Inc()
+			return
+		case <-tick.C:
+			if p, err := r.cache.Read(ctx, video, 0, 0); err != nil || p.Cached {
+				r.m.fillWaits.WithLabelValues("filled").Inc()
+				return
+			}
+		}
+	}
+}
+
+// before keeps the overlay entries of ids older than id: the part of the
+// overlay that concerns a page starting after id.
+func before(ov map[int64]pagecache.OverlayEntry, id int64) map[int64]pagecache.OverlayEntry {
+	out := make(map[int64]pagecache.OverlayEntry, len(ov))
+	for k, e := range ov {
+		if k < id {
+			out[k] = e
+		}
+	}
+	return out
+}
+
+// removals counts the overlay entries that may hide a row Cassandra still
+// holds: a read asks for that many more rows, so a page the overlay thins
+// out is still full and still knows whether there is a next one.
+func removals(ov map[int64]pagecache.OverlayEntry) int {
+	n := 0
+	for _, e := range ov {
+		if !e.Visible {
+			n++
+		}
+	}
+	return n
+}
+
+// adjustTotal corrects Cassandra's count by the overlay changes it can
+// place: a removal of a row it read, an addition newer than the oldest row
+// read (or anywhere, when the rows are all). It is exact when the window is
+// complete (the caller counts then) and close otherwise.
+func adjustTotal(total int64, rows []pagecache.Stored, ov map[int64]pagecache.OverlayEntry, all bool) int64 {
+	if len(ov) == 0 {
+		return total
+	}
+	seen := make(map[int64]int64, len(rows))
+	var oldest int64
+	for _, row := range rows {
+		seen[row.ID] = row.Version
+		if oldest == 0 || row.ID < oldest {
+			oldest = row.ID
+		}
+	}
+	for id, e := range ov {
+		v, ok := seen[id]
+		switch {
+		case ok && v >= e.Version:
+		case ok && !e.Visible:
+			total--
+		case !ok && e.Visible && (all || id > oldest):
+			total++
+		}
+	}
+	return max(total, 0)
+}
+
+// encodePage renders a built page as a cached value.
+func (r *Reader) encodePage(req Request, b built) []byte {
+	entries, next := b.entries, ""
+	if len(entries) > req.Limit {
+		entries = entries[:req.Limit]
+		next = r.opts.Cursors.Encode(req.Video, cursor.Cursor{Sort: cursor.ByTime, LastID: entries[len(entries)-1].ID})
+	}
+	size := 64 + len(next)
+	for _, e := range entries {
+		size += len(e.Body) + 1
+	}
+	v := appendPageBody(newValue(size), entries, next, b.total)
+	return sealValue(v, b.version, b.stale, false)
+}
+
+// loadComment builds the value of a comment key.
+func (r *Reader) loadComment(ctx context.Context, key string) ([]byte, error) {
+	f, err := parseKey(key, 2) // id, epoch
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
+	defer cancel()
+	c, body, found, err := r.store.Comment(ctx, f[0])
+	if err != nil {
+		return nil, err
+	}
+	visible, stale := found && c.Status.Visible(), false
+	if found {
+		// A moderation change cdc has seen wins over a lagging Cassandra.
+		ov, err := r.cache.Overlay(ctx, c.VideoID)
+		switch {
+		case err != nil:
+			stale = true
+		case ov[c.ID].Version > c.Version:
+			visible, body = ov[c.ID].Visible, ov[c.ID].Body
+		}
+	}
+	if !visible {
+		body = []byte(`{"error":{"code":"not_found","message":"comment not found"}}`)
+	}
+	v := append(newValue(len(body)), body...)
+	return sealValue(v, 0, stale, !visible), nil
+}

@@ -1,0 +1,432 @@
+// Package pages is readsvc's read path: comment pages and single comments
+// through three tiers, each counted in metrics.
+//
+//  1. groupcache, in process and shared with peers. Values never change, so
+//     a key carries what makes it fresh: video, order, cursor, limit, the
+//     video's cache version and a time epoch (now / MaxAge, offset per
+//     video so epochs of different videos do not turn over together). The
+//     version comes from a local map kept current by the inval channel.
+//  2. Redis (internal/pagecache): a page is one Lua call over the video's
+//     window of the newest comments.
+//  3. Cassandra, on a miss: singleflight in process plus a Redis fill lease
+//     across processes; one loader reads the newest Window comments,
+//     merges the overlay and fills Redis only if the video's version has
+//     not moved since it started. Pages past the window are read from
+//     Cassandra directly (overlay merged) and cached in groupcache.
+//
+// When Redis is down, pages are read from Cassandra directly under a
+// concurrency cap (excess: ErrOverloaded at once) and cached in groupcache
+// for their epoch. When Cassandra is down, a breaker fails its reads at
+// once (ErrUnavailable) and a page that cannot be rebuilt is served from
+// the last good copy of the same request, if there is one.
+//
+// A page is Stale (the API's X-Cache-Stale: 1) when its freshness cannot be
+// confirmed: it is a last good copy served past the version or epoch it was
+// built for, or it was built while Redis was unreachable, so without the
+// video's version and the overlay of moderation changes Cassandra may not
+// hold yet. Every other page was built at the video's current version
+// within the current epoch (or, for a groupcache hit, at the version the
+// inval channel last announced).
+package pages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang/groupcache"
+	"github.com/golang/groupcache/singleflight"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/readsvc/cursor"
+)
+
+// Cache is what the read path needs of the Redis page cache
+// (*pagecache.Cache).
+type Cache interface {
+	Read(ctx context.Context, video, before int64, limit int) (pagecache.Page, error)
+	Version(ctx context.Context, video int64) (int64, error)
+	Fill(ctx context.Context, video, token int64, entries []pagecache.Entry, total int64, complete bool) (bool, error)
+	Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error)
+	TryLease(ctx context.Context, video int64, ttl time.Duration) (token string, ok bool, err error)
+	ReleaseLease(ctx context.Context, video int64, token string) error
+}
+
+// Store is what the read path needs of Cassandra (*cqlstore.Store).
+type Store interface {
+	Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error)
+	Total(ctx context.Context, video int64) (int64, error)
+	Comment(ctx context.Context, id int64) (c comment.Comment, body []byte, found bool, err error)
+}
+
+// Defaults of Options.
+const (
+	DefaultGroupPrefix     = "readsvc"
+	DefaultCacheBytes      = 64 << 20
+	DefaultWindow          = pagecache.DefaultWindow
+	DefaultMaxAge          = time.Second
+	DefaultLeaseTTL        = 2 * time.Second
+	DefaultFillWait        = time.Second
+	DefaultLoadTimeout     = 2 * time.Second
+	DefaultMaxInflight     = 32
+	DefaultStaleEntries    = 4096
+	DefaultVersionEntries  = 100000
+	DefaultBreakerFailures = 3
+	DefaultBreakerProbe    = 250 * time.Millisecond
+	DefaultFillAttempts    = 3
+	fillPoll               = 10 * time.Millisecond
+	MaxLimit               = 50
+)
+
+// Options configure a Reader. Zero values take the defaults, except
+// CacheBytes, where a negative value turns groupcache off.
+type Options struct {
+	GroupPrefix     string        // groupcache group names: PREFIX-time, PREFIX-comment (unique per process)
+	CacheBytes      int64         // per group; < 0: groupcache off, every request reads Redis
+	Window          int           // newest comments cached per video (pagecache Options.Window)
+	MaxAge          time.Duration // epoch length; the API's Cache-Control max-age
+	LeaseTTL        time.Duration // cross-process fill lease
+	FillWait        time.Duration // how long a process waits for another's fill
+	LoadTimeout     time.Duration // bound of one page build, detached from the request
+	MaxInflight     int           // concurrent Cassandra reads
+	StaleEntries    int           // last good pages kept for outages
+	VersionEntries  int           // local version map bound (cleared when full)
+	BreakerFailures int           // consecutive failures that open a breaker
+	BreakerProbe    time.Duration // probe interval of an open breaker
+	FillAttempts    int           // backfills per miss when changes keep voiding them
+
+	Cursors        *cursor.Codec
+	RedisProbe     func(context.Context) error // closes the Redis breaker when nil error
+	CassandraProbe func(context.Context) error
+	Registry       prometheus.Registerer
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
+
+func (o *Options) defaults() {
+	def := func(p *time.Duration, d time.Duration) {
+		if *p <= 0 {
+			*p = d
+		}
+	}
+	defInt := func(p *int, d int) {
+		if *p <= 0 {
+			*p = d
+		}
+	}
+	if o.GroupPrefix == "" {
+		o.GroupPrefix = DefaultGroupPrefix
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
+	defInt(&o.Window, DefaultWindow)
+	def(&o.MaxAge, DefaultMaxAge)
+	def(&o.LeaseTTL, DefaultLeaseTTL)
+	def(&o.FillWait, DefaultFillWait)
+	def(&o.LoadTimeout, DefaultLoadTimeout)
+	defInt(&o.MaxInflight, DefaultMaxInflight)
+	defInt(&o.StaleEntries, DefaultStaleEntries)
+	defInt(&o.VersionEntries, DefaultVersionEntries)
+	defInt(&o.BreakerFailures, DefaultBreakerFailures)
+	def(&o.BreakerProbe, DefaultBreakerProbe)
+	defInt(&o.FillAttempts, DefaultFillAttempts)
+	if o.Cursors == nil {
+		o.Cursors = cursor.NewCodec(nil)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RedisProbe == nil {
+		o.RedisProbe = func(context.Context) error { return nil }
+	}
+	if o.CassandraProbe == nil {
+		o.CassandraProbe = func(context.Context) error { return nil }
+	}
+}
+
+// Reader serves pages. Start it before use; Close stops its goroutines.
+type Reader struct {
+	opts    Options
+	cache   *guardedCache
+	store   *guardedStore
+	redisBr *breaker
+	cassBr  *breaker
+	m       *metrics
+	vers    *versions
+	inval   *invalListener
+	stale   *lastGood
+
+	pageGroup    *groupcache.Group // nil when groupcache is off
+	commentGroup *groupcache.Group
+	fills        singleflight.Group
+	verLookups   singleflight.Group
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// ErrGroupExists means a Reader with the same GroupPrefix was already made
+// in this process: groupcache groups are process-wide and never removed.
+var ErrGroupExists = errors.New("pages: groupcache group already registered in this process")
+
+// New returns a Reader over cache, store and the inval subscription of sub.
+func New(opts Options, cache Cache, store Store, sub Subscriber) (*Reader, error) {
+	opts.defaults()
+	pageName, commentName := opts.GroupPrefix+"-time", opts.GroupPrefix+"-comment"
+	if opts.CacheBytes > 0 && (groupcache.GetGroup(pageName) != nil || groupcache.GetGroup(commentName) != nil) {
+		return nil, fmt.Errorf("%w: %s", ErrGroupExists, opts.GroupPrefix)
+	}
+	m := newMetrics(opts.Registry)
+	r := &Reader{opts: opts, m: m, vers: newVersions(opts.VersionEntries), stale: newLastGood(opts.StaleEntries)}
+	r.redisBr = newBreaker("redis", opts.BreakerFailures, opts.BreakerProbe, opts.RedisProbe, opts.Logger, m.breakerOpen.WithLabelValues("redis"))
+	r.cassBr = newBreaker("cassandra", opts.BreakerFailures, opts.BreakerProbe, opts.CassandraProbe, opts.Logger, m.breakerOpen.WithLabelValues("cassandra"))
+	r.cache = &guardedCache{c: cache, br: r.redisBr}
+	r.store = &guardedStore{s: store, br: r.cassBr, sem: make(chan struct{}, opts.MaxInflight), m: m}
+	if opts.CacheBytes > 0 {
+		r.pageGroup = groupcache.NewGroup(pageName, opts.CacheBytes, getter(r.loadPage))
+		r.commentGroup = groupcache.NewGroup(commentName, opts.CacheBytes/8, getter(r.loadComment))
+		opts.Registry.MustRegister(newGroupcacheCollector(r.pageGroup, r.commentGroup))
+	}
+	// Last: Subscribe connects at once (and retries in the background).
+	r.inval = &invalListener{vers: r.vers, ps: sub.Subscribe(context.Background(), pagecache.InvalChannel), logger: opts.Logger, metrics: m, health: invalHealthInterval}
+	return r, nil
+}
+
+func getter(load func(context.Context, string) ([]byte, error)) groupcache.Getter {
+	return groupcache.GetterFunc(func(ctx context.Context, key string, dest groupcache.Sink) error {
+		b, err := load(ctx, key)
+		if err != nil {
+			return err
+		}
+		return dest.SetBytes(b)
+	})
+}
+
+// Start runs the inval listener and the breaker probes.
+func (r *Reader) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	for _, run := range []func(context.Context){r.inval.run, r.redisBr.run, r.cassBr.run} {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); run(ctx) }()
+	}
+}
+
+// Close stops the goroutines and waits for them.
+func (r *Reader) Close() error {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	err := r.inval.ps.Close()
+	r.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("close inval subscription: %w", err)
+	}
+	return nil
+}
+
+// Request asks for one page of a video's comments.
+type Request struct {
+	Video  int64
+	Sort   cursor.Sort
+	Before int64 // the cursor's last id; 0 for the first page
+	Limit  int   // 1..MaxLimit
+}
+
+// ErrUnsupportedSort: this order is laid out but not served yet.
+var ErrUnsupportedSort = errors.New("pages: sort order not supported yet")
+
+// Page returns one page.
+func (r *Reader) Page(ctx context.Context, req Request) (Page, error) {
+	if req.Sort != cursor.ByTime {
+		return Page{}, ErrUnsupportedSort
+	}
+	if req.Video <= 0 || req.Before < 0 || req.Limit < 1 || req.Limit > MaxLimit {
+		return Page{}, fmt.Errorf("pages: bad request %+v", req)
+	}
+	ver, known := r.version(ctx, req.Video)
+	key := make([]byte, 0, 96)
+	key = append(key, 't', '/')
+	key = strconv.AppendInt(key, req.Video, 10)
+	key = append(key, '/')
+	key = strconv.AppendInt(key, req.Before, 10)
+	key = append(key, '/')
+	key = strconv.AppendInt(key, int64(req.Limit), 10)
+	shape := len(key)
+	key = append(key, '/')
+	if known {
+		key = strconv.AppendInt(key, ver, 10)
+	} else {
+		key = append(key, 'u')
+	}
+	key = append(key, '/')
+	key = strconv.AppendInt(key, r.epoch(req.Video), 10)
+	return r.get(ctx, r.pageGroup, r.loadPage, string(key), shape)
+}
+
+// Comment returns a single comment; Page.NotFound when readers may not see
+// it.
+func (r *Reader) Comment(ctx context.Context, id int64) (Page, error) {
+	if id <= 0 {
+		return Page{}, fmt.Errorf("pages: bad comment id %d", id)
+	}
+	key := make([]byte, 0, 48)
+	key = append(key, 'c', '/')
+	key = strconv.AppendInt(key, id, 10)
+	shape := len(key)
+	key = append(key, '/')
+	key = strconv.AppendInt(key, r.epoch(id), 10)
+	return r.get(ctx, r.commentGroup, r.loadComment, string(key), shape)
+}
+
+// epoch is the time slot a value belongs to, offset per id so that the
+// epochs of different videos turn over at different instants (jitter).
+func (r *Reader) epoch(id int64) int64 {
+	span := int64(r.opts.MaxAge)
+	offset := int64((uint64(id) * 0x9E3779B97F4A7C15) >> 1 % uint64(span))
+	return (r.opts.Now().UnixNano() + offset) / span
+}
+
+// version returns the video's cache version: from the local map, else from
+// Redis; known is false when Redis cannot be asked.
+func (r *Reader) version(ctx context.Context, video int64) (int64, bool) {
+	ver, gen, ok := r.vers.get(video)
+	if ok {
+		r.m.versionFromMap.Inc()
+		return ver, true
+	}
+	if !r.redisBr.allow() {
+		r.m.versionLookups.WithLabelValues("unknown").Inc()
+		return 0, false
+	}
+	v, err := r.verLookups.Do(strconv.FormatInt(video, 10), func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
+		defer cancel()
+		return r.cache.Version(ctx, video)
+	})
+	if err != nil {
+		r.m.versionLookups.WithLabelValues("unknown").Inc()
+		return 0, false
+	}
+	r.m.versionLookups.WithLabelValues("redis").Inc()
+	r.vers.learn(video, v.(int64), gen)
+	return v.(int64), true
+}
+
+// get answers key from groupcache (or the loader directly when it is off),
+// falling back to the last good copy of the same request when a fresh one
+// cannot be built.
+func (r *Reader) get(ctx context.Context, g *groupcache.Group, load func(context.Context, string) ([]byte, error), key string, shapeLen int) (Page, error) {
+	var (
+		p   Page
+		err error
+	)
+	if g != nil {
+		var v groupcache.ByteView
+		if err = g.Get(ctx, key, groupcache.ByteViewSink(&v)); err == nil {
+			if p, err = decodeView(v); err == nil && !p.Stale {
+				r.stale.remember(key[:shapeLen], key, p)
+			}
+		}
+	} else {
+		var b []byte
+		if b, err = load(ctx, key); err == nil {
+			if p, err = decodeRaw(b); err == nil && !p.Stale {
+				r.stale.remember(key[:shapeLen], key, p)
+			}
+		}
+	}
+	if err == nil {
+		return p, nil
+	}
+	if u, ok := errors.AsType[*uncacheable](err); ok {
+		return decodeRaw(u.value)
+	}
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrOverloaded) || errors.Is(err, errCacheDown) || errors.Is(err, context.DeadlineExceeded) {
+		if sp, ok := r.stale.get(key[:shapeLen]); ok {
+			r.m.staleServed.Inc()
+			sp.Stale = true
+			return sp, nil
+		}
+	}
+	return Page{}, err
+}
+
+// lastGood keeps the last fresh page of each request shape (the key without
+// version and epoch), to serve marked stale when a dependency is down.
+type lastGood struct {
+	mu  sync.RWMutex
+	m   map[string]goodPage
+	max int
+}
+
+type goodPage struct {
+	key  string
+	page Page
+}
+
+func newLastGood(max int) *lastGood { return &lastGood{m: make(map[string]goodPage), max: max} }
+
+func (l *lastGood) remember(shape, key string, p Page) {
+	l.mu.RLock()
+	g, ok := l.m[shape]
+	l.mu.RUnlock()
+	if ok && g.key == key {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.m[shape]; !ok && len(l.m) >= l.max {
+		n := l.max/8 + 1 // evict an arbitrary eighth: map order is random enough here
+		for k := range l.m {
+			if n == 0 {
+				break
+			}
+			delete(l.m, k)
+			n--
+		}
+	}
+	l.m[shape] = goodPage{key: key, page: p}
+}
+
+func (l *lastGood) get(shape string) (Page, bool) {
+	l.mu.RLock()
+	g, ok := l.m[shape]
+	l.mu.RUnlock()
+	return g.page, ok
+}
+
+// parseKey splits a groupcache key into its fields.
+func parseKey(key string, want int) ([]int64, error) {
+	parts := strings.Split(key, "/")
+	if len(parts) != want+1 {
+		return nil, fmt.Errorf("pages: malformed key %q", key)
+	}
+	out := make([]int64, want)
+	for i, s := range parts[1:] {
+		if s == "u" {
+			out[i] = -1
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("pages: malformed key %q", key)
+		}
+		out[i] = n
+	}
+	return out, nil
+}

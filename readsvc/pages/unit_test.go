@@ -1,0 +1,227 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang/groupcache"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+)
+
+func TestValueRoundTrip(t *testing.T) {
+	entries := []pagecache.Entry{{ID: 3, Body: []byte(`{"id":"3"}`)}, {ID: 2, Body: []byte(`{"id":"2"}`)}}
+	tests := []struct {
+		name            string
+		version         int64
+		stale, notFound bool
+		next            string
+		wantBody        string
+	}{
+		{"a page with a next cursor", 1795315179149397, false, false, "abc_-", `{"comments":[{"id":"3"},{"id":"2"}],"next_cursor":"abc_-","total":7}`},
+		{"the last page, stale", 0, true, false, "", `{"comments":[{"id":"3"},{"id":"2"}],"next_cursor":null,"total":7}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := sealValue(appendPageBody(newValue(0), entries, tt.next, 7), tt.version, tt.stale, tt.notFound)
+			var view groupcache.ByteView
+			if err := groupcache.ByteViewSink(&view).SetBytes(v); err != nil {
+				t.Fatal(err)
+			}
+			fromView, err := decodeView(view)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromRaw, err := decodeRaw(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []Page{fromView, fromRaw} {
+				var b strings.Builder
+				if _, err := p.WriteTo(&b); err != nil {
+					t.Fatal(err)
+				}
+				if b.String() != tt.wantBody || string(p.Body()) != tt.wantBody || p.Len() != len(tt.wantBody) {
+					t.Errorf("body %q (len %d), want %q", b.String(), p.Len(), tt.wantBody)
+				}
+				if p.Stale != tt.stale || p.NotFound != tt.notFound || p.Version() != tt.version || len(p.ETag) != etagLen {
+					t.Errorf("page %+v version %d", p, p.Version())
+				}
+			}
+		})
+	}
+	a := sealValue(appendPageBody(newValue(0), entries, "", 7), 5, false, false)
+	b := sealValue(appendPageBody(newValue(0), entries, "", 8), 5, false, false)
+	if string(a[2:headerLen]) == string(b[2:headerLen]) {
+		t.Error("different bodies, same ETag")
+	}
+	if _, err := decodeRaw([]byte("short")); !errors.Is(err, errBadValue) {
+		t.Errorf("short value: %v", err)
+	}
+}
+
+func TestVersionsMap(t *testing.T) {
+	v := newVersions(3)
+	if _, _, ok := v.get(1); ok {
+		t.Fatal("hit in an empty map")
+	}
+	_, gen, _ := v.get(1)
+	v.learn(1, 10, gen)
+	if _, _, ok := v.get(1); ok {
+		t.Fatal("learned while no subscription is confirmed")
+	}
+	v.live.Store(true)
+	_, gen, _ = v.get(1)
+	v.learn(1, 10, gen)
+	v.observe(1, 12)
+	v.observe(1, 11) // late and older: ignored
+	if ver, _, ok := v.get(1); !ok || ver != 12 {
+		t.Errorf("get(1) = %d %v, want 12", ver, ok)
+	}
+	_, gen, _ = v.get(2)
+	v.reset() // a reconnect between the miss and the Redis read
+	v.learn(2, 5, gen)
+	if _, _, ok := v.get(2); ok {
+		t.Error("a lookup that raced a reset was stored")
+	}
+	for i := int64(10); i < 14; i++ { // past the bound: cleared, then refilled
+		v.observe(i, 1)
+	}
+	v.mu.RLock()
+	n := len(v.m)
+	v.mu.RUnlock()
+	if n > 3 {
+		t.Errorf("map holds %d entries, bound 3", n)
+	}
+}
+
+func TestBreaker(t *testing.T) {
+	probeOK := make(chan error, 10)
+	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
+	b := newBreaker("dep", 2, time.Millisecond, func(context.Context) error { return <-probeOK }, slog.New(slog.NewTextHandler(io.Discard, nil)), gauge)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	down := errors.New("down")
+	steps := []struct {
+		name     string
+		err      error
+		wantOpen bool
+	}{
+		{"one failure", down, false},
+		{"a success resets the count", nil, false},
+		{"a caller that went away does not count", context.Canceled, false},
+		{"failure 1", down, false},
+		{"failure 2 opens", down, true},
+	}
+	for _, s := range steps {
+		b.record(s.err)
+		if b.isOpen() != s.wantOpen || b.allow() == s.wantOpen {
+			t.Fatalf("%s: open=%v", s.name, b.isOpen())
+		}
+	}
+	probeOK <- down // the first probe fails: still open
+	probeOK <- nil  // the second succeeds
+	deadline := time.Now().Add(5 * time.Second)
+	for b.isOpen() {
+		if time.Now().After(deadline) {
+			t.Fatal("breaker never closed after a successful probe")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if len(probeOK) != 0 {
+		t.Error("probes not consumed in order")
+	}
+}
+
+func TestWindowAfterAndAdjustTotal(t *testing.T) {
+	w := &window{entries: []pagecache.Entry{{ID: 50}, {ID: 40}, {ID: 30}, {ID: 20}}}
+	ids := func(es []pagecache.Entry) []int64 {
+		out := []int64{}
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		before int64
+		n      int
+		want   []int64
+	}{{0, 2, []int64{50, 40}}, {40, 5, []int64{30, 20}}, {45, 1, []int64{40}}, {20, 3, []int64{}}} {
+		if got := ids(w.after(tt.before, tt.n)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("after(%d, %d) = %v, want %v", tt.before, tt.n, got, tt.want)
+		}
+	}
+
+	rows := []pagecache.Stored{{ID: 50, Version: 5}, {ID: 40, Version: 4}}
+	tests := []struct {
+		name string
+		ov   map[int64]pagecache.OverlayEntry
+		all  bool
+		want int64
+	}{
+		{"no overlay", nil, false, 10},
+		{"a read row rejected", map[int64]pagecache.OverlayEntry{40: {Version: 9}}, false, 9},
+		{"an older overlay entry changes nothing", map[int64]pagecache.OverlayEntry{40: {Version: 1}}, false, 10},
+		{"a new comment above the rows", map[int64]pagecache.OverlayEntry{60: {Version: 9, Visible: true}}, false, 11},
+		{"an addition below the rows is unknowable", map[int64]pagecache.OverlayEntry{10: {Version: 9, Visible: true}}, false, 10},
+		{"... unless the rows are all", map[int64]pagecache.OverlayEntry{10: {Version: 9, Visible: true}}, true, 11},
+	}
+	for _, tt := range tests {
+		if got := adjustTotal(10, rows, tt.ov, tt.all); got != tt.want {
+			t.Errorf("%s: adjustTotal = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParseKeyAndEpoch(t *testing.T) {
+	if f, err := parseKey("t/7/0/20/u/99", 5); err != nil || !reflect.DeepEqual(f, []int64{7, 0, 20, -1, 99}) {
+		t.Errorf("parseKey = %v %v", f, err)
+	}
+	for _, bad := range []string{"t/7/0/20/99", "t/7/x/20/1/99", ""} {
+		if _, err := parseKey(bad, 5); err == nil {
+			t.Errorf("parseKey(%q) accepted", bad)
+		}
+	}
+	at := time.Unix(1_800_000_000, 5e8) // mid-second: some offsets cross into the next epoch
+	r := &Reader{opts: Options{MaxAge: time.Second, Now: func() time.Time { return at }}}
+	offsets := map[int64]bool{}
+	for id := int64(1); id <= 50; id++ {
+		e := r.epoch(id)
+		if e != at.Unix() && e != at.Unix()+1 {
+			t.Fatalf("epoch(%d) = %d, want now/max-age (+1 for the offset)", id, e)
+		}
+		offsets[e] = true
+	}
+	if len(offsets) < 2 {
+		t.Error("every video's epoch turns over at the same instant")
+	}
+}
+
+func TestLastGoodIsBounded(t *testing.T) {
+	l := newLastGood(16)
+	for i := range 100 {
+		s := string(rune('a'+i%26)) + strings.Repeat("x", i)
+		l.remember(s, s+"/1", Page{ETag: s})
+	}
+	l.mu.RLock()
+	n := len(l.m)
+	l.mu.RUnlock()
+	if n > 16 {
+		t.Errorf("%d entries, bound 16", n)
+	}
+	l.remember("k", "k/1/1", Page{ETag: "old"})
+	l.remember("k", "k/2/1", Page{ETag: "new"})
+	if p, ok := l.get("k"); !ok || p.ETag != "new" {
+		t.Errorf("get = %+v %v", p, ok)
+	}
+}
