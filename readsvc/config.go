@@ -55,7 +55,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	c.Redis.RegisterFlags(f)
 	c.Cassandra.RegisterFlags(f)
 	f.Int64(&c.GroupcacheBytes, "groupcache-bytes", "VC_READSVC_GROUPCACHE_BYTES", DefaultGroupcacheBytes, "groupcache size per group; 0 turns groupcache off (every request reads Redis)")
-	f.Int(&c.Window, "window", "VC_READSVC_WINDOW", DefaultWindow, "newest comments cached in Redis per video")
+	f.Int(&c.Window, "cache-window", "VC_CACHE_WINDOW", DefaultWindow, "newest comments cached in Redis per video (cdc reads the same variable)")
 	f.Duration(&c.MaxAge, "max-age", "VC_READSVC_MAX_AGE", DefaultMaxAge, "groupcache epoch and Cache-Control max-age")
 	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")
 	f.Duration(&c.NegativeTTL, "negative-ttl", "VC_READSVC_NEGATIVE_TTL", DefaultNegativeTTL, "Redis TTL of an empty video's entry (+ up to 20% jitter)")
