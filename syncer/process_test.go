@@ -1,0 +1,513 @@
+package main
+
+// Tests of the syncer as a real process against the real stack: killed
+// with SIGKILL mid-stream, sharing partitions with a second process, and
+// cut off from Cassandra by a proxy.
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/stack"
+	"github.com/vidcomments/vidcomments/internal/stacktest"
+	"github.com/vidcomments/vidcomments/syncer/readmodel"
+	"github.com/vidcomments/vidcomments/syncer/synctest"
+)
+
+// buildSyncer compiles the syncer into a temporary directory.
+func buildSyncer(t *testing.T) string {
+	t.Helper()
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "syncer")
+	cmd := exec.Command("go", "build", "-o", bin, "./syncer")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./syncer: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// world is one test's private topic (and dead-letter topic), keyspace and
+// consumer group.
+type world struct {
+	kafka *stacktest.Kafka
+	cass  *stacktest.Cassandra
+	group string
+	bin   string
+}
+
+func newWorld(t *testing.T, partitions int32) *world {
+	t.Helper()
+	w := &world{kafka: stacktest.NewKafka(t, partitions), cass: stacktest.NewCassandra(t), group: stacktest.Name("syncer"), bin: buildSyncer(t)}
+	dlq := w.kafka.Config.Topic + DefaultDeadLetterSuffix
+	if err := w.kafka.Admin.CreateTopic(dlq, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+		t.Fatalf("create %s: %v", dlq, err)
+	}
+	t.Cleanup(func() {
+		if err := w.kafka.Admin.DeleteTopic(dlq); err != nil {
+			t.Errorf("delete topic %s: %v", dlq, err)
+		}
+	})
+	return w
+}
+
+// args are the flags pointing a syncer process at the world.
+func (w *world) args(extra ...string) []string {
+	return append([]string{
+		"-admin-addr", "127.0.0.1:0",
+		"-group", w.group,
+		"-kafka-brokers", strings.Join(w.kafka.Config.Brokers, ","),
+		"-kafka-topic", w.kafka.Config.Topic,
+		"-cassandra-hosts", strings.Join(w.cass.Config.Hosts, ","),
+		"-cassandra-keyspace", w.cass.Config.Keyspace,
+		"-commit-interval", "200ms",
+		"-retry-max", "500ms",
+	}, extra...)
+}
+
+// proc is a running syncer process.
+type proc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	admin  string
+	exited chan error
+	mu     sync.Mutex
+	logs   strings.Builder
+}
+
+// startSyncer runs the binary and waits for its admin listener.
+func startSyncer(t *testing.T, name, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			var l struct{ Msg, Listener, Addr string }
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "listening" && l.Listener == "admin" {
+				addr <- l.Addr
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		p.exited <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("logs of %s:\n%s", p.name, p.Logs())
+		}
+	})
+	select {
+	case p.admin = <-addr:
+	case err := <-p.exited:
+		t.Fatalf("%s exited at start: %v\n%s", name, err, p.Logs())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s never listened\n%s", name, p.Logs())
+	}
+	return p
+}
+
+// Logs returns what the process logged so far.
+func (p *proc) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// kill sends sig and waits for the process to end.
+func (p *proc) kill(sig syscall.Signal) error {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		return err
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("%s still running 30s after %v\n%s", p.name, sig, p.Logs())
+		return nil
+	}
+}
+
+// get fetches a path of the admin listener.
+func (p *proc) get(path string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + p.admin + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metric sums the samples of a metric family on /metrics, and counts them.
+func (p *proc) metric(name string) (sum float64, series int) {
+	_, body := p.get("/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != ' ' && line[len(name)] != '{') {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum += v
+			series++
+		}
+	}
+	return sum, series
+}
+
+// waitMetric waits until metric's sum reaches at least min.
+func (p *proc) waitMetric(name string, min float64, timeout time.Duration) {
+	p.t.Helper()
+	err := synctest.Eventually(context.Background(), timeout, 20*time.Millisecond, func() error {
+		if v, _ := p.metric(name); v < min {
+			return fmt.Errorf("%s = %v, want >= %v", name, v, min)
+		}
+		return nil
+	})
+	if err != nil {
+		p.t.Fatalf("%s: %v\n%s", p.name, err, p.Logs())
+	}
+}
+
+// produce sends events at about rate per second, also writing every row
+// to MySQL (the system of record) in the same order. It may run in its own
+// goroutine: it reports failures as an error, not through t.
+func produce(w *world, db *sql.DB, evs []comment.Event, rate int) error {
+	p, err := synctest.StartProducer(w.kafka.Config.Brokers)
+	if err != nil {
+		return err
+	}
+	const chunk = 500
+	tick := time.Duration(float64(time.Second) * chunk / float64(rate))
+	next := time.Now()
+	for start := 0; start < len(evs); start += chunk {
+		part := evs[start:min(start+chunk, len(evs))]
+		if db != nil {
+			if err := saveRows(db, part); err != nil {
+				_ = p.Flush()
+				return err
+			}
+		}
+		for _, e := range part {
+			b, err := e.Encode()
+			if err != nil {
+				_ = p.Flush()
+				return err
+			}
+			p.Send(w.kafka.Config.Topic, synctest.Message{Key: e.Key(), Value: b})
+		}
+		next = next.Add(tick)
+		time.Sleep(time.Until(next)) // pacing the stream, not waiting for a condition
+	}
+	return p.Flush()
+}
+
+// saveRows writes the rows of events to MySQL as writesvc's transactions
+// leave them: the whole row, its version included. REPLACE runs no UPDATE
+// trigger, so the versions stay those of the events.
+func saveRows(db *sql.DB, evs []comment.Event) error {
+	var (
+		q    strings.Builder
+		args []any
+	)
+	q.WriteString("REPLACE INTO comments (id, video_id, user_id, parent_id, content, status, like_count, reply_count, created_at, updated_at, version) VALUES ")
+	for i, e := range evs {
+		if i > 0 {
+			q.WriteString(",")
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		c := e.Comment
+		args = append(args, c.ID, c.VideoID, c.UserID, c.ParentID, c.Content, string(c.Status), c.LikeCount, c.ReplyCount, c.CreatedAt, time.UnixMicro(c.Version).UTC(), c.Version)
+	}
+	if _, err := db.Exec(q.String(), args...); err != nil {
+		return fmt.Errorf("save rows: %w", err)
+	}
+	return nil
+}
+
+// mysqlRows reads every comment of the database.
+func mysqlRows(t *testing.T, db *sql.DB) []comment.Comment {
+	t.Helper()
+	rows, err := db.Query("SELECT id, video_id, user_id, parent_id, content, status, like_count, reply_count, created_at, version FROM comments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []comment.Comment
+	for rows.Next() {
+		var c comment.Comment
+		var status string
+		if err := rows.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.LikeCount, &c.ReplyCount, &c.CreatedAt, &c.Version); err != nil {
+			t.Fatal(err)
+		}
+		c.Status = comment.Status(status)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func dump(t *testing.T, w *world) readmodel.State {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := readmodel.Dump(ctx, w.cass.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// compare fails the test unless Cassandra holds exactly want.
+func compare(t *testing.T, w *world, want []comment.Comment) {
+	t.Helper()
+	got := dump(t, w)
+	if d := readmodel.Diff(got, readmodel.Expect(want), 20); len(d) > 0 {
+		t.Fatalf("Cassandra differs from the system of record:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+// forgetVideos deletes the Redis keys of test videos when the test ends.
+func forgetVideos(t *testing.T, videos []int64) {
+	rdb := stacktest.Redis(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, v := range videos {
+			keys, _ := rdb.Keys(ctx, fmt.Sprintf("vc:{%d}:*", v)).Result()
+			if len(keys) > 0 {
+				rdb.Del(ctx, keys...)
+			}
+		}
+	})
+}
+
+// events returns n events of a stream over comments comments of videos.
+func events(seed uint64, videos []int64, comments, n int) []comment.Event {
+	s := synctest.NewStream(seed, videos, comments, 6)
+	out := make([]comment.Event, n)
+	for i := range out {
+		out[i] = s.Next()
+	}
+	return out
+}
+
+// latest returns the final row of every comment in evs.
+func latest(evs []comment.Event) []comment.Comment {
+	var out []comment.Comment
+	for _, e := range readmodel.Latest(evs) {
+		out = append(out, e.Comment)
+	}
+	return out
+}
+
+func TestKillNineFiveTimesLosesNothing(t *testing.T) {
+	stacktest.Integration(t)
+	w := newWorld(t, 4)
+	my := stacktest.NewMySQL(t)
+	videos := synctest.RandomVideos(8)
+	forgetVideos(t, videos)
+	const total, kills = 50_000, 5
+	evs := events(42, videos, 400, total)
+	chunk := total / kills
+	args := w.args("-group-instance-id", "kill-nine") // static: a restart takes the partitions back at once
+
+	start := time.Now()
+	for k := 0; k < kills; k++ {
+		p := startSyncer(t, fmt.Sprintf("syncer #%d", k+1), w.bin, args...)
+		produced := make(chan error, 1)
+		go func() { // the stream keeps flowing while the process dies and restarts
+			produced <- produce(w, my.DB, evs[k*chunk:(k+1)*chunk], 5000)
+		}()
+		p.waitMetric("syncer_events_applied_total", 1000, time.Minute) // mid-stream, doing real work
+		if err := p.kill(syscall.SIGKILL); err == nil {
+			t.Fatal("SIGKILL: the process exited cleanly")
+		}
+		lag, all, err := synctest.Lag(w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("kill %d after %v: %d of %d messages in the topic uncommitted", k+1, time.Since(start).Round(time.Millisecond), lag, all)
+		if err := <-produced; err != nil {
+			t.Fatal(err)
+		}
+	}
+	startSyncer(t, "syncer (final)", w.bin, args...)
+	synctest.WaitDrained(t, w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic, 2*time.Minute)
+	t.Logf("drained %d events after %v", total, time.Since(start).Round(time.Millisecond))
+
+	rows := mysqlRows(t, my.DB)
+	approved := 0
+	for _, c := range rows {
+		if c.Status.Visible() {
+			approved++
+		}
+	}
+	got := dump(t, w)
+	t.Logf("MySQL: %d comments, %d approved; Cassandra: %d in comments_by_id, %d in comments_by_video", len(rows), approved, len(got.ByID), len(got.ByVideo))
+	if len(rows) != 400 || len(got.ByID) != len(rows) || len(got.ByVideo) != approved {
+		t.Errorf("row counts differ")
+	}
+	compare(t, w, rows)
+}
+
+func TestTwoProcessesShareThePartitionsAndARebalanceLosesNothing(t *testing.T) {
+	stacktest.Integration(t)
+	w := newWorld(t, 4)
+	videos := synctest.RandomVideos(12)
+	forgetVideos(t, videos)
+	evs := events(7, videos, 600, 15_000)
+	third := len(evs) / 3
+
+	a := startSyncer(t, "syncer A", w.bin, w.args()...)
+	b := startSyncer(t, "syncer B", w.bin, w.args()...)
+	if err := produce(w, nil, evs[:third], 5000); err != nil {
+		t.Fatal(err)
+	}
+	// Both own partitions: each reports lag for the ones it holds.
+	for _, p := range []*proc{a, b} {
+		err := synctest.Eventually(context.Background(), time.Minute, 50*time.Millisecond, func() error {
+			if _, n := p.metric("syncer_partition_lag"); n == 0 || n == 4 {
+				return fmt.Errorf("%s owns %d partitions", p.name, n)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("the group did not share the partitions: %v\nA:\n%s\nB:\n%s", err, a.Logs(), b.Logs())
+		}
+	}
+
+	// A leaves mid-stream (SIGTERM: a graceful leave, so a rebalance at once).
+	produced := make(chan error, 1)
+	go func() { produced <- produce(w, nil, evs[third:2*third], 5000) }()
+	a.waitMetric("syncer_events_applied_total", 1, time.Minute)
+	if err := a.kill(syscall.SIGTERM); err != nil {
+		t.Fatalf("A exited with %v after SIGTERM\n%s", err, a.Logs())
+	}
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	if err := synctest.Eventually(context.Background(), time.Minute, 50*time.Millisecond, func() error {
+		if _, n := b.metric("syncer_partition_lag"); n != 4 {
+			return fmt.Errorf("B owns %d partitions, want all 4", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A comes back mid-stream: another rebalance, this time splitting again.
+	go func() { produced <- produce(w, nil, evs[2*third:], 5000) }()
+	a2 := startSyncer(t, "syncer A again", w.bin, w.args()...)
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	synctest.WaitDrained(t, w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic, 2*time.Minute)
+	applied := 0.0
+	for _, p := range []*proc{b, a2} {
+		n, _ := p.metric("syncer_events_applied_total")
+		applied += n
+	}
+	t.Logf("B and the second A applied %v events (replays included) of %d", applied, len(evs))
+	compare(t, w, latest(evs))
+}
+
+func TestCassandraOutagePausesAndResumes(t *testing.T) {
+	stacktest.Integration(t)
+	w := newWorld(t, 2)
+	videos := synctest.RandomVideos(4)
+	forgetVideos(t, videos)
+	evs := events(9, videos, 200, 4000)
+	proxy := synctest.NewProxy(t, w.cass.Config.Hosts[0])
+	args := w.args("-cassandra-hosts", proxy.Addr(), "-cassandra-timeout", "2s")
+	p := startSyncer(t, "syncer", w.bin, args...)
+	waitReady(t, p, true)
+
+	if err := produce(w, nil, evs[:1000], 10_000); err != nil {
+		t.Fatal(err)
+	}
+	synctest.WaitDrained(t, w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic, time.Minute)
+
+	proxy.Cut()
+	waitReady(t, p, false)
+	if err := produce(w, nil, evs[1000:], 10_000); err != nil {
+		t.Fatal(err)
+	}
+	p.waitMetric(`syncer_retries_total{dependency="cassandra"}`, 3, time.Minute)
+	p.waitMetric("syncer_paused_partitions", 1, time.Minute)
+	lag, _, err := synctest.Lag(w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag != int64(len(evs)-1000) {
+		t.Errorf("%d messages uncommitted while Cassandra is away, want all %d produced since: nothing may be skipped", lag, len(evs)-1000)
+	}
+
+	proxy.Restore()
+	synctest.WaitDrained(t, w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic, time.Minute)
+	waitReady(t, p, true)
+	if n, _ := p.metric("syncer_paused_partitions"); n != 0 {
+		t.Errorf("%v partitions still paused", n)
+	}
+	compare(t, w, latest(evs))
+	if err := p.kill(syscall.SIGTERM); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
+}
+
+// waitReady waits until /readyz reports ready (or not ready, with the
+// Cassandra check failing).
+func waitReady(t *testing.T, p *proc, ready bool) {
+	t.Helper()
+	err := synctest.Eventually(context.Background(), time.Minute, 50*time.Millisecond, func() error {
+		code, body := p.get("/readyz")
+		switch {
+		case ready && code != http.StatusOK:
+			return fmt.Errorf("/readyz %d %s", code, body)
+		case !ready && (code != http.StatusServiceUnavailable || !strings.Contains(body, `"cassandra":"cassandra query`)):
+			return fmt.Errorf("/readyz %d %s, want 503 with the cassandra check failing", code, body)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.Logs())
+	}
+}

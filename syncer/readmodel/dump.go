@@ -1,0 +1,194 @@
+package readmodel
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+)
+
+// Row is a comment as a read-model table holds it.
+type Row struct {
+	comment.Comment
+	// WriteTime is the cell timestamp of content: the version of the event
+	// that wrote the row.
+	WriteTime int64
+}
+
+// State is the whole read model of a keyspace.
+type State struct {
+	ByID    map[int64]Row             // comments_by_id (Status set)
+	ByVideo map[int64]Row             // comments_by_video by comment id (Status left empty)
+	Buckets map[int64]map[int32]int64 // video_buckets: video → bucket → comment_count
+	Counts  map[int64]int64           // video_counts: video → approved
+}
+
+// The statements of Dump: whole-table scans.
+const (
+	scanByID    = `SELECT id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_id`
+	scanByVideo = `SELECT video_id, bucket, id, user_id, parent_id, content, created_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_video`
+	scanBuckets = `SELECT video_id, bucket, comment_count FROM video_buckets`
+	scanCounts  = `SELECT video_id, approved FROM video_counts`
+)
+
+// Dump reads every table of the read model. It scans whole tables: for tests
+// and inspection of small keyspaces, never for serving.
+func Dump(ctx context.Context, s *gocql.Session) (State, error) {
+	st := State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Buckets: map[int64]map[int32]int64{}, Counts: map[int64]int64{}}
+	var (
+		r       Row
+		status  string
+		replies int32
+		bucket  int32
+		n       int64
+		video   int64
+	)
+	iter := s.Query(scanByID).IterContext(ctx)
+	for iter.Scan(&r.ID, &r.VideoID, &r.UserID, &r.ParentID, &r.Content, &status, &r.CreatedAt, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
+		r.Status, r.ReplyCount, r.CreatedAt = comment.Status(status), int64(replies), r.CreatedAt.UTC()
+		st.ByID[r.ID] = r
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan comments_by_id: %w", err)
+	}
+	iter = s.Query(scanByVideo).IterContext(ctx)
+	for iter.Scan(&r.VideoID, &bucket, &r.ID, &r.UserID, &r.ParentID, &r.Content, &r.CreatedAt, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
+		if bucket != comment.Bucket(r.ID) {
+			return State{}, fmt.Errorf("comments_by_video: comment %d in bucket %d, want %d", r.ID, bucket, comment.Bucket(r.ID))
+		}
+		r.Status, r.ReplyCount, r.CreatedAt = "", int64(replies), r.CreatedAt.UTC()
+		st.ByVideo[r.ID] = r
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan comments_by_video: %w", err)
+	}
+	iter = s.Query(scanBuckets).IterContext(ctx)
+	for iter.Scan(&video, &bucket, &n) {
+		if st.Buckets[video] == nil {
+			st.Buckets[video] = map[int32]int64{}
+		}
+		st.Buckets[video][bucket] = n
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan video_buckets: %w", err)
+	}
+	iter = s.Query(scanCounts).IterContext(ctx)
+	for iter.Scan(&video, &n) {
+		st.Counts[video] = n
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan video_counts: %w", err)
+	}
+	return st, nil
+}
+
+// Expect is the read model that a set of final rows must produce: what the
+// syncer must leave once it has applied every change. Cassandra keeps
+// timestamps to the millisecond, so created_at is truncated to match.
+func Expect(rows []comment.Comment) State {
+	st := State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Buckets: map[int64]map[int32]int64{}, Counts: map[int64]int64{}}
+	for _, c := range rows {
+		c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Millisecond)
+		st.ByID[c.ID] = Row{Comment: c, WriteTime: c.Version}
+		if _, ok := st.Counts[c.VideoID]; !ok {
+			st.Counts[c.VideoID] = 0
+		}
+		if !c.Status.Visible() {
+			continue
+		}
+		v := c
+		v.Status = ""
+		st.ByVideo[c.ID] = Row{Comment: v, WriteTime: c.Version}
+		if st.Buckets[c.VideoID] == nil {
+			st.Buckets[c.VideoID] = map[int32]int64{}
+		}
+		st.Buckets[c.VideoID][comment.Bucket(c.ID)]++
+		st.Counts[c.VideoID]++
+	}
+	return st
+}
+
+// Diff lists the differences between got and want, at most limit of them.
+func Diff(got, want State, limit int) []string {
+	var out []string
+	add := func(format string, args ...any) bool {
+		if len(out) < limit {
+			out = append(out, fmt.Sprintf(format, args...))
+		}
+		return len(out) < limit
+	}
+	rows := func(table string, g, w map[int64]Row) {
+		for id, wr := range w {
+			if gr, ok := g[id]; !ok {
+				add("%s: comment %d missing (want version %d)", table, id, wr.Version)
+			} else if gr != wr {
+				add("%s: comment %d\n  got  %+v\n  want %+v", table, id, gr, wr)
+			}
+		}
+		for id, gr := range g {
+			if _, ok := w[id]; !ok {
+				add("%s: comment %d (version %d) should not be there", table, id, gr.Version)
+			}
+		}
+	}
+	rows("comments_by_id", got.ByID, want.ByID)
+	rows("comments_by_video", got.ByVideo, want.ByVideo)
+	for v, wb := range want.Buckets {
+		for b, n := range wb {
+			if got.Buckets[v][b] != n {
+				add("video_buckets %d/%d: count %d, want %d", v, b, got.Buckets[v][b], n)
+			}
+		}
+	}
+	for v, gb := range got.Buckets {
+		for b, n := range gb {
+			if _, ok := want.Buckets[v][b]; !ok {
+				add("video_buckets %d/%d: count %d, want no entry", v, b, n)
+			}
+		}
+	}
+	for v, n := range want.Counts {
+		if g, ok := got.Counts[v]; !ok || g != n {
+			add("video_counts %d: %d (present %v), want %d", v, g, ok, n)
+		}
+	}
+	for v, n := range got.Counts {
+		if _, ok := want.Counts[v]; !ok {
+			add("video_counts %d: %d, want no row", v, n)
+		}
+	}
+	return out
+}
+
+// Videos returns the part of s that belongs to the given videos.
+func (s State) Videos(ids ...int64) State {
+	keep := map[int64]bool{}
+	for _, id := range ids {
+		keep[id] = true
+	}
+	out := State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Buckets: map[int64]map[int32]int64{}, Counts: map[int64]int64{}}
+	for id, r := range s.ByID {
+		if keep[r.VideoID] {
+			out.ByID[id] = r
+		}
+	}
+	for id, r := range s.ByVideo {
+		if keep[r.VideoID] {
+			out.ByVideo[id] = r
+		}
+	}
+	for v, b := range s.Buckets {
+		if keep[v] {
+			out.Buckets[v] = b
+		}
+	}
+	for v, n := range s.Counts {
+		if keep[v] {
+			out.Counts[v] = n
+		}
+	}
+	return out
+}
