@@ -4,7 +4,7 @@ GO    ?= go
 # Integration tests share two cores with four servers: keep them patient.
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help stack-up stack-down stack-status up down status demo test test-unit lint bench
+.PHONY: help stack-up stack-down stack-status up down status demo test test-unit lint fuzz bench bench-read bench-write bench-syncer
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -29,14 +29,8 @@ status: ## servers and services
 	-scripts/stack status
 	-scripts/services status
 
-demo: up ## everything running, URLs printed
-	@echo
-	@echo "vidcomments is up (pre-moderation). Settings: .stack/env"
-	@echo "  read API      http://127.0.0.1:8080/v1/videos/{video_id}/comments"
-	@echo "  write API     http://127.0.0.1:8081/v1/videos/{video_id}/comments"
-	@echo "  metrics       http://127.0.0.1:9080/metrics  :9081 writesvc  :9082 syncer  :9083 cdc"
-	@echo "  readiness     curl -s http://127.0.0.1:9080/readyz"
-	@echo "  logs          .stack/services/*.log   stop: make down"
+demo: up ## everything running, sample data posted, URLs printed
+	scripts/demo
 
 test: stack-up ## start the stack, then run every test against it
 	set -a && . .stack/env && set +a && $(GO) test $(TEST_FLAGS) ./...
@@ -48,6 +42,23 @@ lint: ## gofmt, go vet, shellcheck when installed
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@if command -v shellcheck >/dev/null; then shellcheck scripts/stack scripts/services .ci/run; else echo "shellcheck not installed; skipped"; fi
+
+FUZZTIME ?= 30s
+fuzz: ## run every fuzz target for FUZZTIME each (seed corpora live beside the tests)
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
+
+bench-read: stack-up ## readsvc hot page vs a static handler vs the Redis tier alone
+	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench HotPage -benchtime 20000x -count 3 -v
+
+bench-write: stack-up ## accepted comments/s at concurrency 64 vs a bare INSERT loop
+	set -a && . .stack/env && set +a && $(GO) test ./writesvc -run '^$$' -bench AcceptComments -benchtime 5000x -v
+
+bench-syncer: stack-up ## applied events/s vs a bare gocql loop doing the same writes
+	set -a && . .stack/env && set +a && $(GO) test ./syncer/consumer -run '^$$' -bench SyncerVersusBareLoop -benchtime 1x -v
 
 bench: ## the hot-video benchmark (coming with the bench issue)
 	@echo "make bench: not built yet. It will seed a hot video, drive open-loop read load"

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's Chromium (scripts/stack install puts it there).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("VC_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no Chromium found: install it with `scripts/stack install` (Debian package chromium) or set VC_CHROMIUM")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a private profile and no
+// background networking (the machine reaches nothing but loopback).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// rowSel selects the console's table row of one comment.
+func rowSel(id int64) string { return fmt.Sprintf(`#rows tr[data-id="%d"]`, id) }
+
+// moderateInConsole signs in to the console at base with token, approves
+// approve and rejects reject (with a reason), each through its own row's
+// buttons, and returns a screenshot of the queue taken before acting. It
+// also checks that the rejected comment's content — hostile markup — was
+// shown as text and never ran.
+func moderateInConsole(t *testing.T, base, token string, approve, reject int64, rejectContent string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(newBrowser(t), 90*time.Second)
+	defer cancel()
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	step := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("console: %s: %v", what, err)
+		}
+	}
+	step("sign in", chromedp.Do(ctx,
+		chromedp.Navigate(base+"/mod/"),
+		chromedp.WaitVisible(css("#token")),
+		chromedp.SendKeys(css("#token"), token),
+		chromedp.Click(css("#signin-button")),
+		chromedp.WaitVisible(css(rowSel(approve))),
+		chromedp.WaitVisible(css(rowSel(reject))),
+	))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	step("screenshot", err)
+	shown, err := chromedp.Run(ctx, chromedp.Text(css(rowSel(reject)+" td.content")))
+	step("read content", err)
+	if shown != rejectContent {
+		t.Errorf("content shown as %q, want the text %q", shown, rejectContent)
+	}
+	step("approve", chromedp.Do(ctx,
+		chromedp.Click(css(rowSel(approve)+" button.approve")),
+		chromedp.WaitVisible(css(rowSel(approve)+".done")),
+	))
+	step("reject", chromedp.Do(ctx,
+		chromedp.SendKeys(css(rowSel(reject)+" input.reason"), "spam"),
+		chromedp.Click(css(rowSel(reject)+" button.reject")),
+		chromedp.WaitVisible(css(rowSel(reject)+".done")),
+	))
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	step("title", err)
+	if title == "pwned" {
+		t.Error("comment markup ran as script in the console")
+	}
+	return shot
+}

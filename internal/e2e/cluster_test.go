@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/vidcomments/vidcomments/internal/stack"
+	"github.com/vidcomments/vidcomments/internal/stacktest"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
+)
+
+var binDir string // the four service binaries, built once
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "vc-e2e-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binDir = dir
+		return m.Run()
+	}()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+var buildOnce sync.Once
+var buildErr error
+
+func buildServices(t *testing.T) {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := stack.RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "./writesvc", "./syncer", "./cdc", "./readsvc")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is one service process.
+type proc struct {
+	name  string
+	cmd   *cmd
+	admin string
+	log   string
+}
+
+type cmd = exec.Cmd
+
+// cluster is the whole product on private storage.
+type cluster struct {
+	t        *testing.T
+	secret   string
+	WriteURL string
+	ReadURL  string
+	MySQL    *stacktest.MySQL
+	procs    []*proc
+}
+
+// startCluster starts syncer, cdc, readsvc and writesvc with moderation
+// "pre" or "post", each on its own ports, and waits until all are ready.
+func startCluster(t *testing.T, moderation string) *cluster {
+	t.Helper()
+	stacktest.Integration(t)
+	buildServices(t)
+	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, 3)
+	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my}
+	common := append(os.Environ(),
+		"VC_MYSQL_DSN="+my.Config.DSN,
+		"VC_CASSANDRA_KEYSPACE="+cass.Config.Keyspace,
+		"VC_KAFKA_TOPIC="+kafka.Config.Topic,
+		"VC_SYNCER_GROUP="+stacktest.Name("vctg"),
+		"VC_JWT_SECRET="+c.secret,
+		"VC_MODERATION="+moderation,
+		"VC_CURSOR_KEY=e2e-cursor-key-0123456789abcdef",
+		"VC_LOG_LEVEL=info",
+	)
+	write, read := freeAddr(t), freeAddr(t)
+	c.WriteURL, c.ReadURL = "http://"+write, "http://"+read
+	c.start("syncer", common)
+	c.start("cdc", common, "-server-id", fmt.Sprint(20000+time.Now().UnixNano()%10000))
+	c.start("readsvc", common, "-addr", read, "-peer-addr", freeAddr(t))
+	c.start("writesvc", common, "-addr", write)
+	return c
+}
+
+func (c *cluster) start(name string, env []string, args ...string) {
+	t := c.t
+	admin := freeAddr(t)
+	logPath := filepath.Join(t.TempDir(), name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, name), append([]string{"-admin-addr", admin}, args...)...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{name: name, cmd: cmd, admin: admin, log: logPath}
+	c.procs = append(c.procs, p)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("--- %s log (last 3000 bytes) ---\n%s", name, tail(b, 3000))
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("%s exited during start: %v\n%s", name, err, tail(b, 3000))
+		default:
+		}
+		if code, _ := httpGet("http://" + admin + "/readyz"); code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("%s not ready after 60s\n%s", name, tail(b, 3000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+func httpGet(url string) (int, []byte) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// token signs a bearer token for user id with role.
+func (c *cluster) token(user int64, role auth.Role) string {
+	tok, err := auth.Issue(c.secret, auth.Principal{UserID: user, Role: role}, time.Now(), time.Hour)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return tok
+}
+
+// post creates a comment through writesvc and returns its id.
+func (c *cluster) post(video, user int64, content string) int64 {
+	c.t.Helper()
+	body, _ := json.Marshal(map[string]string{"content": content})
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/v1/videos/%d/comments", c.WriteURL, video), bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.token(user, auth.RoleUser))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &out) != nil {
+		c.t.Fatalf("post: %d %s", resp.StatusCode, b)
+	}
+	var id int64
+	fmt.Sscan(out.ID, &id)
+	return id
+}
+
+// visible returns the ids readsvc shows on the first page of video.
+func (c *cluster) visible(video int64) []string {
+	code, b := httpGet(fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", c.ReadURL, video))
+	if code != http.StatusOK {
+		return nil
+	}
+	var page struct {
+		Comments []struct {
+			ID      string `json:"id"`
+			Content string `json:"content"`
+		} `json:"comments"`
+	}
+	if json.Unmarshal(b, &page) != nil {
+		return nil
+	}
+	ids := []string{}
+	for _, cm := range page.Comments {
+		ids = append(ids, cm.ID)
+	}
+	return ids
+}
+
+// waitVisible polls readsvc until the first page of video shows exactly want.
+func (c *cluster) waitVisible(video int64, want []int64, within time.Duration) {
+	c.t.Helper()
+	w := make([]string, len(want))
+	for i, id := range want {
+		w[i] = fmt.Sprint(id)
+	}
+	deadline := time.Now().Add(within)
+	var got []string
+	for time.Now().Before(deadline) {
+		if got = c.visible(video); strings.Join(got, ",") == strings.Join(w, ",") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("video %d shows %v, want %v (after %v)", video, got, w, within)
+}
+
+var _ = context.Background
