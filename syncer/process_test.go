@@ -26,6 +26,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
+	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
 	"github.com/vidcomments/vidcomments/syncer/synctest"
 )
@@ -456,7 +457,7 @@ func TestCassandraOutagePausesAndResumes(t *testing.T) {
 	videos := synctest.RandomVideos(4)
 	forgetVideos(t, videos)
 	evs := events(9, videos, 200, 4000)
-	proxy := synctest.NewProxy(t, w.cass.Config.Hosts[0])
+	proxy := tcpproxy.Start(t, w.cass.Config.Hosts[0])
 	args := w.args("-cassandra-hosts", proxy.Addr(), "-cassandra-timeout", "2s")
 	p := startSyncer(t, "syncer", w.bin, args...)
 	waitReady(t, p, true)

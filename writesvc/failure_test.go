@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
@@ -284,15 +285,15 @@ func TestMySQLDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := newProxy(t, mc.Addr)
-	mc.Addr = px.addr()
+	px := tcpproxy.Start(t, mc.Addr)
+	mc.Addr = px.Addr()
 	cfg := st.config(t)
 	cfg.MySQL.DSN = mc.FormatDSN()
 	in := start(t, cfg, overrides{})
 	id := in.mustPost(t, 61, 900, "before the outage")
 	before := st.count(t, `SELECT COUNT(*) FROM outbox`)
 
-	px.cut()
+	px.Cut()
 	for _, r := range []response{
 		in.post(t, 61, 900, map[string]string{"content": "during the outage"}),
 		in.moderate(t, id, "approve", nil),
@@ -302,7 +303,7 @@ func TestMySQLDown(t *testing.T) {
 			t.Errorf("with MySQL down: %s, want 503 unavailable with Retry-After", r)
 		}
 	}
-	px.restore()
+	px.Restore()
 	waitFor(t, 20*time.Second, "posts to work again", func() bool {
 		return in.post(t, 61, 900, map[string]string{"content": "after the outage"}).code == http.StatusAccepted
 	})
@@ -313,90 +314,4 @@ func TestMySQLDown(t *testing.T) {
 	if n := st.count(t, `SELECT COUNT(*) FROM outbox`); n != before+2 {
 		t.Errorf("%d outbox rows written around the outage, want 2", n-before)
 	}
-}
-
-// proxy forwards TCP to a target until cut: then it drops every connection
-// and refuses new ones (closes them at once) until restored.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		p.cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve(c net.Conn) {
-	p.mu.Lock()
-	if p.down {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		p.mu.Unlock()
-		c.Close()
-		return
-	}
-	p.conns[c], p.conns[up] = true, true
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
 }

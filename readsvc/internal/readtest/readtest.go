@@ -28,13 +28,13 @@ import (
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
+	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 	"github.com/vidcomments/vidcomments/readsvc/api"
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
-	"github.com/vidcomments/vidcomments/readsvc/internal/tcpproxy"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 

@@ -1,7 +1,7 @@
-// Package tcpproxy is a TCP proxy for readsvc's outage tests: put it
-// between the service and a real server, then Cut it to simulate the
-// server going down (every connection closed, new ones closed at once) and
-// Restore it — without touching the shared server.
+// Package tcpproxy sits between a component under test and a real server
+// of the stack, so an outage test can Cut it (every connection closed, new
+// ones closed at once) and Restore it — without touching the shared server
+// other tests use.
 package tcpproxy
 
 import (
