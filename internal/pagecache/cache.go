@@ -22,6 +22,10 @@ const (
 	DefaultOverlayTTL  = 24 * time.Hour   // safety net; the syncer clears entries long before
 	DefaultSettledTTL  = 10 * time.Minute // longer than cdc can lag behind the syncer
 	DefaultNegativeTTL = 30 * time.Second // an empty video's cached page, before jitter
+	// DefaultOverlayHorizon is how long a settled overlay entry is kept, and
+	// so how old a fill may be and still be written after the version moved.
+	DefaultOverlayHorizon = time.Minute
+	purgeBatch            = 100 // settled entries one Settle purges at most
 )
 
 // Options tune a Cache. Zero values take the defaults.
@@ -30,8 +34,12 @@ type Options struct {
 	PageTTL     time.Duration
 	OverlayTTL  time.Duration
 	SettledTTL  time.Duration
-	NegativeTTL time.Duration    // TTL of a fill without entries (empty or unknown video)
-	Now         func() time.Time // the clock; time.Now by default
+	NegativeTTL time.Duration // TTL of a fill without entries (empty or unknown video)
+	// OverlayHorizon: settled overlay entries are kept this long; a fill
+	// this old is voided when the version moved. Must stay below SettledTTL
+	// and far above the clock skew between hosts.
+	OverlayHorizon time.Duration
+	Now            func() time.Time // the clock; time.Now by default
 }
 
 // Cache is the Redis page cache of every video.
@@ -57,6 +65,9 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	if opts.NegativeTTL <= 0 {
 		opts.NegativeTTL = DefaultNegativeTTL
 	}
+	if opts.OverlayHorizon <= 0 {
+		opts.OverlayHorizon = DefaultOverlayHorizon
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -66,10 +77,13 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 // Window is the number of newest comments cached per video.
 func (c *Cache) Window() int { return c.opts.Window }
 
-// Entry is one cached comment: its id and its public JSON body.
+// Entry is one cached comment: its id and its public JSON body. Version is
+// the row version the entry was built from, for FillSince (Merge sets it;
+// Read leaves it 0).
 type Entry struct {
-	ID   int64
-	Body []byte
+	ID      int64
+	Body    []byte
+	Version int64
 }
 
 // Page is what Read found.
@@ -140,25 +154,65 @@ func (c *Cache) Version(ctx context.Context, video int64) (int64, error) {
 // Window) if its version still equals token. It reports whether it wrote.
 // A fill without entries is a negative entry and lives NegativeTTL.
 func (c *Cache) Fill(ctx context.Context, video, token int64, entries []Entry, total int64, complete bool) (bool, error) {
-	base := c.opts.PageTTL
-	if len(entries) == 0 {
-		base = c.opts.NegativeTTL
-	}
-	ttl := base + time.Duration(mrand.Int64N(int64(base/5)+1)) // ±20% jitter spreads expiries
-	if ttl < time.Second {
-		ttl = time.Second // EXPIRE takes whole seconds
-	}
-	args := make([]any, 0, 4+2*len(entries))
-	args = append(args, strconv.FormatInt(token, 10), int64(ttl/time.Second), total, boolArg(complete))
+	res, err := c.fill(ctx, video, strconv.FormatInt(token, 10), "", entries, total, complete)
+	return res.Written, err
+}
+
+// FillToken is what a backfill takes before it reads the overlay and
+// Cassandra: the cache version and the time it was read.
+type FillToken struct {
+	Version int64
+	At      time.Time
+}
+
+// BeginFill takes the token of a backfill of video.
+func (c *Cache) BeginFill(ctx context.Context, video int64) (FillToken, error) {
+	at := c.opts.Now()
+	v, err := c.Version(ctx, video)
+	return FillToken{Version: v, At: at}, err
+}
+
+// FillResult says what FillSince did.
+type FillResult struct {
+	Written bool  // the window was written
+	Version int64 // the cache version at the fill: != the token's when changes landed meanwhile
+	Merged  int   // overlay entries the fill script applied to the entries given
+}
+
+// FillSince replaces a video's window with entries (newest first, each
+// with the Version it was built from), merged with the video's current
+// overlay in the same script, so changes recorded since tok are in the
+// window written. It is voided only when tok is OverlayHorizon old or a
+// change outside the overlay (Invalidate, a settle of a change cdc never
+// recorded) landed after tok. See the package doc.
+func (c *Cache) FillSince(ctx context.Context, video int64, tok FillToken, entries []Entry, total int64, complete bool) (FillResult, error) {
+	return c.fill(ctx, video, strconv.FormatInt(tok.Version, 10), strconv.FormatInt(tok.At.UnixMicro(), 10), entries, total, complete)
+}
+
+func (c *Cache) fill(ctx context.Context, video int64, token, started string, entries []Entry, total int64, complete bool) (FillResult, error) {
+	args := make([]any, 0, 9+3*len(entries))
+	args = append(args, token, ttlSeconds(c.opts.PageTTL), ttlSeconds(c.opts.NegativeTTL), total, boolArg(complete),
+		started, c.opts.Now().UnixMicro(), c.opts.OverlayHorizon.Microseconds(), c.opts.Window)
 	for _, e := range entries {
-		args = append(args, member(e.ID), e.Body)
+		args = append(args, member(e.ID), e.Version, e.Body)
 	}
-	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video)}
-	n, err := fillScript.Run(ctx, c.rdb, keys, args...).Int()
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), fenceKey(video)}
+	res, err := fillScript.Run(ctx, c.rdb, keys, args...).Slice()
 	if err != nil {
-		return false, fmt.Errorf("pagecache fill video %d: %w", video, err)
+		return FillResult{}, fmt.Errorf("pagecache fill video %d: %w", video, err)
 	}
-	return n == 1, nil
+	ver, err := toInt(res[1])
+	if err != nil {
+		return FillResult{}, err
+	}
+	return FillResult{Written: res[0].(int64) == 1, Version: ver, Merged: int(res[2].(int64))}, nil
+}
+
+// ttlSeconds adds up to 20% jitter to base (it spreads expiries) and
+// rounds to whole seconds, at least one (EXPIRE takes whole seconds).
+func ttlSeconds(base time.Duration) int64 {
+	ttl := base + time.Duration(mrand.Int64N(int64(base/5)+1))
+	return max(int64(ttl/time.Second), 1)
 }
 
 // OverlayEntry is a change cdc has seen for one comment.
@@ -168,11 +222,22 @@ type OverlayEntry struct {
 	Body    []byte // the public JSON when Visible
 }
 
-// Overlay returns a video's overlay: the changes Cassandra may not hold yet.
+// Overlay returns a video's overlay: the changes Cassandra may not hold
+// yet. Settled entries, kept for fills in flight, are left out.
 func (c *Cache) Overlay(ctx context.Context, video int64) (map[int64]OverlayEntry, error) {
-	raw, err := c.rdb.HGetAll(ctx, overlayKey(video)).Result()
+	var all *redis.MapStringStringCmd
+	var settled *redis.StringSliceCmd
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		all = p.HGetAll(ctx, overlayKey(video))
+		settled = p.ZRange(ctx, settledAtKey(video), 0, -1)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("pagecache overlay video %d: %w", video, err)
+	}
+	raw := all.Val()
+	for _, k := range settled.Val() {
+		delete(raw, k)
 	}
 	out := make(map[int64]OverlayEntry, len(raw))
 	for k, v := range raw {
@@ -229,7 +294,7 @@ func (c *Cache) Record(ctx context.Context, ch Change) (bool, int64, error) {
 	if !ch.Visible {
 		body = nil
 	}
-	keys := []string{metaKey(ch.VideoID), timeKey(ch.VideoID), bodyKey(ch.VideoID), verKey(ch.VideoID), overlayKey(ch.VideoID), settledKey(ch.VideoID, ch.ID)}
+	keys := []string{metaKey(ch.VideoID), timeKey(ch.VideoID), bodyKey(ch.VideoID), verKey(ch.VideoID), overlayKey(ch.VideoID), settledKey(ch.VideoID, ch.ID), settledAtKey(ch.VideoID)}
 	res, err := recordScript.Run(ctx, c.rdb, keys,
 		strconv.FormatInt(ch.ID, 10), ch.Version, boolArg(ch.Visible), boolArg(ch.WasVisible), body,
 		c.opts.Window, c.opts.Now().UnixMicro(), ch.VideoID, int64(c.opts.OverlayTTL/time.Second), member(ch.ID)).Slice()
@@ -246,26 +311,38 @@ type Settled int
 // Settle outcomes.
 const (
 	SettleNothing     Settled = iota // a newer change is pending, or already settled
-	SettleCleared                    // cdc had recorded exactly this version: overlay entry dropped
+	SettleCleared                    // cdc had recorded exactly this version: overlay entry settled (kept for the horizon)
 	SettleInvalidated                // the cache never saw it: pages dropped, version bumped
 )
 
 // Settle is called by the syncer once Cassandra durably holds version of
-// comment id.
+// comment id. It also purges overlay entries settled more than
+// OverlayHorizon ago (up to purgeBatch).
 func (c *Cache) Settle(ctx context.Context, video, id, version int64) (Settled, error) {
-	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), settledKey(video, id)}
-	n, err := settleScript.Run(ctx, c.rdb, keys, strconv.FormatInt(id, 10), version,
-		c.opts.Now().UnixMicro(), video, int64(c.opts.SettledTTL/time.Second)).Int()
+	n, err := settleScript.Run(ctx, c.rdb, settleKeys(video, id), c.settleArgs(id, version, video, c.opts.Now())...).Int()
 	if err != nil {
 		return SettleNothing, fmt.Errorf("pagecache settle video %d comment %d: %w", video, id, err)
 	}
 	return Settled(n), nil
 }
 
-// Invalidate drops a video's cached pages and bumps its version.
+func settleKeys(video, id int64) []string {
+	return []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), settledKey(video, id), settledAtKey(video), fenceKey(video)}
+}
+
+func (c *Cache) settleArgs(id, version, video int64, now time.Time) []any {
+	return []any{strconv.FormatInt(id, 10), version, now.UnixMicro(), video, int64(c.opts.SettledTTL / time.Second),
+		c.opts.OverlayHorizon.Microseconds(), int64(c.opts.OverlayTTL / time.Second), purgeBatch, c.fenceTTL()}
+}
+
+// fenceTTL keeps a fence while a fill it must void could still be written.
+func (c *Cache) fenceTTL() int64 { return max(int64(2*c.opts.OverlayHorizon/time.Second), 2) }
+
+// Invalidate drops a video's cached pages, bumps its version and voids
+// the fills in flight.
 func (c *Cache) Invalidate(ctx context.Context, video int64) (int64, error) {
-	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video)}
-	v, err := invalidateScript.Run(ctx, c.rdb, keys, c.opts.Now().UnixMicro(), video).Int64()
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), fenceKey(video)}
+	v, err := invalidateScript.Run(ctx, c.rdb, keys, c.opts.Now().UnixMicro(), video, c.fenceTTL()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("pagecache invalidate video %d: %w", video, err)
 	}
@@ -300,7 +377,8 @@ type Stored struct {
 // (newest first) and returns the window to cache, newest first, at most
 // window long. An overlay entry wins over Cassandra when its version is
 // newer: a lagging Cassandra can neither resurrect a rejected comment nor
-// hide an approved one. readAll says the rows are every visible comment of
+// hide an approved one. The fill script applies the same rules to the
+// overlay it finds (see the package doc). readAll says the rows are every visible comment of
 // the video; otherwise an overlay addition older than the oldest row read is
 // left out, since it belongs to a page beyond the window.
 func Merge(rows []Stored, overlay map[int64]OverlayEntry, window int, readAll bool) []Entry {
@@ -320,13 +398,13 @@ func Merge(rows []Stored, overlay map[int64]OverlayEntry, window int, readAll bo
 		switch {
 		case !ov.Visible:
 			delete(byID, id)
-		case ok || readAll || id > oldest:
+		case ok || readAll || oldest == 0 || id > oldest:
 			byID[id] = Stored{ID: id, Version: ov.Version, Body: ov.Body}
 		}
 	}
 	out := make([]Entry, 0, len(byID))
 	for _, r := range byID {
-		out = append(out, Entry{ID: r.ID, Body: r.Body})
+		out = append(out, Entry{ID: r.ID, Body: r.Body, Version: r.Version})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
 	if len(out) > window {

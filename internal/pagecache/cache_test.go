@@ -88,8 +88,9 @@ func TestReadPagesThroughTheWindow(t *testing.T) {
 	}
 }
 
-// Invariant 1: a change that lands while a filler reads Cassandra voids the
-// fill, so the stale window is never cached.
+// Invariant 1, strict Fill (no versions, no merge): a change that lands
+// while a filler reads Cassandra voids the fill, so the stale window is
+// never cached. FillSince merges such a change instead (fillsince_test.go).
 func TestFillIsVoidedByAChangeInFlight(t *testing.T) {
 	c, ctx := newCache(t, 100)
 	v := video()

@@ -13,11 +13,60 @@
 //	vc:{V}:body     HASH   id → the comment's public JSON, exactly as served
 //	vc:{V}:ver      STRING cache version: bumped on every change, never reset
 //	vc:{V}:ov       HASH   overlay: id → "version|visible|body" of changes cdc has
-//	                       seen that Cassandra may not hold yet
+//	                       seen: pending ones (Cassandra may not hold them yet) and
+//	                       settled ones kept for the overlay horizon
+//	vc:{V}:ovt      ZSET   settled overlay entries: id scored by settle time (µs)
+//	vc:{V}:fence    STRING the version of the last bump whose change is NOT in the
+//	                       overlay (Invalidate, a settle the cache never saw); lives
+//	                       twice the overlay horizon
 //	vc:{V}:s:ID     STRING settled marker: the syncer made version X durable
 //	vc:{V}:lease    STRING fill lease across readsvc processes
 //
 // Channel vc:inval carries "V VERSION" after every bump.
+//
+// # Fills of busy videos
+//
+// A backfill takes a FillToken (the cache version and the time) before it
+// reads the overlay and then Cassandra, and hands the window it built to
+// FillSince with the version each entry was built from (the Cassandra row's
+// or the overlay entry's). On a video that changes every few milliseconds
+// the version has always moved by then, so FillSince does not require it to
+// be unchanged. Instead the fill script merges the video's CURRENT overlay
+// into the window, atomically, with exactly the rules of Merge: an overlay
+// entry newer than the fill's entry for that id (or whose id the fill lacks)
+// wins — a visible one is added if it falls inside the window's range (newer
+// than the oldest filled id, or the fill is complete), an invisible one is
+// removed — then the window is trimmed to Window and the total adjusted by
+// what the merge added and removed. Every change recorded since the token is
+// in the overlay (Record writes it there in the same script that bumps the
+// version), so the merged window is what a fresh fill would build.
+//
+// What could still be missing is a change that was recorded AND whose
+// overlay entry was dropped while the fill ran. So Settle no longer drops an
+// entry it clears: it keeps it (it still says what Cassandra holds) and
+// notes its settle time in vc:{V}:ovt; each Settle purges up to purgeBatch
+// entries settled more than OverlayHorizon ago. An entry settled before the
+// fill's token was taken is in Cassandra before the fill reads Cassandra;
+// one settled later cannot be purged before the fill script runs, as long as
+// the fill is younger than the horizon. FillSince therefore rejects a fill
+// whose version moved only if it is OverlayHorizon old or older (the age is
+// measured with the filler's own clock, Options.Now, from the token to the
+// script call; the purge cutoff with the syncer's: the horizon must exceed
+// the clock skew between syncer hosts by far, which at 60 s it does), or if
+// the fence is above its token: a bump whose change is not in the overlay
+// (Invalidate, or a settle of a version cdc never recorded) still voids
+// every fill in flight, as before.
+//
+// The overlay stays bounded: it holds the pending changes plus the changes
+// settled within the last OverlayHorizon (plus a backlog that each Settle
+// shrinks by up to purgeBatch) — on a video taking 100 changes a second and
+// a 60 s horizon, about 6,000 entries, each one comment body. A fill script
+// reads it whole (HGETALL), so the horizon trades fill cost on a busy video
+// against how slow a fill may be. Overlay hides the settled entries, so its
+// callers see the changes Cassandra may not hold yet, as before.
+//
+// Fill (version-guarded, no merge) remains for callers that build a window
+// without versions: it writes only if the version still equals the token.
 package pagecache
 
 import (
@@ -39,6 +88,8 @@ func verKey(v int64) string               { return tag(v) + "ver" }
 func overlayKey(v int64) string           { return tag(v) + "ov" }
 func settledKey(v int64, id int64) string { return tag(v) + "s:" + strconv.FormatInt(id, 10) }
 func leaseKey(v int64) string             { return tag(v) + "lease" }
+func settledAtKey(v int64) string         { return tag(v) + "ovt" }
+func fenceKey(v int64) string             { return tag(v) + "fence" }
 
 // member renders an id as a ZSET member whose byte order is numeric order.
 func member(id int64) string { return fmt.Sprintf("%019d", id) }

@@ -3,8 +3,6 @@ package pagecache
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -63,14 +61,12 @@ func (c *Cache) SettleMany(ctx context.Context, reqs []SettleRequest) []SettleRe
 // pipeline and stores the raw outcomes in out. The keys and arguments are
 // exactly those of Settle.
 func (c *Cache) settlePipelined(ctx context.Context, reqs []SettleRequest, idx []int, out []SettleResult) {
-	now := c.opts.Now().UnixMicro()
-	ttl := int64(c.opts.SettledTTL / time.Second)
+	now := c.opts.Now()
 	cmds := make([]*redis.Cmd, len(idx))
 	_, _ = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for j, i := range idx {
 			r := reqs[i]
-			keys := []string{metaKey(r.VideoID), timeKey(r.VideoID), bodyKey(r.VideoID), verKey(r.VideoID), overlayKey(r.VideoID), settledKey(r.VideoID, r.ID)}
-			cmds[j] = settleScript.EvalSha(ctx, p, keys, strconv.FormatInt(r.ID, 10), r.Version, now, r.VideoID, ttl)
+			cmds[j] = settleScript.EvalSha(ctx, p, settleKeys(r.VideoID, r.ID), c.settleArgs(r.ID, r.Version, r.VideoID, now)...)
 		}
 		return nil
 	}) // the per-command errors below say which failed

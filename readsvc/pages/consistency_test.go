@@ -33,68 +33,140 @@ func without(ids []int64, drop int64) []int64 {
 	return out
 }
 
+func pageIDs(p pagecache.Page) []int64 {
+	out := []int64{}
+	for _, e := range p.Entries {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+// clock is an injectable pagecache Options.Now.
+type clock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.at = c.at.Add(d)
+	c.mu.Unlock()
+}
+
 // Invariant 1 (no stale fill): a change that lands while a backfill reads
-// Cassandra voids the fill; the page read before the change is served to
-// the request that read it but cached nowhere (one fill attempt here), and
-// the next read sees the new state.
+// Cassandra is never lost to the fill. A change cdc records is in the
+// overlay, and the fill script merges it: the window cached — and the page
+// served to the request in flight, read back from Redis — already reflects
+// it. A change outside the overlay (the syncer settles one cdc never saw),
+// or any change during a backfill older than the overlay horizon, voids the
+// fill: the page read before the change is served to the request that read
+// it but cached nowhere (one fill attempt here), and the next read sees the
+// new state.
 func TestFillRaceDoesNotCacheTheStaleWindow(t *testing.T) {
 	st := readtest.NewStack(t)
+	const horizon = time.Minute
 	tests := []struct {
 		name   string
-		change func(video int64, ids []int64) []int64 // applies a change, returns the ids expected after it
+		change func(video int64, ids []int64, clk *clock) []int64 // applies a change, returns the ids expected after it
+		voided bool
 	}{
-		{"the syncer writes a new comment and settles it", func(video int64, ids []int64) []int64 {
+		{"the syncer writes a new comment cdc never saw and settles it: voided", func(video int64, ids []int64, _ *clock) []int64 {
 			c := cqlseed.Comment(video, ids[0]+1000)
 			st.Put(c)
 			return append([]int64{c.ID}, ids...)
-		}},
-		{"cdc records a rejection Cassandra does not hold yet", func(video int64, ids []int64) []int64 {
+		}, true},
+		{"cdc records a rejection Cassandra does not hold yet: merged", func(video int64, ids []int64, _ *clock) []int64 {
 			c := cqlseed.Comment(video, ids[2])
 			c.Status, c.Version = comment.Rejected, comment.NextVersion(c.Version, time.Now())
 			st.Record(c, true)
 			return without(ids, ids[2])
-		}},
-		{"cdc records an approval Cassandra does not hold yet", func(video int64, ids []int64) []int64 {
+		}, false},
+		{"cdc records an approval Cassandra does not hold yet: merged", func(video int64, ids []int64, _ *clock) []int64 {
 			c := cqlseed.Comment(video, ids[0]+2000)
 			st.Record(c, false)
 			return append([]int64{c.ID}, ids...)
-		}},
+		}, false},
+		{"cdc records an approval and the syncer settles it: merged", func(video int64, ids []int64, _ *clock) []int64 {
+			c := cqlseed.Comment(video, ids[0]+3000)
+			st.Record(c, false)
+			st.Put(c) // the overlay entry is settled, kept for the horizon
+			return append([]int64{c.ID}, ids...)
+		}, false},
+		{"cdc records an approval during a backfill older than the horizon: voided", func(video int64, ids []int64, clk *clock) []int64 {
+			c := cqlseed.Comment(video, ids[0]+4000)
+			st.Record(c, false)
+			clk.Add(horizon)
+			return append([]int64{c.ID}, ids...)
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			video, ids := st.SeedVideo(5)
 			var gate *readtest.Gate
+			clk := &clock{at: time.Now()}
 			r := st.NewReader(readtest.Config{
 				Options: pages.Options{Now: fixedClock(), MaxAge: time.Hour, FillAttempts: 1},
 				Wrap:    func(s pages.Store) pages.Store { gate = readtest.NewGate(s); return gate },
+				Cache:   pagecache.Options{Now: clk.Now, OverlayHorizon: horizon},
 			})
 			gate.Arm()
 			first := make(chan *readtest.Response, 1)
 			go func() { first <- r.Get(t, readtest.PagePath(video, "")) }()
 			<-gate.Entered // the backfill has read Cassandra and holds its rows
 
-			want := tt.change(video, ids)
+			want := tt.change(video, ids, clk)
 			gate.Release()
-			if resp := <-first; resp.Code != 200 {
+			resp := <-first
+			if resp.Code != 200 {
 				t.Fatalf("in-flight read: %d %s", resp.Code, resp.Raw)
 			}
-			if n := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "voided"); n != 1 {
-				t.Errorf("voided fills = %v, want 1", n)
+			voided := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "voided")
+			merged := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "merged")
+			p, err := st.Cache.Read(context.Background(), video, 0, 10)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if p, err := st.Cache.Read(context.Background(), video, 0, 10); err != nil || p.Cached {
-				t.Fatalf("the stale window was cached in Redis (version %d, %d entries, err %v)", p.Version, len(p.Entries), err)
+			if tt.voided {
+				if voided != 1 || merged != 0 {
+					t.Errorf("fills voided %v merged %v, want 1 and 0", voided, merged)
+				}
+				if p.Cached {
+					t.Fatalf("the stale window was cached in Redis (version %d, %d entries)", p.Version, len(p.Entries))
+				}
+				if n := readtest.Metric(t, r.Registry, "readsvc_groupcache_bytes", "cache", "main"); n != 0 {
+					t.Fatalf("the page read before the change was cached in groupcache (%v bytes)", n)
+				}
+			} else {
+				if voided != 0 || merged != 1 {
+					t.Errorf("fills voided %v merged %v, want 0 and 1", voided, merged)
+				}
+				if got := pageIDs(p); !p.Cached || !reflect.DeepEqual(got, want) || p.Total != int64(len(want)) {
+					t.Fatalf("window cached=%v %v total %d, want %v: the change in flight is not in it", p.Cached, got, p.Total, want)
+				}
+				// The request in flight was answered from the merged window,
+				// and that is what groupcache holds.
+				if !reflect.DeepEqual(resp.IDs(), want) || resp.Page.Total != int64(len(want)) {
+					t.Fatalf("in-flight read: %v total %d, want %v", resp.IDs(), resp.Page.Total, want)
+				}
 			}
-			if n := readtest.Metric(t, r.Registry, "readsvc_groupcache_bytes", "cache", "main"); n != 0 {
-				t.Fatalf("the page read before the change was cached in groupcache (%v bytes)", n)
-			}
-			for i := range 2 { // the refill, then a cached read: both at the new state
+			for i := range 2 { // the refill (or the merged window), then a cached read: both at the new state
 				resp := r.Get(t, readtest.PagePath(video, ""))
 				if resp.Code != 200 || !reflect.DeepEqual(resp.IDs(), want) || resp.Page.Total != int64(len(want)) {
 					t.Fatalf("read %d after the change: %d ids %v total %d, want %v", i, resp.Code, resp.IDs(), resp.Page.Total, want)
 				}
 			}
-			if n := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "written"); n != 1 {
-				t.Errorf("written fills = %v, want 1", n)
+			wantWritten := 0.0
+			if tt.voided {
+				wantWritten = 1 // the refill
+			}
+			if n := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "written"); n != wantWritten {
+				t.Errorf("written fills = %v, want %v", n, wantWritten)
 			}
 		})
 	}
@@ -314,5 +386,80 @@ func TestVersionMapFollowsInvalAndResetsOnReconnect(t *testing.T) {
 	})
 	if got := r.Get(t, readtest.PagePath(video, "")).IDs(); !reflect.DeepEqual(got, ids) {
 		t.Errorf("after reconnect: %v, want %v (the rejection made while disconnected)", got, ids)
+	}
+}
+
+// The headline scenario end to end: a viral video takes a new comment every
+// 5 ms (cdc records it; the syncer writes it to Cassandra and settles it a
+// little later) while its window keeps expiring and readers backfill it.
+// The version moves during nearly every backfill, yet the fills are
+// written, and when the comments stop the cached window holds every one.
+func TestBusyVideoBackfillsAreCached(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, seeded := st.SeedVideo(5)
+	r := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	ctx := context.Background()
+
+	stop := make(chan struct{})
+	recorded := make(chan comment.Comment, 1024)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	var added []int64
+	go func() { // cdc
+		defer wg.Done()
+		defer close(recorded)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for i := int64(1); ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			c := cqlseed.Comment(video, seeded[0]+i)
+			st.Record(c, false)
+			added = append(added, c.ID)
+			recorded <- c
+		}
+	}()
+	go func() { // the syncer, behind cdc
+		defer wg.Done()
+		for c := range recorded {
+			st.Put(c)
+		}
+	}()
+
+	keys := []string{fmt.Sprintf("vc:{%d}:meta", video), fmt.Sprintf("vc:{%d}:time", video), fmt.Sprintf("vc:{%d}:body", video)}
+	deadline := time.Now().Add(2 * time.Second)
+	reads := 0
+	for time.Now().Before(deadline) {
+		if err := st.Redis.Del(ctx, keys...).Err(); err != nil { // the window expires
+			t.Fatal(err)
+		}
+		if resp := r.Get(t, readtest.PagePath(video, "")); resp.Code != 200 {
+			t.Fatalf("read: %d %s", resp.Code, resp.Raw)
+		}
+		reads++
+	}
+	close(stop)
+	wg.Wait()
+
+	written := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "written")
+	merged := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "merged")
+	voided := readtest.Metric(t, r.Registry, "readsvc_fills_total", "result", "voided")
+	t.Logf("%d comments, %d reads after an expiry: fills written %v, merged %v, voided %v", len(added), reads, written, merged, voided)
+	if fills := written + merged + voided; (written+merged)*10 < fills*9 || merged*2 < fills {
+		t.Errorf("fills written %v merged %v voided %v: want at least 90%% cached, and most of them after the version moved (a busy video)", written, merged, voided)
+	}
+	want := append([]int64(nil), seeded...)
+	for _, id := range added {
+		want = append([]int64{id}, want...)
+	}
+	p, err := st.Cache.Read(ctx, video, 0, len(want)+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pageIDs(p); !p.Cached || !reflect.DeepEqual(got, want) || p.Total != int64(len(want)) || !p.Complete {
+		t.Errorf("cached window (cached=%v complete=%v total %d) %v\nwant %v", p.Cached, p.Complete, p.Total, got, want)
 	}
 }

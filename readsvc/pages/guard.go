@@ -206,12 +206,20 @@ func (g *guardedCache) Version(ctx context.Context, video int64) (int64, error) 
 	return v, g.done(err)
 }
 
-func (g *guardedCache) Fill(ctx context.Context, video, token int64, entries []pagecache.Entry, total int64, complete bool) (bool, error) {
+func (g *guardedCache) BeginFill(ctx context.Context, video int64) (pagecache.FillToken, error) {
 	if err := g.check(); err != nil {
-		return false, err
+		return pagecache.FillToken{}, err
 	}
-	ok, err := g.c.Fill(ctx, video, token, entries, total, complete)
-	return ok, g.done(err)
+	tok, err := g.c.BeginFill(ctx, video)
+	return tok, g.done(err)
+}
+
+func (g *guardedCache) FillSince(ctx context.Context, video int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error) {
+	if err := g.check(); err != nil {
+		return pagecache.FillResult{}, err
+	}
+	res, err := g.c.FillSince(ctx, video, tok, entries, total, complete)
+	return res, g.done(err)
 }
 
 func (g *guardedCache) Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error) {

@@ -156,8 +156,9 @@ type window struct {
 	entries  []pagecache.Entry // newest first
 	total    int64
 	complete bool
-	version  int64 // the token the fill was guarded by
-	filled   bool  // the fill was written: the version had not moved
+	token    pagecache.FillToken // taken before the overlay and Cassandra were read
+	version  int64               // the token's version
+	filled   bool                // the fill was written as read: the version had not moved
 }
 
 // after returns up to n entries older than before (0: from the newest).
@@ -209,18 +210,25 @@ func (r *Reader) fill(ctx context.Context, video int64) (*window, error) {
 		if w, err = r.readWindow(ctx, video); err != nil {
 			return nil, err
 		}
-		w.filled, err = r.cache.Fill(ctx, video, w.version, w.entries, w.total, w.complete)
+		res, err := r.cache.FillSince(ctx, video, w.token, w.entries, w.total, w.complete)
 		switch {
 		case err != nil:
 			r.m.fills.WithLabelValues("error").Inc()
 			r.opts.Logger.Warn("fill failed; page served uncached", "video", video, "err", err)
 			return w, nil
-		case w.filled:
+		case res.Written && res.Version == w.version:
+			w.filled = true
 			r.m.fills.WithLabelValues("written").Inc()
 			return w, nil
+		case res.Written:
+			// Changes landed during the backfill and the fill script merged
+			// them from the overlay: Redis holds a newer window than w, so
+			// the waiting requests read it there.
+			r.m.fills.WithLabelValues("merged").Inc()
+			return nil, nil
 		}
 		r.m.fills.WithLabelValues("voided").Inc()
-		r.opts.Logger.Debug("fill voided: the video changed during the backfill", "video", video, "token", w.version, "attempt", attempt)
+		r.opts.Logger.Debug("fill voided: the backfill outlived the overlay horizon or the video was invalidated", "video", video, "token", w.version, "attempt", attempt)
 		if attempt >= r.opts.FillAttempts {
 			return w, nil // served to the waiting requests, cached nowhere
 		}
@@ -228,14 +236,16 @@ func (r *Reader) fill(ctx context.Context, video int64) (*window, error) {
 }
 
 // readWindow reads a video's newest comments for a fill. The order is the
-// protocol: the version token first (any later change voids the fill), then
-// the overlay, then Cassandra. A change cdc recorded before the overlay read
-// is in the overlay or, if the syncer already settled it, in Cassandra
-// before Cassandra is read; with Cassandra read first, a change written and
-// settled between the two reads would be in neither and the fill, not
-// voided since settling does not bump the version, would miss it for good.
+// protocol: the fill token first (a change recorded later is merged by the
+// fill script from the overlay; one outside the overlay voids the fill),
+// then the overlay, then Cassandra. A change cdc recorded before the
+// overlay read is in the overlay or, if the syncer already settled it, in
+// Cassandra before Cassandra is read; with Cassandra read first, a change
+// written and settled between the two reads would be in neither and, since
+// settling does not bump the version, the fill would miss it for good.
+// Each entry carries the version it was built from, for the fill script.
 func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
-	token, err := r.cache.Version(ctx, video)
+	token, err := r.cache.BeginFill(ctx, video)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +271,7 @@ func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
 	} else {
 		total = adjustTotal(total, rows, ov, all)
 	}
-	return &window{entries: merged, total: total, complete: complete, version: token}, nil
+	return &window{entries: merged, total: total, complete: complete, token: token, version: token.Version}, nil
 }
 
 // waitForFill polls until another process's fill lands or FillWait ends.

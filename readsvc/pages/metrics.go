@@ -11,7 +11,7 @@ type metrics struct {
 	loads            *prometheus.CounterVec // source: redis, backfill, cassandra, direct
 	pageQueries      prometheus.Counter
 	cassandraSeconds *prometheus.HistogramVec
-	fills            *prometheus.CounterVec // result: written, voided, error
+	fills            *prometheus.CounterVec // result: written, merged, voided, error
 	leases           *prometheus.CounterVec // result: acquired, busy
 	fillWaits        *prometheus.CounterVec // result: filled, timeout
 	rejected         *prometheus.CounterVec // reason: overloaded, cassandra_down
@@ -41,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
 		}, []string{"op"}),
 		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_fills_total", Help: "Version-guarded fills of a video's window: written, voided (the version moved during the backfill) or error.",
+			Name: "readsvc_fills_total", Help: "Fills of a video's window: written (the version had not moved), merged (written with the changes recorded during the backfill merged from the overlay), voided (older than the overlay horizon, or the video was invalidated during the backfill) or error.",
 		}, []string{"result"}),
 		leases: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "readsvc_fill_leases_total", Help: "Attempts to take a video's cross-process fill lease.",

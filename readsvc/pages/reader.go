@@ -53,7 +53,8 @@ import (
 type Cache interface {
 	Read(ctx context.Context, video, before int64, limit int) (pagecache.Page, error)
 	Version(ctx context.Context, video int64) (int64, error)
-	Fill(ctx context.Context, video, token int64, entries []pagecache.Entry, total int64, complete bool) (bool, error)
+	BeginFill(ctx context.Context, video int64) (pagecache.FillToken, error)
+	FillSince(ctx context.Context, video int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error)
 	Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error)
 	TryLease(ctx context.Context, video int64, ttl time.Duration) (token string, ok bool, err error)
 	ReleaseLease(ctx context.Context, video int64, token string) error

@@ -172,6 +172,7 @@ type Config struct {
 	Redis   redis.UniversalClient // default: the stack's
 	Session *gocql.Session        // default: the stack's
 	Wrap    func(pages.Store) pages.Store
+	Cache   pagecache.Options // the reader's page cache; Window is taken from Options
 }
 
 // NewReader builds, starts and serves a read path; everything stops when
@@ -203,7 +204,7 @@ func (s *Stack) NewReader(cfg Config) *Reader {
 	if opts.CassandraProbe == nil {
 		opts.CassandraProbe = func(ctx context.Context) error { return cassandrastore.Ping(ctx, sess) }
 	}
-	r, err := pages.New(opts, pagecache.New(rdb, pagecache.Options{Window: opts.Window}), store, rdb)
+	r, err := pages.New(opts, pagecache.New(rdb, cacheOptions(cfg.Cache, opts.Window)), store, rdb)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -216,6 +217,11 @@ func (s *Stack) NewReader(cfg Config) *Reader {
 		}
 	})
 	return &Reader{Reader: r, Registry: reg, Server: srv, Cursors: opts.Cursors}
+}
+
+func cacheOptions(o pagecache.Options, window int) pagecache.Options {
+	o.Window = window
+	return o
 }
 
 // Metric sums the samples of a counter or gauge whose labels include
