@@ -34,6 +34,7 @@ type Config struct {
 	Cassandra config.Cassandra
 
 	GroupcacheBytes int64 // per group; 0 turns groupcache off
+	CachesOff       bool  // benchmark baseline: no groupcache, no Redis, every page from Cassandra
 	Window          int
 	MaxAge          time.Duration
 	PageTTL         time.Duration
@@ -55,6 +56,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	c.Redis.RegisterFlags(f)
 	c.Cassandra.RegisterFlags(f)
 	f.Int64(&c.GroupcacheBytes, "groupcache-bytes", "VC_READSVC_GROUPCACHE_BYTES", DefaultGroupcacheBytes, "groupcache size per group; 0 turns groupcache off (every request reads Redis)")
+	f.Bool(&c.CachesOff, "caches-off", "VC_READSVC_CACHES_OFF", false, "benchmark baseline only: bypass groupcache and Redis, read every page from Cassandra")
 	f.Int(&c.Window, "cache-window", "VC_CACHE_WINDOW", DefaultWindow, "newest comments cached in Redis per video (cdc reads the same variable)")
 	f.Duration(&c.MaxAge, "max-age", "VC_READSVC_MAX_AGE", DefaultMaxAge, "groupcache epoch and Cache-Control max-age")
 	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")

@@ -18,6 +18,7 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/api"
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
+	"github.com/vidcomments/vidcomments/readsvc/demo"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
@@ -29,7 +30,8 @@ func main() {
 }
 
 // build opens Redis and Cassandra, builds the read path and wires the
-// listeners: admin, API, and the groupcache peer listener when peering.
+// listeners: admin, API (with the read-only demo page at /demo/), and the
+// groupcache peer listener when peering.
 func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, error) {
 	reg := prometheus.NewRegistry()
 	admin := server.NewAdmin(reg)
@@ -67,7 +69,12 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	if cacheBytes == 0 {
 		cacheBytes = -1 // off
 	}
-	cache := pagecache.New(rdb, pagecache.Options{Window: cfg.Window, PageTTL: cfg.PageTTL, NegativeTTL: cfg.NegativeTTL})
+	var cache pages.Cache = pagecache.New(rdb, pagecache.Options{Window: cfg.Window, PageTTL: cfg.PageTTL, NegativeTTL: cfg.NegativeTTL})
+	redisProbe := func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) }
+	if cfg.CachesOff {
+		cacheBytes, cache, redisProbe = -1, cachesOff{}, cachesOff{}.probe
+		logger.Warn("caches off (-caches-off): every page is read from Cassandra; a benchmark baseline, not for serving")
+	}
 	reader, err := pages.New(pages.Options{
 		CacheBytes:     cacheBytes,
 		Window:         cfg.Window,
@@ -77,7 +84,7 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 		LoadTimeout:    cfg.LoadTimeout,
 		MaxInflight:    cfg.MaxInflight,
 		Cursors:        cursors,
-		RedisProbe:     func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) },
+		RedisProbe:     redisProbe,
 		CassandraProbe: func(ctx context.Context) error { return cassandrastore.Ping(ctx, cass) },
 		Registry:       reg,
 		Logger:         logger,
@@ -88,6 +95,6 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	reader.Start()
 	app.OnClose("read path", reader.Close)
 
-	app.AddServer("api", cfg.Addr, api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Registry: reg, Logger: logger}))
+	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Registry: reg, Logger: logger})))
 	return app, nil
 }

@@ -24,6 +24,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == replaySubcommand {
+		os.Exit(replayMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var cfg Config
 	os.Exit(server.Main("syncer", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
 		return build(ctx, cfg, logger)

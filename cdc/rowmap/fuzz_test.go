@@ -54,4 +54,3 @@ func FuzzChanges(f *testing.F) {
 		}
 	})
 }
-
