@@ -175,7 +175,7 @@ func (w *window) after(before int64, n int) []pagecache.Entry {
 // process read it, nil when another process filled it or the wait for that
 // ended.
 func (r *Reader) backfill(ctx context.Context, video int64) (*window, error) {
-	v, err := r.fills.Do(strconv.FormatInt(video, 10), func() (any, error) { return r.fill(ctx, video) })
+	v, err, _ := r.fills.Do(strconv.FormatInt(video, 10), func() (any, error) { return r.fill(ctx, video) })
 	if err != nil {
 		return nil, err
 	}

@@ -40,8 +40,8 @@ import (
 	"time"
 
 	"github.com/golang/groupcache"
-	"github.com/golang/groupcache/singleflight"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
@@ -314,7 +314,7 @@ func (r *Reader) version(ctx context.Context, video int64) (int64, bool) {
 		r.m.versionLookups.WithLabelValues("unknown").Inc()
 		return 0, false
 	}
-	v, err := r.verLookups.Do(strconv.FormatInt(video, 10), func() (any, error) {
+	v, err, _ := r.verLookups.Do(strconv.FormatInt(video, 10), func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
 		defer cancel()
 		return r.cache.Version(ctx, video)
