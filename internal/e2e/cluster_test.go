@@ -100,7 +100,8 @@ type cluster struct {
 
 // startCluster starts syncer, cdc, readsvc and writesvc with moderation
 // "pre" or "post", each on its own ports, and waits until all are ready.
-func startCluster(t *testing.T, moderation string) *cluster {
+// Services named in without are not started.
+func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 	t.Helper()
 	stacktest.Integration(t)
 	buildServices(t)
@@ -118,8 +119,16 @@ func startCluster(t *testing.T, moderation string) *cluster {
 	)
 	write, read := freeAddr(t), freeAddr(t)
 	c.WriteURL, c.ReadURL = "http://"+write, "http://"+read
-	c.start("syncer", common)
-	c.start("cdc", common, "-server-id", fmt.Sprint(20000+time.Now().UnixNano()%10000))
+	skip := map[string]bool{}
+	for _, s := range without {
+		skip[s] = true
+	}
+	if !skip["syncer"] {
+		c.start("syncer", common)
+	}
+	if !skip["cdc"] {
+		c.start("cdc", common, "-server-id", fmt.Sprint(20000+time.Now().UnixNano()%10000))
+	}
 	c.start("readsvc", common, "-addr", read, "-peer-addr", freeAddr(t))
 	c.start("writesvc", common, "-addr", write)
 	return c
@@ -262,6 +271,23 @@ func (c *cluster) waitVisible(video int64, want []int64, within time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.t.Fatalf("video %d shows %v, want %v (after %v)", video, got, w, within)
+}
+
+// moderate sends POST /v1/mod/comments/{id}:action as moderator 1.
+func (c *cluster) moderate(id int64, action string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/v1/mod/comments/%d:%s", c.WriteURL, id, action), strings.NewReader(`{"reason":"test"}`))
+	req.Header.Set("Authorization", "Bearer "+c.token(1, auth.RoleModerator))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("%s %d: %d %s", action, id, resp.StatusCode, b)
+	}
 }
 
 var _ = context.Background
