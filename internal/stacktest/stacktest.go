@@ -176,7 +176,46 @@ func NewKafka(t testing.TB, partitions int32) *Kafka {
 		}
 		admin.Close()
 	})
+	waitForLeaders(t, brokers, topic, partitions)
 	return &Kafka{Config: config.Kafka{Brokers: brokers, Topic: topic}, Admin: admin}
+}
+
+// waitForLeaders returns once every partition of a new topic has a leader
+// that answers for it: CreateTopic returns before leader election ends,
+// and a consumer or producer that comes too early gets "not the leader".
+func waitForLeaders(t testing.TB, brokers []string, topic string, partitions int32) {
+	t.Helper()
+	client, err := sarama.NewClient(brokers, kafkastore.Config("vidcomments-test"))
+	if err != nil {
+		t.Fatalf("kafka client: %v", err)
+	}
+	defer client.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := client.RefreshMetadata(topic)
+		if err == nil {
+			var ids []int32
+			if ids, err = client.Partitions(topic); err == nil && int32(len(ids)) == partitions {
+				for _, p := range ids {
+					if _, err = client.Leader(topic, p); err != nil {
+						break
+					}
+					if _, err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+						break
+					}
+				}
+			} else if err == nil {
+				err = fmt.Errorf("%d of %d partitions", len(ids), partitions)
+			}
+		}
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s has no leader for every partition after 30s: %v", topic, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Cassandra is a private keyspace on the stack's Cassandra, schema applied.
