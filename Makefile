@@ -4,7 +4,7 @@ GO    ?= go
 # Integration tests share two cores with four servers: keep them patient.
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help stack-up stack-down stack-status up down status demo test test-unit lint fuzz bench bench-read bench-write bench-syncer
+.PHONY: help stack-up stack-down stack-status up down status demo test test-unit lint fuzz bench bench-quick bench-read bench-write bench-syncer
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -60,7 +60,8 @@ bench-write: stack-up ## accepted comments/s at concurrency 64 vs a bare INSERT 
 bench-syncer: stack-up ## applied events/s vs a bare gocql loop doing the same writes
 	set -a && . .stack/env && set +a && $(GO) test ./syncer/consumer -run '^$$' -bench SyncerVersusBareLoop -benchtime 1x -v
 
-bench: ## the hot-video benchmark (coming with the bench issue)
-	@echo "make bench: not built yet. It will seed a hot video, drive open-loop read load"
-	@echo "and write a report (JSON, Markdown, plots) against a static-handler baseline."
-	@exit 1
+bench: stack-up ## the default benchmark suite (≤ 10 min): seed, read ramps vs baselines, write/moderation delays, report in bench/out/
+	set -a && . .stack/env && set +a && $(GO) run ./bench all -profile default
+
+bench-quick: stack-up ## the same suite on a small data set (≤ 2 min)
+	set -a && . .stack/env && set +a && $(GO) run ./bench all -profile quick

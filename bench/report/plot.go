@@ -4,21 +4,46 @@ import (
 	"fmt"
 	"image/color"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/vidcomments/vidcomments/bench/load"
 )
 
 // plot draws the report's PNGs into dir and returns their file names.
 func (r *Report) plot(dir string) ([]string, error) {
 	var out []string
 	if len(r.Modes) > 0 {
-		if err := r.latencyPlot(filepath.Join(dir, "latency.png")); err != nil {
+		if err := latencyPlot(filepath.Join(dir, "latency.png"), "Latency against offered rate", r.Modes); err != nil {
 			return nil, err
 		}
 		out = append(out, "latency.png")
+		// One plot per scenario ("hot" of "hot/readsvc") when there are several.
+		var groups []string
+		byGroup := map[string][]Mode{}
+		for _, m := range r.Modes {
+			g, _, ok := strings.Cut(m.Name, "/")
+			if !ok {
+				continue
+			}
+			if _, seen := byGroup[g]; !seen {
+				groups = append(groups, g)
+			}
+			byGroup[g] = append(byGroup[g], m)
+		}
+		if len(groups) > 1 {
+			for _, g := range groups {
+				name := "latency-" + g + ".png"
+				if err := latencyPlot(filepath.Join(dir, name), "Latency against offered rate: "+g, byGroup[g]); err != nil {
+					return nil, err
+				}
+				out = append(out, name)
+			}
+		}
 	}
 	if len(r.Tiers) > 0 {
 		if err := r.tierPlot(filepath.Join(dir, "tiers.png")); err != nil {
@@ -29,10 +54,26 @@ func (r *Report) plot(dir string) ([]string, error) {
 	return out, nil
 }
 
+// lastPerRate keeps, of steps run more than once at one rate (a retried
+// step), the last attempt, in rate order of first appearance.
+func lastPerRate(steps []load.Result) []load.Result {
+	idx := map[float64]int{}
+	var out []load.Result
+	for _, s := range steps {
+		if i, ok := idx[s.Rate]; ok {
+			out[i] = s
+			continue
+		}
+		idx[s.Rate] = len(out)
+		out = append(out, s)
+	}
+	return out
+}
+
 // latencyPlot: p50 and p99 against offered rate, one pair of lines per mode.
-func (r *Report) latencyPlot(path string) error {
+func latencyPlot(path, title string, modes []Mode) error {
 	p := plot.New()
-	p.Title.Text = "Latency against offered rate"
+	p.Title.Text = title
 	p.X.Label.Text = "offered requests/s"
 	p.Y.Label.Text = "latency (ms, log)"
 	p.Y.Scale = plot.LogScale{}
@@ -40,9 +81,9 @@ func (r *Report) latencyPlot(path string) error {
 	p.X.Scale = plot.LogScale{} // ramps multiply the rate step by step
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
-	for i, m := range r.Modes {
+	for i, m := range modes {
 		var p50, p99 plotter.XYs
-		for _, s := range m.Steps {
+		for _, s := range lastPerRate(m.Steps) {
 			if s.OK == 0 {
 				continue
 			}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -63,5 +64,28 @@ func TestNewLatency(t *testing.T) {
 	}
 	if NewLatency("empty", nil).N != 0 {
 		t.Error("empty")
+	}
+}
+
+func TestLastPerRate(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []load.Result
+		want  []float64 // p99 of the kept steps
+	}{
+		{"no retries", []load.Result{{Rate: 1, P99: 1}, {Rate: 2, P99: 2}}, []float64{1, 2}},
+		{"retried step keeps the last attempt", []load.Result{{Rate: 1, P99: 1}, {Rate: 2, P99: 90}, {Rate: 2, P99: 3}, {Rate: 4, P99: 4}}, []float64{1, 3, 4}},
+		{"empty", nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []float64
+			for _, s := range lastPerRate(tc.steps) {
+				got = append(got, s.P99)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

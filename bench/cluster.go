@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/IBM/sarama"
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/stack"
+	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
+	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
+	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
+	"github.com/vidcomments/vidcomments/schema"
+)
+
+// cluster is the product on private storage: its own MySQL database,
+// Cassandra keyspace and Kafka topic on the shared stack, and the services
+// started as real processes from freshly built binaries.
+type cluster struct {
+	logger    *slog.Logger
+	binDir    string
+	logDir    string
+	DB        *sql.DB
+	MySQL     config.MySQL
+	Cass      config.Cassandra
+	Session   *gocql.Session
+	Redis     redis.UniversalClient
+	Topic     string
+	brokers   []string
+	Secret    string
+	CursorKey string
+	dbName    string
+	adminDSN  string
+	procs     []*proc
+}
+
+// proc is one service process.
+type proc struct {
+	Name   string
+	Addr   string // API address, if any
+	Admin  string
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func uniqueName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s_%x_%s", prefix, time.Now().Unix()&0xffffff, hex.EncodeToString(b))
+}
+
+// newCluster builds the binaries and creates the private storage.
+func newCluster(ctx context.Context, logger *slog.Logger, logDir string) (c *cluster, err error) {
+	c = &cluster{logger: logger, logDir: logDir, Secret: "bench-secret-" + uniqueName("s") + "-0123456789abcdef", CursorKey: "bench-cursor-key-0123456789abcdef"}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	root, err := stack.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	c.binDir = filepath.Join(logDir, "bin")
+	start := time.Now()
+	build := exec.CommandContext(ctx, "go", "build", "-o", c.binDir+"/", "./writesvc", "./syncer", "./cdc", "./readsvc", "./bench")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	logger.Info("built services", "took", time.Since(start).Round(time.Millisecond))
+
+	// MySQL: a private database with the schema.
+	mc, err := mysqlstore.Config(envOr("VC_MYSQL_DSN", config.DefaultMySQLDSN))
+	if err != nil {
+		return nil, err
+	}
+	c.dbName = uniqueName("vcbench")
+	c.adminDSN = withDB(mc, "")
+	admin, err := mysqlstore.Open(ctx, config.MySQL{DSN: c.adminDSN})
+	if err != nil {
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE `"+c.dbName+"` CHARACTER SET utf8mb4")
+	admin.Close()
+	if err != nil {
+		c.dbName = ""
+		return nil, fmt.Errorf("create database: %w", err)
+	}
+	c.MySQL = config.MySQL{DSN: withDB(mc, c.dbName), Flavor: envOr("VC_MYSQL_FLAVOR", config.DefaultMySQLFlavor)}
+	if c.DB, err = mysqlstore.Open(ctx, c.MySQL); err != nil {
+		return nil, err
+	}
+	c.DB.SetMaxOpenConns(16)
+	if err := schema.ApplyMySQL(ctx, c.DB); err != nil {
+		return nil, fmt.Errorf("mysql schema: %w", err)
+	}
+
+	// Cassandra: a private keyspace with the schema.
+	c.Cass = config.Cassandra{
+		Hosts: config.SplitList(envOr("VC_CASSANDRA_HOSTS", config.DefaultCassandraHosts)), Keyspace: uniqueName("vcbench"),
+		RF: 1, Consistency: "LOCAL_ONE", Timeout: 20 * time.Second,
+	}
+	cl, err := cassandrastore.Cluster(c.Cass, "")
+	if err != nil {
+		return nil, err
+	}
+	adminS, err := cl.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("cassandra: %w", err)
+	}
+	err = schema.ApplyCQL(ctx, adminS, c.Cass.Keyspace, c.Cass.RF)
+	adminS.Close()
+	if err != nil {
+		return nil, fmt.Errorf("cql schema: %w", err)
+	}
+	if c.Session, err = cassandrastore.Open(c.Cass); err != nil {
+		return nil, err
+	}
+
+	// Kafka: a private topic.
+	c.brokers = config.SplitList(envOr("VC_KAFKA_BROKERS", config.DefaultKafkaBrokers))
+	ka, err := sarama.NewClusterAdmin(c.brokers, kafkastore.Config("vidcomments-bench"))
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	topic := uniqueName("vcbench")
+	err = ka.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false)
+	ka.Close()
+	if err != nil {
+		return nil, fmt.Errorf("create topic: %w", err)
+	}
+	c.Topic = topic
+
+	c.Redis = redisstore.New(config.Redis{Addrs: config.SplitList(envOr("VC_REDIS_ADDR", config.DefaultRedisAddr))})
+	logger.Info("private storage ready", "database", c.dbName, "keyspace", c.Cass.Keyspace, "topic", c.Topic, "took", time.Since(start).Round(time.Millisecond))
+	return c, nil
+}
+
+func withDB(c *mysql.Config, db string) string {
+	cc := c.Clone()
+	cc.DBName = db
+	return cc.FormatDSN()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// env is what every service gets: the private storage and shared secrets.
+func (c *cluster) env(moderation string) []string {
+	return append(os.Environ(),
+		"VC_MYSQL_DSN="+c.MySQL.DSN,
+		"VC_MYSQL_FLAVOR="+c.MySQL.Flavor,
+		"VC_CASSANDRA_KEYSPACE="+c.Cass.Keyspace,
+		"VC_KAFKA_TOPIC="+c.Topic,
+		"VC_SYNCER_GROUP="+c.Topic+"_syncer",
+		"VC_JWT_SECRET="+c.Secret,
+		"VC_MODERATION="+moderation,
+		"VC_CURSOR_KEY="+c.CursorKey,
+		"VC_RATE_LIMIT=0",
+		"VC_LOG_LEVEL=warn",
+	)
+}
+
+// start runs binary bin as service name with the cluster's environment,
+// an API address when withAddr, and waits until its /readyz answers 200.
+func (c *cluster) start(ctx context.Context, name, bin, moderation string, withAddr bool, args ...string) (*proc, error) {
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p := &proc{Name: name, Admin: admin, exited: make(chan error, 1)}
+	all := []string{"-admin-addr", admin}
+	if bin == "bench" { // the bench binary's sub-command comes before its flags
+		all = append([]string{args[0]}, all...)
+		args = args[1:]
+	}
+	if withAddr {
+		if p.Addr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		all = append(all, "-addr", p.Addr)
+	}
+	all = append(all, args...)
+	logPath := filepath.Join(c.logDir, name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(filepath.Join(c.binDir, bin), all...)
+	p.cmd.Env = c.env(moderation)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { p.exited <- p.cmd.Wait(); logf.Close() }()
+	c.procs = append(c.procs, p)
+	deadline := time.Now().Add(90 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			return nil, fmt.Errorf("%s exited during start: %v (log %s)", name, err, logPath)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		default:
+		}
+		if resp, err := client.Get("http://" + admin + "/readyz"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				c.logger.Info("service ready", "name", name, "addr", p.Addr, "admin", admin)
+				return p, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s not ready after 90s (log %s)", name, logPath)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends one process: SIGTERM, then SIGKILL after 20 s.
+func (p *proc) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		p.exited <- <-p.exited
+	}
+}
+
+// stopAll stops the processes, newest first. Stopping twice is harmless.
+func (c *cluster) stopAll() {
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		c.procs[i].stop()
+	}
+}
+
+// Close stops the processes and drops the private storage.
+func (c *cluster) Close() {
+	c.stopAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	if c.Session != nil {
+		c.Session.Close()
+	}
+	if c.DB != nil {
+		c.DB.Close()
+	}
+	if c.dbName != "" {
+		if admin, err := mysqlstore.Open(ctx, config.MySQL{DSN: c.adminDSN}); err == nil {
+			_, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+c.dbName+"`")
+			errs = append(errs, err)
+			admin.Close()
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if c.Cass.Keyspace != "" {
+		if cl, err := cassandrastore.Cluster(c.Cass, ""); err == nil {
+			if s, err := cl.CreateSession(); err == nil {
+				errs = append(errs, s.Query("DROP KEYSPACE IF EXISTS "+c.Cass.Keyspace).ExecContext(ctx))
+				s.Close()
+			} else {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if c.Topic != "" {
+		if ka, err := sarama.NewClusterAdmin(c.brokers, kafkastore.Config("vidcomments-bench")); err == nil {
+			errs = append(errs, ka.DeleteTopic(c.Topic))
+			ka.Close()
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if c.Redis != nil {
+		c.Redis.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		c.logger.Warn("clean-up incomplete", "err", err)
+	}
+}
+
+// dropVideoKeys deletes the Redis keys of videos [first, first+n) from the
+// shared Redis (one SCAN over the page-cache keys).
+func dropVideoKeys(ctx context.Context, rdb redis.UniversalClient, first int64, n int) error {
+	iter := rdb.Scan(ctx, 0, "vc:{*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		k := iter.Val()
+		inner, _, ok := strings.Cut(strings.TrimPrefix(k, "vc:{"), "}")
+		if !ok {
+			continue
+		}
+		var v int64
+		if _, err := fmt.Sscan(inner, &v); err != nil || v < first || v >= first+int64(n) {
+			continue
+		}
+		batch = append(batch, k)
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	for len(batch) > 0 {
+		k := batch[:min(500, len(batch))]
+		batch = batch[len(k):]
+		for _, key := range k { // keys of different videos may live in different slots
+			if err := rdb.Del(ctx, key).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

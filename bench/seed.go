@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/syncer/readmodel"
+)
+
+// dataset is what seed wrote: videos First..First+len(Counts)-1, video
+// First (rank 0) the hot one, Counts[i] approved comments on video First+i.
+type dataset struct {
+	First  int64
+	Counts []int
+	Total  int
+}
+
+func (d dataset) video(rank int) int64 { return d.First + int64(rank) }
+
+// seedNode is the node number of seeded ids; they lie in the past, so they
+// never meet ids writesvc makes now whatever node it holds.
+const seedNode = comment.MaxNode
+
+// seedChunk is how many comments are generated and written at once.
+const seedChunk = 5000
+
+// seed writes the profile's comments through the bulk path: approved rows
+// into MySQL with multi-row INSERTs (version = created_at in µs, as
+// writesvc would stamp them) and the same rows as "created" events through
+// the syncer's own read-model writer (syncer/readmodel), so Cassandra holds
+// exactly what the syncer would have written. Redis is left empty: readsvc
+// fills it lazily, as after a cache flush. cdc must start after seed (it
+// begins at the end of the binlog).
+func seed(ctx context.Context, c *cluster, p profile, logger *slog.Logger) (dataset, time.Duration, error) {
+	d := dataset{First: 1e12 + rand.Int64N(8e12), Counts: zipfCounts(p.Comments, p.Videos, p.Hot, 1.0), Total: p.Comments}
+	assign := make([]int32, 0, p.Comments)
+	for v, n := range d.Counts {
+		for range n {
+			assign = append(assign, int32(v))
+		}
+	}
+	r := rand.New(rand.NewPCG(uint64(d.First), 7))
+	r.Shuffle(len(assign), func(i, j int) { assign[i], assign[j] = assign[j], assign[i] })
+
+	const gap = 100 * time.Millisecond // between consecutive seeded comments
+	startAt := time.Now().Add(-time.Duration(p.Comments+10)*gap - time.Hour).UTC().Truncate(time.Millisecond)
+	writer := readmodel.NewWriter(c.Session, 64, nil)
+	bar := newProgress("seed", p.Comments)
+	began := time.Now()
+	for off := 0; off < p.Comments; off += seedChunk {
+		n := min(seedChunk, p.Comments-off)
+		rows := make([]comment.Comment, n)
+		for i := range rows {
+			at := startAt.Add(time.Duration(off+i) * gap)
+			id := comment.MinIDAt(at) | seedNode<<comment.SeqBits
+			created := comment.IDTime(id).UTC()
+			rows[i] = comment.Comment{
+				ID: id, VideoID: d.video(int(assign[off+i])), UserID: 1 + int64(r.IntN(100000)),
+				Content: fmt.Sprintf("bench comment %d: %s", off+i, lorem[(off+i)%len(lorem)]), Status: comment.Approved,
+				CreatedAt: created, Version: comment.NextVersion(0, created),
+			}
+		}
+		var wg sync.WaitGroup
+		var myErr, cqlErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); myErr = insertRows(ctx, c.DB, rows) }()
+		go func() {
+			defer wg.Done()
+			events := make([]comment.Event, len(rows))
+			for i, row := range rows {
+				events[i] = comment.NewEvent(comment.EventCreated, row)
+			}
+			cqlErr = writer.Apply(ctx, events)
+		}()
+		wg.Wait()
+		if myErr != nil {
+			return d, 0, fmt.Errorf("seed mysql: %w", myErr)
+		}
+		if cqlErr != nil {
+			return d, 0, fmt.Errorf("seed cassandra: %w", cqlErr)
+		}
+		bar.set(off + n)
+	}
+	bar.done()
+	took := time.Since(began)
+	logger.Info("seeded", "videos", p.Videos, "comments", p.Comments, "hot", d.Counts[0], "took", took.Round(time.Millisecond),
+		"rate", fmt.Sprintf("%.0f/s", float64(p.Comments)/took.Seconds()))
+	return d, took, nil
+}
+
+var lorem = []string{
+	"what a great video, watched it twice",
+	"the part at 3:15 is the best",
+	"näive question: which camera was this filmed with?",
+	"first! (not really)",
+	"thanks for the detailed explanation, it finally clicked for me",
+	"I disagree with the conclusion but the argument is well made",
+	"日本語のコメントもあります",
+}
+
+// insertRows writes rows with multi-row INSERTs of up to 1000 rows, four
+// statements at a time.
+func insertRows(ctx context.Context, db *sql.DB, rows []comment.Comment) error {
+	const per = 1000
+	var wg sync.WaitGroup
+	errs := make(chan error, (len(rows)+per-1)/per)
+	sem := make(chan struct{}, 4)
+	for off := 0; off < len(rows); off += per {
+		part := rows[off:min(off+per, len(rows))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var q strings.Builder
+			q.WriteString("INSERT INTO comments (id, video_id, user_id, parent_id, content, status, like_count, reply_count, created_at, updated_at, version) VALUES ")
+			args := make([]any, 0, len(part)*11)
+			for i, c := range part {
+				if i > 0 {
+					q.WriteString(",")
+				}
+				q.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+				args = append(args, c.ID, c.VideoID, c.UserID, c.ParentID, c.Content, string(c.Status), c.LikeCount, c.ReplyCount, c.CreatedAt, c.CreatedAt, c.Version)
+			}
+			if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// progress draws a one-line bar with rate and ETA on stderr.
+type progress struct {
+	name  string
+	total int
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(name string, total int) *progress {
+	return &progress{name: name, total: total, start: time.Now()}
+}
+
+func (p *progress) set(n int) {
+	if time.Since(p.last) < 200*time.Millisecond && n < p.total {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	rate := float64(n) / max(el, 1e-3)
+	eta := time.Duration(float64(p.total-n) / max(rate, 1e-9) * float64(time.Second)).Round(time.Second)
+	const width = 30
+	fill := width * n / max(p.total, 1)
+	fmt.Fprintf(os.Stderr, "\r%s [%s%s] %3d%% %d/%d %.0f/s ETA %v   ", p.name, strings.Repeat("#", fill), strings.Repeat(" ", width-fill), 100*n/max(p.total, 1), n, p.total, rate, eta)
+}
+
+func (p *progress) done() { fmt.Fprintln(os.Stderr) }
+
+// seedCheck is the comparison of MySQL, Cassandra and readsvc after a seed.
+type seedCheck struct {
+	Comments   int      // sampled comments compared in all three
+	Pages      int      // first pages compared (ids and total)
+	Mismatches int      // differences found
+	Examples   []string // the first few
+}
+
+// checkSeed samples comments and compares MySQL, Cassandra's comments_by_id
+// and what readsvc serves for them; and for a few videos (the hot one
+// included) compares readsvc's first page and total with MySQL's newest
+// approved ids and count.
+func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, samples int) (seedCheck, error) {
+	var chk seedCheck
+	bad := func(format string, args ...any) {
+		chk.Mismatches++
+		if len(chk.Examples) < 5 {
+			chk.Examples = append(chk.Examples, fmt.Sprintf(format, args...))
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	rows, err := c.DB.QueryContext(ctx, "SELECT id, video_id, content, status, version FROM comments ORDER BY RAND() LIMIT ?", samples)
+	if err != nil {
+		return chk, err
+	}
+	type row struct {
+		id, video, version int64
+		content, status    string
+	}
+	var sample []row
+	for rows.Next() {
+		var x row
+		if err := rows.Scan(&x.id, &x.video, &x.content, &x.status, &x.version); err != nil {
+			rows.Close()
+			return chk, err
+		}
+		sample = append(sample, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return chk, err
+	}
+	for _, x := range sample {
+		chk.Comments++
+		var video, version int64
+		var content, status string
+		err := c.Session.Query(`SELECT video_id, content, status, version FROM comments_by_id WHERE id = ?`, x.id).WithContext(ctx).Scan(&video, &content, &status, &version)
+		if err != nil {
+			bad("comment %d: cassandra: %v", x.id, err)
+			continue
+		}
+		if video != x.video || content != x.content || status != x.status || version != x.version {
+			bad("comment %d: mysql (%d %q %s v%d) ≠ cassandra (%d %q %s v%d)", x.id, x.video, x.content, x.status, x.version, video, content, status, version)
+		}
+		var got struct {
+			ID      string `json:"id"`
+			VideoID string `json:"video_id"`
+			Content string `json:"content"`
+			Comment *struct {
+				ID      string `json:"id"`
+				VideoID string `json:"video_id"`
+				Content string `json:"content"`
+			} `json:"comment"`
+		}
+		code, body := get(ctx, client, fmt.Sprintf("%s/v1/comments/%d", readURL, x.id))
+		if code != http.StatusOK || json.Unmarshal(body, &got) != nil {
+			bad("comment %d: readsvc %d %s", x.id, code, body)
+			continue
+		}
+		if got.Comment != nil {
+			got.ID, got.VideoID, got.Content = got.Comment.ID, got.Comment.VideoID, got.Comment.Content
+		}
+		if got.ID != fmt.Sprint(x.id) || got.VideoID != fmt.Sprint(x.video) || got.Content != x.content {
+			bad("comment %d: readsvc serves %+v, mysql has video %d %q", x.id, got, x.video, x.content)
+		}
+	}
+	ranks := []int{0, 1, 2, 3, len(d.Counts) / 2, len(d.Counts) - 1}
+	for _, rank := range ranks {
+		v := d.video(rank)
+		chk.Pages++
+		want, err := newestApproved(ctx, c.DB, v, 50)
+		if err != nil {
+			return chk, err
+		}
+		var total int64
+		if err := c.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM comments WHERE video_id = ? AND status = 'approved'", v).Scan(&total); err != nil {
+			return chk, err
+		}
+		pg, err := fetchPage(ctx, client, fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", readURL, v))
+		if err != nil {
+			bad("video %d: readsvc: %v", v, err)
+			continue
+		}
+		if strings.Join(pg.ids(), ",") != strings.Join(want, ",") || pg.Total != total || total != int64(d.Counts[rank]) {
+			bad("video %d: readsvc page %d ids total %d, mysql %d ids total %d, seeded %d", v, len(pg.Comments), pg.Total, len(want), total, d.Counts[rank])
+		}
+	}
+	return chk, nil
+}
+
+func newestApproved(ctx context.Context, db *sql.DB, video int64, n int) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id FROM comments WHERE video_id = ? AND status = 'approved' ORDER BY id DESC LIMIT ?", video, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprint(id))
+	}
+	return out, rows.Err()
+}
+
+// page is readsvc's page answer.
+type page struct {
+	Comments []struct {
+		ID string `json:"id"`
+	} `json:"comments"`
+	NextCursor string `json:"next_cursor"`
+	Total      int64  `json:"total"`
+}
+
+func (p page) ids() []string {
+	out := make([]string, len(p.Comments))
+	for i, c := range p.Comments {
+		out[i] = c.ID
+	}
+	return out
+}
+
+func (p page) has(id string) bool {
+	for _, c := range p.Comments {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func fetchPage(ctx context.Context, client *http.Client, url string) (page, error) {
+	code, body := get(ctx, client, url)
+	var p page
+	if code != http.StatusOK {
+		return p, fmt.Errorf("GET %s: %d %s", url, code, body)
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return p, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return p, nil
+}
+
+func get(ctx context.Context, client *http.Client, url string) (int, []byte) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
