@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,27 +30,9 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
-	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 )
-
-// buildCDC builds the cdc binary into a temporary directory.
-func buildCDC(t *testing.T) string {
-	t.Helper()
-	stacktest.Integration(t)
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "cdc")
-	cmd := exec.Command("go", "build", "-o", bin, "./cdc")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cdc: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // cdcEnv points a cdc process at a private database and a Redis.
 func cdcEnv(my *stacktest.MySQL, redisAddr string) []string {
@@ -363,7 +344,7 @@ func TestRestartMidStreamMissesNothing(t *testing.T) {
 	cache := pagecache.New(stacktest.Redis(t), pagecache.Options{})
 	vs := videos(4)
 	since := seed(t, my, cache, vs)
-	bin := buildCDC(t)
+	bin := stacktest.Build(t, "./cdc")
 	env := cdcEnv(my, "")
 
 	p := startCDC(t, "cdc#1", bin, env)
@@ -401,7 +382,7 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	cache := pagecache.New(stacktest.Redis(t), pagecache.Options{})
 	vs := videos(3)
 	since := seed(t, my, cache, vs)
-	bin := buildCDC(t)
+	bin := stacktest.Build(t, "./cdc")
 	env := cdcEnv(my, "")
 
 	a, b := startCDC(t, "cdc-a", bin, env), startCDC(t, "cdc-b", bin, env)
@@ -499,7 +480,7 @@ func TestPurgedPositionAndItsRecovery(t *testing.T) {
 	for _, v := range vs {
 		versions[v], _ = cache.Version(ctx, v)
 	}
-	bin := buildCDC(t)
+	bin := stacktest.Build(t, "./cdc")
 	env := cdcEnv(my, redisAddr)
 
 	tests := []struct {

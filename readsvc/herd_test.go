@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
@@ -30,7 +27,7 @@ import (
 // (nothing but singleflight and the Redis fill lease in the way).
 func TestHerdMakesOneCassandraQuery(t *testing.T) {
 	stacktest.Integration(t)
-	bin := buildReadsvc(t)
+	bin := stacktest.Build(t, "./readsvc")
 	cass := stacktest.NewCassandra(t)
 	seed := cqlseed.New(cass.Session)
 	tests := []struct {
@@ -52,7 +49,7 @@ func TestHerdMakesOneCassandraQuery(t *testing.T) {
 			if err := seed.PutAll(ctx, cqlseed.Comments(video, 40, time.Now(), time.Minute)); err != nil {
 				t.Fatal(err)
 			}
-			peers := []string{freeAddr(t), freeAddr(t)}
+			peers := []string{stacktest.FreeAddr(t), stacktest.FreeAddr(t)}
 			procs := make([]*process, 2)
 			for i := range procs {
 				procs[i] = startReadsvc(t, bin, append([]string{"-cassandra-keyspace", cass.Config.Keyspace, "-fill-wait", "5s"},
@@ -123,32 +120,6 @@ func TestHerdMakesOneCassandraQuery(t *testing.T) {
 			}
 		})
 	}
-}
-
-func buildReadsvc(t *testing.T) string {
-	t.Helper()
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "readsvc")
-	cmd := exec.Command("go", "build", "-o", bin, "./readsvc")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 type process struct {

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,28 +23,11 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
 	"github.com/vidcomments/vidcomments/syncer/synctest"
 )
-
-// buildSyncer compiles the syncer into a temporary directory.
-func buildSyncer(t *testing.T) string {
-	t.Helper()
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "syncer")
-	cmd := exec.Command("go", "build", "-o", bin, "./syncer")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./syncer: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // world is one test's private topic (and dead-letter topic), keyspace and
 // consumer group.
@@ -58,7 +40,7 @@ type world struct {
 
 func newWorld(t *testing.T, partitions int32) *world {
 	t.Helper()
-	w := &world{kafka: stacktest.NewKafka(t, partitions), cass: stacktest.NewCassandra(t), group: stacktest.Name("syncer"), bin: buildSyncer(t)}
+	w := &world{kafka: stacktest.NewKafka(t, partitions), cass: stacktest.NewCassandra(t), group: stacktest.Name("syncer"), bin: stacktest.Build(t, "./syncer")}
 	dlq := w.kafka.Config.Topic + DefaultDeadLetterSuffix
 	if err := w.kafka.Admin.CreateTopic(dlq, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
 		t.Fatalf("create %s: %v", dlq, err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,16 +67,6 @@ func buildServices(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // proc is one service process.
 type proc struct {
 	name  string
@@ -117,7 +106,7 @@ func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 		"VC_CURSOR_KEY=e2e-cursor-key-0123456789abcdef",
 		"VC_LOG_LEVEL=info",
 	)
-	write, read := freeAddr(t), freeAddr(t)
+	write, read := stacktest.FreeAddr(t), stacktest.FreeAddr(t)
 	c.WriteURL, c.ReadURL = "http://"+write, "http://"+read
 	skip := map[string]bool{}
 	for _, s := range without {
@@ -129,14 +118,14 @@ func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 	if !skip["cdc"] {
 		c.start("cdc", common, "-server-id", fmt.Sprint(20000+time.Now().UnixNano()%10000))
 	}
-	c.start("readsvc", common, "-addr", read, "-peer-addr", freeAddr(t))
+	c.start("readsvc", common, "-addr", read, "-peer-addr", stacktest.FreeAddr(t))
 	c.start("writesvc", common, "-addr", write)
 	return c
 }
 
 func (c *cluster) start(name string, env []string, args ...string) {
 	t := c.t
-	admin := freeAddr(t)
+	admin := stacktest.FreeAddr(t)
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
