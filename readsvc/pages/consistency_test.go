@@ -463,3 +463,42 @@ func TestBusyVideoBackfillsAreCached(t *testing.T) {
 		t.Errorf("cached window (cached=%v complete=%v total %d) %v\nwant %v", p.Cached, p.Complete, p.Total, got, want)
 	}
 }
+
+// With groupcache off, identical requests in flight share one Redis read,
+// as groupcache would share its load: 200 simultaneous requests for one
+// cached page cost fewer Redis page reads than requests, and every one of
+// them gets the page.
+func TestIdenticalRequestsShareOneRedisRead(t *testing.T) {
+	st := readtest.NewStack(t)
+	video, _ := st.SeedVideo(20)
+	r := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	if c := r.Get(t, readtest.PagePath(video, "limit=10")).Code; c != 200 { // fills the window
+		t.Fatalf("status %d", c)
+	}
+	before := readtest.Metric(t, r.Registry, "readsvc_page_loads_total", "source", "redis")
+	const n = 200
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	codes := make(chan int, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes <- r.Get(t, readtest.PagePath(video, "limit=10")).Code
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Fatalf("status %d", c)
+		}
+	}
+	loads := readtest.Metric(t, r.Registry, "readsvc_page_loads_total", "source", "redis") - before
+	if loads < 1 || loads >= n {
+		t.Errorf("%v Redis page reads for %d simultaneous identical requests, want between 1 and %d", loads, n, n-1)
+	}
+	t.Logf("%d requests, %v Redis page reads", n, loads)
+}

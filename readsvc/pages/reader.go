@@ -175,6 +175,7 @@ type Reader struct {
 	commentGroup *groupcache.Group
 	fills        singleflight.Group
 	verLookups   singleflight.Group
+	pageLoads    singleflight.Group // with groupcache off: identical in-flight page requests share one load
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -344,9 +345,18 @@ func (r *Reader) get(ctx context.Context, g *groupcache.Group, load func(context
 			}
 		}
 	} else {
-		var b []byte
-		if b, err = load(ctx, key); err == nil {
-			if p, err = decodeRaw(b); err == nil && !p.Stale {
+		// Without groupcache, identical requests in flight share one load
+		// (one Redis round trip) — what groupcache does for its keys. The
+		// key carries the version and epoch, so sharing never serves an
+		// older page than a caller's own load would.
+		var v any
+		v, err, _ = r.pageLoads.Do(key, func() (any, error) {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
+			defer cancel()
+			return load(lctx, key)
+		})
+		if err == nil {
+			if p, err = decodeRaw(v.([]byte)); err == nil && !p.Stale {
 				r.stale.remember(key[:shapeLen], key, p)
 			}
 		}
