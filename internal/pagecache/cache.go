@@ -150,14 +150,6 @@ func (c *Cache) Version(ctx context.Context, video int64) (int64, error) {
 	return strconv.ParseInt(s, 10, 64)
 }
 
-// Fill replaces a video's window with entries (newest first, at most
-// Window) if its version still equals token. It reports whether it wrote.
-// A fill without entries is a negative entry and lives NegativeTTL.
-func (c *Cache) Fill(ctx context.Context, video, token int64, entries []Entry, total int64, complete bool) (bool, error) {
-	res, err := c.fill(ctx, video, strconv.FormatInt(token, 10), "", entries, total, complete)
-	return res.Written, err
-}
-
 // FillToken is what a backfill takes before it reads the overlay and
 // Cassandra: the cache version and the time it was read.
 type FillToken struct {
@@ -186,13 +178,9 @@ type FillResult struct {
 // change outside the overlay (Invalidate, a settle of a change cdc never
 // recorded) landed after tok. See the package doc.
 func (c *Cache) FillSince(ctx context.Context, video int64, tok FillToken, entries []Entry, total int64, complete bool) (FillResult, error) {
-	return c.fill(ctx, video, strconv.FormatInt(tok.Version, 10), strconv.FormatInt(tok.At.UnixMicro(), 10), entries, total, complete)
-}
-
-func (c *Cache) fill(ctx context.Context, video int64, token, started string, entries []Entry, total int64, complete bool) (FillResult, error) {
 	args := make([]any, 0, 9+3*len(entries))
-	args = append(args, token, ttlSeconds(c.opts.PageTTL), ttlSeconds(c.opts.NegativeTTL), total, boolArg(complete),
-		started, c.opts.Now().UnixMicro(), c.opts.OverlayHorizon.Microseconds(), c.opts.Window)
+	args = append(args, strconv.FormatInt(tok.Version, 10), ttlSeconds(c.opts.PageTTL), ttlSeconds(c.opts.NegativeTTL), total, boolArg(complete),
+		tok.At.UnixMicro(), c.opts.Now().UnixMicro(), c.opts.OverlayHorizon.Microseconds(), c.opts.Window)
 	for _, e := range entries {
 		args = append(args, member(e.ID), e.Version, e.Body)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,13 +41,13 @@ func newCache(t *testing.T, window int) (*pagecache.Cache, context.Context) {
 
 func mustFill(t *testing.T, c *pagecache.Cache, ctx context.Context, v int64, es []pagecache.Entry, total int64, complete bool) {
 	t.Helper()
-	tok, err := c.Version(ctx, v)
+	tok, err := c.BeginFill(ctx, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok, err := c.Fill(ctx, v, tok, es, total, complete)
-	if err != nil || !ok {
-		t.Fatalf("fill: %v %v", ok, err)
+	res, err := c.FillSince(ctx, v, tok, es, total, complete)
+	if err != nil || !res.Written {
+		t.Fatalf("fill: %+v %v", res, err)
 	}
 }
 
@@ -88,25 +89,25 @@ func TestReadPagesThroughTheWindow(t *testing.T) {
 	}
 }
 
-// Invariant 1, strict Fill (no versions, no merge): a change that lands
-// while a filler reads Cassandra voids the fill, so the stale window is
-// never cached. FillSince merges such a change instead (fillsince_test.go).
-func TestFillIsVoidedByAChangeInFlight(t *testing.T) {
+// Invariant 1: a change that lands while a filler reads Cassandra never
+// lets the stale window be cached — the fill merges it (more cases in
+// fillsince_test.go, and voiding by changes outside the overlay there too).
+func TestAChangeInFlightIsInTheFilledWindow(t *testing.T) {
 	c, ctx := newCache(t, 100)
 	v := video()
-	token, _ := c.Version(ctx, v)
-	if _, _, err := c.Record(ctx, pagecache.Change{VideoID: v, ID: 5, Version: 1, Visible: false, WasVisible: true}); err != nil {
-		t.Fatal(err)
-	}
-	ok, err := c.Fill(ctx, v, token, entries(5, 4), 2, true)
+	token, err := c.BeginFill(ctx, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok {
-		t.Fatal("fill with a stale token was written")
+	if _, _, err := c.Record(ctx, pagecache.Change{VideoID: v, ID: 5, Version: 1, Visible: false, WasVisible: true}); err != nil {
+		t.Fatal(err)
 	}
-	if p := read(t, c, ctx, v, 0, 10); p.Cached {
-		t.Errorf("stale window cached: %+v", p)
+	res, err := c.FillSince(ctx, v, token, entries(5, 4), 2, true)
+	if err != nil || !res.Written || res.Merged != 1 {
+		t.Fatalf("fill: %+v %v, want written with the one change merged", res, err)
+	}
+	if p := read(t, c, ctx, v, 0, 10); !p.Cached || slices.Contains(ids(p), 5) || p.Total != 1 {
+		t.Errorf("window after the fill %+v (ids %v): the rejected comment must be gone", p, ids(p))
 	}
 }
 

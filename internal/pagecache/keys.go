@@ -64,9 +64,6 @@
 // reads it whole (HGETALL), so the horizon trades fill cost on a busy video
 // against how slow a fill may be. Overlay hides the settled entries, so its
 // callers see the changes Cassandra may not hold yet, as before.
-//
-// Fill (version-guarded, no merge) remains for callers that build a window
-// without versions: it writes only if the version still equals the token.
 package pagecache
 
 import (

@@ -40,27 +40,20 @@ for i = 1, #ids do out[#out + 1] = bodies[i] end
 return out
 `)
 
-// fillScript replaces a video's cached window.
-//
-// Strict (ARGV started empty; Fill): only if the cache version still equals
-// the token the filler read before it went to Cassandra; the entries are
-// written as given.
-//
-// Merging (FillSince): the version may have moved, unless the fill is
-// horizon old or the fence (a bump whose change is not in the overlay) is
-// above the token. The current overlay is merged into the entries with the
-// rules of Merge, the window trimmed, the total adjusted.
+// fillScript replaces a video's cached window (FillSince). The version may
+// have moved since the token, unless the fill is horizon old or the fence
+// (a bump whose change is not in the overlay) is above the token. The
+// current overlay is merged into the entries with the rules of Merge, the
+// window trimmed, the total adjusted.
 //
 // KEYS: meta, time, body, ver, ov, fence.
 // ARGV: token, page ttl (s), negative ttl (s), total, complete, started
-// (µs, "" = strict), now (µs), horizon (µs), window, then member, version,
+// (µs), now (µs), horizon (µs), window, then member, version,
 // body triples.
 // Reply: {written (0|1), ver, overlay entries merged}.
 var fillScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[4]) or '0'
-local strict = ARGV[6] == ''
 if cur ~= ARGV[1] then
-  if strict then return {0, cur, 0} end
   if tonumber(ARGV[7]) - tonumber(ARGV[6]) >= tonumber(ARGV[8]) then return {0, cur, 0} end
   local fence = redis.call('GET', KEYS[6])
   if fence and tonumber(fence) > tonumber(ARGV[1]) then return {0, cur, 0} end
@@ -72,21 +65,19 @@ for i = 10, #ARGV, 3 do
   if oldest == nil or ARGV[i] < oldest then oldest = ARGV[i] end
 end
 local merged = 0
-if not strict then
-  local ov = redis.call('HGETALL', KEYS[5])
-  for j = 1, #ov, 2 do
-    local id = ov[j]
-    local m = string.rep('0', 19 - #id) .. id
-    local v, vis, b = string.match(ov[j + 1], '^(%d+)|([01])|(.*)$')
-    v = tonumber(v)
-    local f = fill[m]
-    if v and not (f and f[1] >= v) then
-      if vis == '0' then
-        if f then fill[m] = nil; total = total - 1; merged = merged + 1 end
-      elseif f or complete or oldest == nil or m > oldest then
-        if not f then total = total + 1 end
-        fill[m] = {v, b}; merged = merged + 1
-      end
+local ov = redis.call('HGETALL', KEYS[5])
+for j = 1, #ov, 2 do
+  local id = ov[j]
+  local m = string.rep('0', 19 - #id) .. id
+  local v, vis, b = string.match(ov[j + 1], '^(%d+)|([01])|(.*)$')
+  v = tonumber(v)
+  local f = fill[m]
+  if v and not (f and f[1] >= v) then
+    if vis == '0' then
+      if f then fill[m] = nil; total = total - 1; merged = merged + 1 end
+    elseif f or complete or oldest == nil or m > oldest then
+      if not f then total = total + 1 end
+      fill[m] = {v, b}; merged = merged + 1
     end
   end
 end

@@ -269,12 +269,12 @@ func TestSettleClearsWhatCassandraNowHolds(t *testing.T) {
 		t.Fatalf("record: %v %v", ok, err)
 	}
 	// The pages of the other video are cached, but cdc never saw b.
-	token, err := pc.Version(ctx, unseen)
+	token, err := pc.BeginFill(ctx, unseen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := pc.Fill(ctx, unseen, token, nil, 0, true); err != nil || !ok {
-		t.Fatalf("fill: %v %v", ok, err)
+	if res, err := pc.FillSince(ctx, unseen, token, nil, 0, true); err != nil || !res.Written {
+		t.Fatalf("fill: %+v %v", res, err)
 	}
 
 	p := synctest.NewProducer(t, e.kafka.Config.Brokers)
@@ -295,8 +295,8 @@ func TestSettleClearsWhatCassandraNowHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page.Cached || page.Version <= token {
-		t.Errorf("pages of a video whose change the cache never saw: cached=%v version %d (was %d), want dropped and bumped", page.Cached, page.Version, token)
+	if page.Cached || page.Version <= token.Version {
+		t.Errorf("pages of a video whose change the cache never saw: cached=%v version %d (was %d), want dropped and bumped", page.Cached, page.Version, token.Version)
 	}
 	for outcome, want := range map[string]float64{"cleared": 1, "invalidated": 1, "failed": 0} {
 		if n := value(t, g.h.m.settles.WithLabelValues(outcome)); n != want {

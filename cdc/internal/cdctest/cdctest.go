@@ -63,7 +63,7 @@ func Rows(ctx context.Context, db *sql.DB, video int64) ([]comment.Comment, erro
 func Fill(t testing.TB, cache *pagecache.Cache, db *sql.DB, video int64) {
 	t.Helper()
 	ctx := context.Background()
-	token, err := cache.Version(ctx, video)
+	token, err := cache.BeginFill(ctx, video)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,15 +74,15 @@ func Fill(t testing.TB, cache *pagecache.Cache, db *sql.DB, video int64) {
 	var entries []pagecache.Entry
 	for _, c := range all {
 		if c.Status.Visible() {
-			entries = append(entries, pagecache.Entry{ID: c.ID, Body: rowmap.Body(c)})
+			entries = append(entries, pagecache.Entry{ID: c.ID, Version: c.Version, Body: rowmap.Body(c)})
 		}
 	}
 	if len(entries) > cache.Window() {
 		t.Fatalf("video %d has %d approved comments: more than the window %d", video, len(entries), cache.Window())
 	}
-	ok, err := cache.Fill(ctx, video, token, entries, int64(len(entries)), true)
-	if err != nil || !ok {
-		t.Fatalf("fill video %d: wrote=%v err=%v", video, ok, err)
+	res, err := cache.FillSince(ctx, video, token, entries, int64(len(entries)), true)
+	if err != nil || !res.Written {
+		t.Fatalf("fill video %d: %+v err=%v", video, res, err)
 	}
 }
 
