@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -169,7 +170,7 @@ func ApplyCQL(ctx context.Context, s *gocql.Session, keyspace string, rf int) er
 			return fmt.Errorf("cql %s: %w", f.Name, err)
 		}
 		for _, stmt := range f.Statements {
-			if err := s.Query(stmt).ExecContext(ctx); err != nil {
+			if err := execDDL(ctx, s, stmt); err != nil {
 				return fmt.Errorf("cql %s: %w\n%s", f.Name, err, stmt)
 			}
 		}
@@ -178,6 +179,39 @@ func ApplyCQL(ctx context.Context, s *gocql.Session, keyspace string, rf int) er
 		}
 	}
 	return nil
+}
+
+// ddlAttempts bounds the tries of one CQL statement that timed out: a
+// schema change on a busy node can outlast the client timeout and still
+// apply, and every statement is safe to re-run.
+const ddlAttempts = 3
+
+// execDDL runs one schema statement, again after a client-side timeout, and
+// treats "the column is already there" as done.
+func execDDL(ctx context.Context, s *gocql.Session, stmt string) error {
+	var err error
+	for range ddlAttempts {
+		err = s.Query(stmt).ExecContext(ctx)
+		if err == nil || AlreadyApplied(stmt, err) {
+			return nil
+		}
+		if !errors.Is(err, gocql.ErrTimeoutNoResponse) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// AlreadyApplied reports whether err only says that an ALTER TABLE … ADD
+// statement's column is already there: a file whose earlier apply was
+// interrupted after it (or a server without ADD IF NOT EXISTS) must still
+// apply on the next run.
+func AlreadyApplied(stmt string, err error) bool {
+	if err == nil || !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(stmt)), "ALTER TABLE") {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "already exist") || strings.Contains(msg, "conflicts with an existing column")
 }
 
 var validKeyspace = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)

@@ -2,7 +2,9 @@ package schema_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +111,82 @@ func TestApplyCQLTwice(t *testing.T) {
 	}
 	if err := schema.ApplyCQL(ctx, c.Session, "Bad-Name", 1); err == nil {
 		t.Error("invalid keyspace name accepted")
+	}
+}
+
+// TestReapplyLikesRepliesStatements: every statement of 040 runs again on a
+// schema that already has it (an apply interrupted before the file was
+// recorded), in both databases.
+func TestReapplyLikesRepliesStatements(t *testing.T) {
+	my := stacktest.NewMySQL(t)
+	c := stacktest.NewCassandra(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	mfiles, _ := schema.MySQLFiles()
+	cfiles, _ := schema.CQLFiles(c.Config.Keyspace)
+	tests := []struct {
+		name  string
+		files []schema.File
+		exec  func(stmt string) error
+	}{
+		{"mysql", mfiles, func(s string) error { _, err := my.DB.ExecContext(ctx, s); return err }},
+		{"cql", cfiles, func(s string) error {
+			err := c.Session.Query(s).ExecContext(ctx)
+			if schema.AlreadyApplied(s, err) {
+				return nil
+			}
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found := false
+			for _, f := range tt.files {
+				if !strings.HasPrefix(f.Name, "040_") {
+					continue
+				}
+				found = true
+				for _, s := range f.Statements {
+					if err := tt.exec(s); err != nil {
+						t.Errorf("%s again: %v\n%s", f.Name, err, s)
+					}
+				}
+			}
+			if !found {
+				t.Fatal("no 040 file")
+			}
+		})
+	}
+	for _, table := range []string{"comment_likes", "hot_by_video", "video_hot_bands", "replies_by_parent", "video_pins"} {
+		if err := c.Session.Query(`SELECT * FROM ` + table + ` LIMIT 1`).ExecContext(ctx); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+	if err := c.Session.Query(`SELECT edited_at FROM comments_by_id LIMIT 1`).ExecContext(ctx); err != nil {
+		t.Errorf("comments_by_id.edited_at: %v", err)
+	}
+	if _, err := my.DB.ExecContext(ctx, `SELECT edited_at FROM comments LIMIT 1`); err != nil {
+		t.Errorf("comments.edited_at: %v", err)
+	}
+}
+
+func TestAlreadyApplied(t *testing.T) {
+	tests := []struct {
+		name, stmt string
+		err        error
+		want       bool
+	}{
+		{"column exists", "ALTER TABLE ks.t ADD x int", errors.New("Invalid column name x because it conflicts with an existing column"), true},
+		{"already exists", " alter table ks.t ADD x int", errors.New("Column x already exists"), true},
+		{"other error", "ALTER TABLE ks.t ADD x int", errors.New("unconfigured table t"), false},
+		{"not an alter", "CREATE TABLE ks.t (x int PRIMARY KEY)", errors.New("already exists"), false},
+		{"no error", "ALTER TABLE ks.t ADD x int", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := schema.AlreadyApplied(tt.stmt, tt.err); got != tt.want {
+				t.Errorf("AlreadyApplied = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

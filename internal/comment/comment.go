@@ -42,6 +42,7 @@ type Comment struct {
 	Content    string    `json:"content"`
 	Status     Status    `json:"status"`
 	CreatedAt  time.Time `json:"created_at"`
+	EditedAt   time.Time `json:"edited_at,omitzero"` // zero: never edited
 	LikeCount  int64     `json:"like_count"`
 	ReplyCount int64     `json:"reply_count"`
 	Version    int64     `json:"version"` // strictly increasing per row; see NextVersion
@@ -65,7 +66,8 @@ type Public struct {
 	UserID     string `json:"user_id"`
 	ParentID   string `json:"parent_id"`
 	Content    string `json:"content"`
-	CreatedAt  string `json:"created_at"` // RFC 3339, UTC
+	CreatedAt  string `json:"created_at"`          // RFC 3339, UTC
+	EditedAt   string `json:"edited_at,omitempty"` // RFC 3339, UTC, ms like CreatedAt; absent when never edited
 	LikeCount  int64  `json:"like_count"`
 	ReplyCount int64  `json:"reply_count"`
 }
@@ -86,6 +88,7 @@ func (c Comment) Public() Public {
 		ParentID:   FormatID(c.ParentID),
 		Content:    c.Content,
 		CreatedAt:  FormatTime(c.CreatedAt),
+		EditedAt:   formatOptionalTime(c.EditedAt),
 		LikeCount:  c.LikeCount,
 		ReplyCount: c.ReplyCount,
 	}
@@ -102,6 +105,13 @@ func (c Comment) Moderated() Moderated {
 // are byte-for-byte equal.
 func FormatTime(t time.Time) string {
 	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+func formatOptionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return FormatTime(t)
 }
 
 // FormatID renders an id as the APIs do.

@@ -173,3 +173,68 @@ func TestPublicViewUsesStringIDs(t *testing.T) {
 		t.Errorf("moderated view %+v", m)
 	}
 }
+
+func TestLikeAndPinEvents(t *testing.T) {
+	tests := []struct {
+		name    string
+		e       Event
+		key     string
+		comment int64
+		valid   bool
+	}{
+		{"like", NewLikeEvent(Like{CommentID: 100, VideoID: 7, UserID: 42, Delta: 1}), "7", 100, true},
+		{"unlike", NewLikeEvent(Like{CommentID: 100, VideoID: 7, UserID: 42, Delta: -1}), "7", 100, true},
+		{"like delta 2", NewLikeEvent(Like{CommentID: 100, VideoID: 7, UserID: 42, Delta: 2}), "7", 100, false},
+		{"like without user", NewLikeEvent(Like{CommentID: 100, VideoID: 7, Delta: 1}), "7", 100, false},
+		{"like with a comment", Event{Schema: EventSchema, Type: EventLike, Like: Like{CommentID: 100, VideoID: 7, UserID: 42, Delta: 1}, Comment: sample()}, "7", 100, false},
+		{"like with a version", Event{Schema: EventSchema, Type: EventLike, Version: 3, Like: Like{CommentID: 100, VideoID: 7, UserID: 42, Delta: 1}}, "7", 100, false},
+		{"pin", NewPinEvent(Pin{VideoID: 9, CommentID: 100, Version: 5}), "9", 100, true},
+		{"unpin", NewPinEvent(Pin{VideoID: 9, Version: 6}), "9", 0, true},
+		{"pin without version", NewPinEvent(Pin{VideoID: 9, CommentID: 100}), "9", 100, false},
+		{"comment event with a like", Event{Schema: EventSchema, Type: EventApproved, Version: 3, Comment: sample(), Like: Like{CommentID: 1}}, "7", 100, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if string(tt.e.Key()) != tt.key || tt.e.CommentID() != tt.comment {
+				t.Errorf("key %q comment %d, want %q %d", tt.e.Key(), tt.e.CommentID(), tt.key, tt.comment)
+			}
+			b, err := tt.e.Encode()
+			if !tt.valid {
+				if !errors.Is(err, ErrInvalidEvent) {
+					t.Fatalf("Encode err = %v, want ErrInvalidEvent", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), `"comment"`) {
+				t.Errorf("%s carries a comment: %s", tt.e.Type, b)
+			}
+			got, err := DecodeEvent(b)
+			if err != nil || got != tt.e {
+				t.Errorf("round trip: %v\n got %+v\nwant %+v", err, got, tt.e)
+			}
+		})
+	}
+}
+
+func TestEditedAtInViews(t *testing.T) {
+	c := sample()
+	if b, _ := NewEvent(EventApproved, c).Encode(); strings.Contains(string(b), "edited_at") {
+		t.Errorf("an unedited comment's event names edited_at: %s", b)
+	}
+	if p := c.Public(); p.EditedAt != "" {
+		t.Errorf("unedited public view has edited_at %q", p.EditedAt)
+	}
+	c.EditedAt = time.Date(2026, 1, 1, 0, 2, 3, 456789000, time.UTC)
+	if p := c.Public(); p.EditedAt != "2026-01-01T00:02:03.456Z" {
+		t.Errorf("edited_at %q, want millisecond UTC", p.EditedAt)
+	}
+	e := NewEvent(EventEdited, c)
+	b, _ := e.Encode()
+	got, err := DecodeEvent(b)
+	if err != nil || !got.Comment.EditedAt.Equal(c.EditedAt) {
+		t.Errorf("edited_at round trip: %v %v", err, got.Comment.EditedAt)
+	}
+}

@@ -9,10 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// EventType says what changed. Every event carries the whole row after the
-// change, so a consumer applies any type the same way — state transfer, not
-// deltas — and replaying or reordering events, ordered by version, is
-// harmless.
+// EventType says what changed. Every comment event carries the whole row
+// after the change, so a consumer applies any type the same way — state
+// transfer, not deltas — and replaying or reordering events, ordered by
+// version, is harmless.
+//
+// Two types carry no comment row (docs/likes-hot-replies.md): "like" carries
+// a Like, a delta of ±1 that consumers order by Kafka offset (Version is 0),
+// and "pinned" carries a Pin, the state of a video's pin ordered by its
+// Version.
 type EventType string
 
 // The event types.
@@ -22,9 +27,12 @@ const (
 	EventRejected EventType = "rejected"
 	EventDeleted  EventType = "deleted"
 	EventEdited   EventType = "edited"
+	EventLike     EventType = "like"
+	EventPinned   EventType = "pinned"
 )
 
-func (t EventType) valid() bool {
+// IsComment reports whether events of type t carry a comment row.
+func (t EventType) IsComment() bool {
 	switch t {
 	case EventCreated, EventApproved, EventRejected, EventDeleted, EventEdited:
 		return true
@@ -32,15 +40,34 @@ func (t EventType) valid() bool {
 	return false
 }
 
+// Like is one user liking (Delta +1) or unliking (Delta −1) a comment.
+type Like struct {
+	CommentID int64 `json:"comment_id"`
+	VideoID   int64 `json:"video_id"`
+	UserID    int64 `json:"user_id"`
+	Delta     int64 `json:"delta"`
+}
+
+// Pin is a video's pinned comment after a change: CommentID 0 means none.
+// Version orders a video's pin changes (video_pins.version in MySQL).
+type Pin struct {
+	VideoID   int64 `json:"video_id"`
+	CommentID int64 `json:"comment_id"`
+	Version   int64 `json:"version"`
+}
+
 // EventSchema is the version of the envelope below.
 const EventSchema = 1
 
 // Event is the Kafka message on topic "comments", keyed by video id.
+// Exactly one of Comment, Like and Pin is set, as Type says.
 type Event struct {
 	Schema  int       `json:"schema"`
 	Type    EventType `json:"type"`
-	Version int64     `json:"version"` // equals Comment.Version
-	Comment Comment   `json:"comment"`
+	Version int64     `json:"version"` // Comment.Version, Pin.Version, or 0 for a like
+	Comment Comment   `json:"comment,omitzero"`
+	Like    Like      `json:"like,omitzero"`
+	Pin     Pin       `json:"pin,omitzero"`
 }
 
 // NewEvent wraps the row c after a change of type t.
@@ -48,9 +75,43 @@ func NewEvent(t EventType, c Comment) Event {
 	return Event{Schema: EventSchema, Type: t, Version: c.Version, Comment: c}
 }
 
-// Key is the Kafka message key of e: the video id, so one video's events
-// keep their order within one partition.
-func (e Event) Key() []byte { return []byte(strconv.FormatInt(e.Comment.VideoID, 10)) }
+// NewLikeEvent is the event of one like (+1) or unlike (−1).
+func NewLikeEvent(l Like) Event {
+	return Event{Schema: EventSchema, Type: EventLike, Like: l}
+}
+
+// NewPinEvent is the event of a video's pin after a change.
+func NewPinEvent(p Pin) Event {
+	return Event{Schema: EventSchema, Type: EventPinned, Version: p.Version, Pin: p}
+}
+
+// VideoID is the video e belongs to.
+func (e Event) VideoID() int64 {
+	switch e.Type {
+	case EventLike:
+		return e.Like.VideoID
+	case EventPinned:
+		return e.Pin.VideoID
+	}
+	return e.Comment.VideoID
+}
+
+// CommentID is the comment e is about (the liked one for a like, the pinned
+// one — 0 when unpinned — for a pin).
+func (e Event) CommentID() int64 {
+	switch e.Type {
+	case EventLike:
+		return e.Like.CommentID
+	case EventPinned:
+		return e.Pin.CommentID
+	}
+	return e.Comment.ID
+}
+
+// Key is the Kafka message key of e: the video id, so one video's events —
+// comment changes, likes and pins alike — keep their order within one
+// partition.
+func (e Event) Key() []byte { return []byte(strconv.FormatInt(e.VideoID(), 10)) }
 
 // Encode returns the JSON of e after validating it.
 func (e Event) Encode() ([]byte, error) {
@@ -83,13 +144,59 @@ func DecodeEvent(b []byte) (Event, error) {
 
 // Validate checks what every consumer relies on.
 func (e Event) Validate() error {
-	c := e.Comment
 	var why string
 	switch {
 	case e.Schema != EventSchema:
 		why = fmt.Sprintf("schema %d, want %d", e.Schema, EventSchema)
-	case !e.Type.valid():
+	case e.Type == EventLike:
+		why = e.validateLike()
+	case e.Type == EventPinned:
+		why = e.validatePin()
+	case !e.Type.IsComment():
 		why = fmt.Sprintf("type %q", e.Type)
+	default:
+		why = e.validateComment()
+	}
+	if why != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidEvent, why)
+	}
+	return nil
+}
+
+func (e Event) validateLike() string {
+	l := e.Like
+	switch {
+	case e.Comment != (Comment{}) || e.Pin != (Pin{}):
+		return "a like event carries only a like"
+	case e.Version != 0:
+		return fmt.Sprintf("like event with version %d, want 0", e.Version)
+	case l.CommentID <= 0 || l.VideoID <= 0 || l.UserID <= 0:
+		return "like: ids must be positive"
+	case l.Delta != 1 && l.Delta != -1:
+		return fmt.Sprintf("like: delta %d, want 1 or -1", l.Delta)
+	}
+	return ""
+}
+
+func (e Event) validatePin() string {
+	p := e.Pin
+	switch {
+	case e.Comment != (Comment{}) || e.Like != (Like{}):
+		return "a pinned event carries only a pin"
+	case e.Version <= 0 || e.Version != p.Version:
+		return fmt.Sprintf("version %d (pin version %d)", e.Version, p.Version)
+	case p.VideoID <= 0 || p.CommentID < 0:
+		return "pin: video id must be positive, comment id not negative"
+	}
+	return ""
+}
+
+func (e Event) validateComment() string {
+	c := e.Comment
+	var why string
+	switch {
+	case e.Like != (Like{}) || e.Pin != (Pin{}):
+		why = "a comment event carries only a comment"
 	case e.Version <= 0 || e.Version != c.Version:
 		why = fmt.Sprintf("version %d (comment version %d)", e.Version, c.Version)
 	case c.ID <= 0 || c.VideoID <= 0 || c.UserID <= 0 || c.ParentID < 0:
@@ -108,8 +215,5 @@ func (e Event) Validate() error {
 			why = err.Error()
 		}
 	}
-	if why != "" {
-		return fmt.Errorf("%w: %s", ErrInvalidEvent, why)
-	}
-	return nil
+	return why
 }
