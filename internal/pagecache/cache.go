@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,8 @@ import (
 // Defaults of Options.
 const (
 	DefaultWindow      = 1000             // newest comments kept per video
+	DefaultHotWindow   = 200              // most liked roots kept per video (sort=hot)
+	DefaultSnapshotTTL = 5 * time.Minute  // how long a hot page-one snapshot serves later pages
 	DefaultPageTTL     = 10 * time.Minute // before jitter
 	DefaultOverlayTTL  = 24 * time.Hour   // safety net; the syncer clears entries long before
 	DefaultSettledTTL  = 10 * time.Minute // longer than cdc can lag behind the syncer
@@ -31,6 +34,8 @@ const (
 // Options tune a Cache. Zero values take the defaults.
 type Options struct {
 	Window      int
+	HotWindow   int           // size of the hot window (sort=hot)
+	SnapshotTTL time.Duration // life of a hot snapshot (vc:{V}:hs:E)
 	PageTTL     time.Duration
 	OverlayTTL  time.Duration
 	SettledTTL  time.Duration
@@ -52,6 +57,12 @@ type Cache struct {
 func New(rdb redis.UniversalClient, opts Options) *Cache {
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
+	}
+	if opts.HotWindow <= 0 {
+		opts.HotWindow = DefaultHotWindow
+	}
+	if opts.SnapshotTTL <= 0 {
+		opts.SnapshotTTL = DefaultSnapshotTTL
 	}
 	if opts.PageTTL <= 0 {
 		opts.PageTTL = DefaultPageTTL
@@ -77,6 +88,9 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 // Window is the number of newest comments cached per video.
 func (c *Cache) Window() int { return c.opts.Window }
 
+// HotWindow is the number of most liked roots cached per video.
+func (c *Cache) HotWindow() int { return c.opts.HotWindow }
+
 // Entry is one cached comment: its id and its public JSON body. Version is
 // the row version the entry was built from, for FillSince (Merge sets it;
 // Read leaves it 0).
@@ -84,6 +98,7 @@ type Entry struct {
 	ID      int64
 	Body    []byte
 	Version int64
+	Likes   int64 // the hot order's score (hot window entries only)
 }
 
 // Page is what Read found.
@@ -99,14 +114,23 @@ type Page struct {
 // in one round trip. A page with fewer than limit entries that is not
 // Complete runs past the window: the rest must come from Cassandra.
 func (c *Cache) Read(ctx context.Context, video, before int64, limit int) (Page, error) {
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), replyGenKey(video)}
+	p, err := c.readList(ctx, keys, before, limit, false)
+	if err != nil {
+		return Page{}, fmt.Errorf("pagecache read video %d: %w", video, err)
+	}
+	return p, nil
+}
+
+// readList reads a page of the time window or of a reply list.
+func (c *Cache) readList(ctx context.Context, keys []string, before int64, limit int, checkGen bool) (Page, error) {
 	start := "+"
 	if before > 0 {
 		start = "(" + member(before)
 	}
-	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video)}
-	res, err := readScript.Run(ctx, c.rdb, keys, start, limit).Slice()
+	res, err := readScript.Run(ctx, c.rdb, keys, start, limit, boolArg(checkGen)).Slice()
 	if err != nil {
-		return Page{}, fmt.Errorf("pagecache read video %d: %w", video, err)
+		return Page{}, err
 	}
 	var p Page
 	if p.Version, err = toInt(res[1]); err != nil {
@@ -178,16 +202,25 @@ type FillResult struct {
 // change outside the overlay (Invalidate, a settle of a change cdc never
 // recorded) landed after tok. See the package doc.
 func (c *Cache) FillSince(ctx context.Context, video int64, tok FillToken, entries []Entry, total int64, complete bool) (FillResult, error) {
-	args := make([]any, 0, 9+3*len(entries))
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), fenceKey(video), replyGenKey(video), likesKey(video)}
+	res, err := c.fillList(ctx, keys, 0, tok, entries, total, complete)
+	if err != nil {
+		return FillResult{}, fmt.Errorf("pagecache fill video %d: %w", video, err)
+	}
+	return res, nil
+}
+
+// fillList runs fillScript for the time window (parent 0) or a reply list.
+func (c *Cache) fillList(ctx context.Context, keys []string, parent int64, tok FillToken, entries []Entry, total int64, complete bool) (FillResult, error) {
+	args := make([]any, 0, 10+3*len(entries))
 	args = append(args, strconv.FormatInt(tok.Version, 10), ttlSeconds(c.opts.PageTTL), ttlSeconds(c.opts.NegativeTTL), total, boolArg(complete),
-		tok.At.UnixMicro(), c.opts.Now().UnixMicro(), c.opts.OverlayHorizon.Microseconds(), c.opts.Window)
+		tok.At.UnixMicro(), c.opts.Now().UnixMicro(), c.opts.OverlayHorizon.Microseconds(), c.opts.Window, strconv.FormatInt(parent, 10))
 	for _, e := range entries {
 		args = append(args, member(e.ID), e.Version, e.Body)
 	}
-	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), fenceKey(video)}
 	res, err := fillScript.Run(ctx, c.rdb, keys, args...).Slice()
 	if err != nil {
-		return FillResult{}, fmt.Errorf("pagecache fill video %d: %w", video, err)
+		return FillResult{}, err
 	}
 	ver, err := toInt(res[1])
 	if err != nil {
@@ -208,6 +241,7 @@ type OverlayEntry struct {
 	Version int64
 	Visible bool
 	Body    []byte // the public JSON when Visible
+	Parent  int64  // the root a visible reply belongs to (from Body); 0 for a root
 }
 
 // Overlay returns a video's overlay: the changes Cassandra may not hold
@@ -248,11 +282,33 @@ func parseOverlay(v string) (OverlayEntry, error) {
 	if !ok || !ok2 || (vis != "0" && vis != "1") {
 		return OverlayEntry{}, fmt.Errorf("bad overlay value %q", v)
 	}
+	// Digits only, as the Lua scripts read it ('^(%d+)|'): ParseInt alone
+	// would also take "+5" and "-5", which the fill script ignores.
 	n, err := strconv.ParseInt(ver, 10, 64)
-	if err != nil {
+	if err != nil || ver[0] < '0' || ver[0] > '9' {
 		return OverlayEntry{}, fmt.Errorf("bad overlay version %q", ver)
 	}
-	return OverlayEntry{Version: n, Visible: vis == "1", Body: []byte(body)}, nil
+	return OverlayEntry{Version: n, Visible: vis == "1", Body: []byte(body), Parent: parentOf(body)}, nil
+}
+
+// parentOf reads "parent_id" out of a public JSON body (0 when absent): a
+// quote inside content is escaped, so only the field itself matches.
+func parentOf(body string) int64 {
+	const field = `"parent_id":"`
+	i := strings.Index(body, field)
+	if i < 0 {
+		return 0
+	}
+	rest := body[i+len(field):]
+	j := strings.IndexByte(rest, '"')
+	if j < 0 {
+		return 0
+	}
+	n, err := strconv.ParseInt(rest[:j], 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 func cut(s string) (string, string, bool) {
@@ -270,22 +326,39 @@ type Change struct {
 	Version    int64
 	Visible    bool   // after the change
 	WasVisible bool   // before it (false for an insert)
-	Body       []byte // the public JSON after the change, when Visible
+	Body       []byte // the public JSON after the change, when Visible or Pending
+	ParentID   int64  // 0 for a root; a reply edits its parent's reply list
+	UserID     int64  // the author: a Pending row goes into their private view
+	Pending    bool   // after the change the row waits for moderation
 }
 
 // Record applies a change to the cached window (if the video is cached),
 // remembers it in the overlay, bumps the version and publishes it. A change
 // already recorded or settled at this version or newer is skipped, so
 // re-applying a binlog range is harmless. It reports whether it applied.
+//
+// A root (ParentID 0) edits the time window and the hot window (entering
+// the hot window only inside its range, with its count from vc:{V}:lk); a
+// reply edits its parent's reply list instead and never counts in the
+// video's total. A Pending row's body goes into its author's private
+// vc:{V}:u:{UserID} hash; any later change of the row takes it out.
 func (c *Cache) Record(ctx context.Context, ch Change) (bool, int64, error) {
 	body := ch.Body
 	if !ch.Visible {
 		body = nil
 	}
-	keys := []string{metaKey(ch.VideoID), timeKey(ch.VideoID), bodyKey(ch.VideoID), verKey(ch.VideoID), overlayKey(ch.VideoID), settledKey(ch.VideoID, ch.ID), settledAtKey(ch.VideoID)}
+	var pendingBody []byte
+	if ch.Pending {
+		pendingBody = ch.Body
+	}
+	v := ch.VideoID
+	keys := []string{metaKey(v), timeKey(v), bodyKey(v), verKey(v), overlayKey(v), settledKey(v, ch.ID), settledAtKey(v),
+		likesKey(v), hotMetaKey(v), hotKey(v), hotBodyKey(v),
+		replyMetaKey(v, ch.ParentID), replyKey(v, ch.ParentID), replyBodyKey(v, ch.ParentID), replyGenKey(v), userKey(v, ch.UserID)}
 	res, err := recordScript.Run(ctx, c.rdb, keys,
 		strconv.FormatInt(ch.ID, 10), ch.Version, boolArg(ch.Visible), boolArg(ch.WasVisible), body,
-		c.opts.Window, c.opts.Now().UnixMicro(), ch.VideoID, int64(c.opts.OverlayTTL/time.Second), member(ch.ID)).Slice()
+		c.opts.Window, c.opts.Now().UnixMicro(), ch.VideoID, int64(c.opts.OverlayTTL/time.Second), member(ch.ID),
+		strconv.FormatInt(max(ch.ParentID, 0), 10), boolArg(ch.Pending), pendingBody, c.opts.HotWindow, boolArg(ch.UserID > 0)).Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("pagecache record video %d comment %d: %w", ch.VideoID, ch.ID, err)
 	}
@@ -315,7 +388,8 @@ func (c *Cache) Settle(ctx context.Context, video, id, version int64) (Settled, 
 }
 
 func settleKeys(video, id int64) []string {
-	return []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), settledKey(video, id), settledAtKey(video), fenceKey(video)}
+	return []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), overlayKey(video), settledKey(video, id), settledAtKey(video), fenceKey(video),
+		hotMetaKey(video), hotKey(video), hotBodyKey(video), replyGenKey(video)}
 }
 
 func (c *Cache) settleArgs(id, version, video int64, now time.Time) []any {
@@ -329,7 +403,7 @@ func (c *Cache) fenceTTL() int64 { return max(int64(2*c.opts.OverlayHorizon/time
 // Invalidate drops a video's cached pages, bumps its version and voids
 // the fills in flight.
 func (c *Cache) Invalidate(ctx context.Context, video int64) (int64, error) {
-	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), fenceKey(video)}
+	keys := []string{metaKey(video), timeKey(video), bodyKey(video), verKey(video), fenceKey(video), hotMetaKey(video), hotKey(video), hotBodyKey(video), replyGenKey(video)}
 	v, err := invalidateScript.Run(ctx, c.rdb, keys, c.opts.Now().UnixMicro(), video, c.fenceTTL()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("pagecache invalidate video %d: %w", video, err)
@@ -339,10 +413,16 @@ func (c *Cache) Invalidate(ctx context.Context, video int64) (int64, error) {
 
 // TryLease takes the video's fill lease for ttl. The token releases it.
 func (c *Cache) TryLease(ctx context.Context, video int64, ttl time.Duration) (token string, ok bool, err error) {
+	return c.TryLeaseOf(ctx, video, "", ttl)
+}
+
+// TryLeaseOf takes the lease of one of a video's lists (kind "": the time
+// window; "hot"; "r:P" a reply list) for ttl.
+func (c *Cache) TryLeaseOf(ctx context.Context, video int64, kind string, ttl time.Duration) (token string, ok bool, err error) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	token = hex.EncodeToString(b)
-	ok, err = c.rdb.SetNX(ctx, leaseKey(video), token, ttl).Result()
+	ok, err = c.rdb.SetNX(ctx, leaseOfKey(video, kind), token, ttl).Result()
 	if err != nil {
 		return "", false, fmt.Errorf("pagecache lease video %d: %w", video, err)
 	}
@@ -351,7 +431,19 @@ func (c *Cache) TryLease(ctx context.Context, video int64, ttl time.Duration) (t
 
 // ReleaseLease gives the lease back if token still holds it.
 func (c *Cache) ReleaseLease(ctx context.Context, video int64, token string) error {
-	return releaseScript.Run(ctx, c.rdb, []string{leaseKey(video)}, token).Err()
+	return c.ReleaseLeaseOf(ctx, video, "", token)
+}
+
+// ReleaseLeaseOf gives a TryLeaseOf lease back if token still holds it.
+func (c *Cache) ReleaseLeaseOf(ctx context.Context, video int64, kind, token string) error {
+	return releaseScript.Run(ctx, c.rdb, []string{leaseOfKey(video, kind)}, token).Err()
+}
+
+func leaseOfKey(video int64, kind string) string {
+	if kind == "" {
+		return leaseKey(video)
+	}
+	return leaseKey(video) + ":" + kind
 }
 
 // Stored is a comment as the backfill read it from Cassandra.
@@ -417,3 +509,5 @@ func toInt(v any) (int64, error) {
 	}
 	return 0, fmt.Errorf("pagecache: unexpected reply %T %v", v, v)
 }
+
+func indexOf(s, sub string) int { return strings.Index(s, sub) }

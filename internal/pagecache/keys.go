@@ -21,6 +21,26 @@
 //	                       twice the overlay horizon
 //	vc:{V}:s:ID     STRING settled marker: the syncer made version X durable
 //	vc:{V}:lease    STRING fill lease across readsvc processes
+//	vc:{V}:lk       HASH   id → "offset|count": the newest like count ApplyLikes was
+//	                       given (offset = the Kafka offset it includes); guards
+//	                       ApplyLikes and gives Record and fills their like counts
+//	vc:{V}:hot      ZSET   the hot window: the top HotWindow visible roots by likes,
+//	                       score = likes, members zero-padded ids, so ZRANGE … REV
+//	                       is likes desc, id desc
+//	vc:{V}:hmeta    HASH   total, complete, gen (the fill's time) — exists iff the hot
+//	                       window is cached
+//	vc:{V}:hbody    HASH   member → body of the hot window (like_count spliced in)
+//	vc:{V}:hs:E     ZSET   a copy of the hot window taken at most once per snapshot
+//	                       epoch E: the frozen order later hot pages read
+//	vc:{V}:hsc:E    STRING "complete|gen": whether the snapshot E holds every visible
+//	                       root, and the gen of the window it was taken from
+//	vc:{V}:r:P      ZSET   cached replies of root P (newest first), as vc:{V}:time
+//	vc:{V}:rm:P     HASH   total, complete, gen — the reply list's meta; a list whose
+//	                       gen is not vc:{V}:rgen is not cached
+//	vc:{V}:rb:P     HASH   member → reply body
+//	vc:{V}:rgen     STRING generation of the reply lists: Invalidate moves it
+//	vc:{V}:u:U      HASH   id → body of user U's pending comments (their own view)
+//	vc:{V}:pin      STRING "version|id" of the pinned comment (id 0: none)
 //
 // Channel vc:inval carries "V VERSION" after every bump.
 //
@@ -87,6 +107,18 @@ func settledKey(v int64, id int64) string { return tag(v) + "s:" + strconv.Forma
 func leaseKey(v int64) string             { return tag(v) + "lease" }
 func settledAtKey(v int64) string         { return tag(v) + "ovt" }
 func fenceKey(v int64) string             { return tag(v) + "fence" }
+func likesKey(v int64) string             { return tag(v) + "lk" }
+func hotKey(v int64) string               { return tag(v) + "hot" }
+func hotMetaKey(v int64) string           { return tag(v) + "hmeta" }
+func hotBodyKey(v int64) string           { return tag(v) + "hbody" }
+func snapKey(v, epoch int64) string       { return tag(v) + "hs:" + strconv.FormatInt(epoch, 10) }
+func snapDoneKey(v, epoch int64) string   { return tag(v) + "hsc:" + strconv.FormatInt(epoch, 10) }
+func replyKey(v, parent int64) string     { return tag(v) + "r:" + strconv.FormatInt(parent, 10) }
+func replyMetaKey(v, parent int64) string { return tag(v) + "rm:" + strconv.FormatInt(parent, 10) }
+func replyBodyKey(v, parent int64) string { return tag(v) + "rb:" + strconv.FormatInt(parent, 10) }
+func replyGenKey(v int64) string          { return tag(v) + "rgen" }
+func userKey(v, user int64) string        { return tag(v) + "u:" + strconv.FormatInt(user, 10) }
+func pinKey(v int64) string               { return tag(v) + "pin" }
 
 // member renders an id as a ZSET member whose byte order is numeric order.
 func member(id int64) string { return fmt.Sprintf("%019d", id) }

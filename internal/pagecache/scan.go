@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -15,19 +16,29 @@ var scanPatterns = []string{"vc:{*}:meta", "vc:{*}:ver"}
 
 // ScanVideos calls fn once for every video with cached pages or a cache
 // version, on every master of a Redis Cluster. It only reads; cdc's
-// reset-position uses it to invalidate every cached video.
+// reset-position uses it to invalidate every cached video. fn is never
+// called concurrently, even though a cluster's masters are scanned at once.
 func (c *Cache) ScanVideos(ctx context.Context, fn func(video int64) error) error {
+	var mu sync.Mutex // ForEachMaster runs its callback on every master concurrently
 	seen := map[int64]bool{}
+	visit := func(v int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[v] {
+			return nil
+		}
+		seen[v] = true
+		return fn(v)
+	}
 	scan := func(ctx context.Context, rdb redis.Cmdable) error {
 		for _, pattern := range scanPatterns {
 			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
 			for iter.Next(ctx) {
 				v, ok := videoOfKey(iter.Val())
-				if !ok || seen[v] {
+				if !ok {
 					continue
 				}
-				seen[v] = true
-				if err := fn(v); err != nil {
+				if err := visit(v); err != nil {
 					return err
 				}
 			}
@@ -38,7 +49,6 @@ func (c *Cache) ScanVideos(ctx context.Context, fn func(video int64) error) erro
 		return nil
 	}
 	if cc, ok := c.rdb.(*redis.ClusterClient); ok {
-		// fn runs on one master at a time: seen is not shared concurrently.
 		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return scan(ctx, m) })
 	}
 	return scan(ctx, c.rdb)

@@ -23,13 +23,37 @@ local function ovversion(ov)
 end
 `
 
-// readScript returns one page of the hot window.
-// KEYS: meta, time, body, ver. ARGV: start ("+" or "(MEMBER"), limit.
-// Reply: {0, ver} when the video is not cached, else
+// bodyLua edits and inspects comment bodies (comment.Public JSON). A
+// quote inside content is escaped, so these patterns only ever match the
+// fields themselves.
+const bodyLua = `
+local function splice(b, n)
+  if not n or not b or b == '' then return b end
+  local r = string.gsub(b, ',"like_count":%-?%d+,', ',"like_count":' .. n .. ',', 1)
+  return r
+end
+local function parentof(b)
+  if not b then return nil end
+  return string.match(b, '"parent_id":"(%d+)"')
+end
+local function likesof(lk, id)
+  local v = redis.call('HGET', lk, id)
+  if not v then return nil end
+  return string.match(v, '|(%d+)$')
+end
+local function pad(id) return string.rep('0', 19 - #id) .. id end
+`
+
+// readScript returns one page of a cached list: the time window, or a
+// reply list (then its gen must be the current one).
+// KEYS: meta, zset, body, ver, rgen. ARGV: start ("+" or "(MEMBER"), limit,
+// check gen (0|1).
+// Reply: {0, ver} when the list is not cached, else
 // {1, ver, total, complete, m1..mk, b1..bk}.
 var readScript = redis.NewScript(`
 local ver = redis.call('GET', KEYS[4]) or '0'
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ver} end
+if ARGV[3] == '1' and redis.call('HGET', KEYS[1], 'gen') ~= (redis.call('GET', KEYS[5]) or '0') then return {0, ver} end
 local meta = redis.call('HMGET', KEYS[1], 'total', 'complete')
 local ids = redis.call('ZRANGE', KEYS[2], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {1, ver, meta[1] or '0', meta[2] or '0'}
@@ -46,12 +70,17 @@ return out
 // current overlay is merged into the entries with the rules of Merge, the
 // window trimmed, the total adjusted.
 //
-// KEYS: meta, time, body, ver, ov, fence.
+// The same script fills a reply list: only overlay entries whose parent is
+// the list's (ARGV[10], "0" for the time window) are added, and a reply
+// list records the current reply generation. Overlay bodies get the like
+// count of vc:{V}:lk spliced in.
+//
+// KEYS: meta, zset, body, ver, ov, fence, rgen, lk.
 // ARGV: token, page ttl (s), negative ttl (s), total, complete, started
-// (µs), now (µs), horizon (µs), window, then member, version,
+// (µs), now (µs), horizon (µs), window, parent, then member, version,
 // body triples.
 // Reply: {written (0|1), ver, overlay entries merged}.
-var fillScript = redis.NewScript(`
+var fillScript = redis.NewScript(bodyLua + `
 local cur = redis.call('GET', KEYS[4]) or '0'
 if cur ~= ARGV[1] then
   if tonumber(ARGV[7]) - tonumber(ARGV[6]) >= tonumber(ARGV[8]) then return {0, cur, 0} end
@@ -60,7 +89,8 @@ if cur ~= ARGV[1] then
 end
 local total, complete, window = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[9])
 local fill, oldest = {}, nil
-for i = 10, #ARGV, 3 do
+local parent = ARGV[10]
+for i = 11, #ARGV, 3 do
   fill[ARGV[i]] = {tonumber(ARGV[i + 1]), ARGV[i + 2]}
   if oldest == nil or ARGV[i] < oldest then oldest = ARGV[i] end
 end
@@ -75,9 +105,9 @@ for j = 1, #ov, 2 do
   if v and not (f and f[1] >= v) then
     if vis == '0' then
       if f then fill[m] = nil; total = total - 1; merged = merged + 1 end
-    elseif f or complete or oldest == nil or m > oldest then
+    elseif (parentof(b) or '0') == parent and (f or complete or oldest == nil or m > oldest) then
       if not f then total = total + 1 end
-      fill[m] = {v, b}; merged = merged + 1
+      fill[m] = {v, splice(b, likesof(KEYS[8], id))}; merged = merged + 1
     end
   end
 end
@@ -92,6 +122,7 @@ end
 if total < 0 then total = 0 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'total', total, 'complete', complete and '1' or '0')
+if parent ~= '0' then redis.call('HSET', KEYS[1], 'gen', redis.call('GET', KEYS[7]) or '0') end
 local z, h = {}, {}
 for i = 1, #ms do
   z[#z + 1] = 0; z[#z + 1] = ms[i]
@@ -107,54 +138,122 @@ for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
 return {1, cur, merged}
 `)
 
+// listEditLua edits one cached id list (the time window or a reply list)
+// for a row change: the rules of the time window (see Record).
+const listEditLua = `
+local function listedit(meta, z, bodies, m, visible, wasvisible, body, window)
+  local present = redis.call('ZSCORE', z, m)
+  if visible then
+    local inwindow = present
+    if not inwindow then
+      local complete = redis.call('HGET', meta, 'complete') == '1'
+      local oldest = redis.call('ZRANGE', z, 0, 0)
+      -- Below the oldest cached id of an incomplete window there is a gap
+      -- (trimmed comments): that part of the list is served from Cassandra.
+      inwindow = complete or (oldest[1] ~= nil and m > oldest[1])
+    end
+    if inwindow then
+      redis.call('ZADD', z, 0, m)
+      redis.call('HSET', bodies, m, body)
+      local n = redis.call('ZCARD', z)
+      if n > window then
+        local old = redis.call('ZRANGE', z, 0, n - window - 1)
+        redis.call('ZREM', z, unpack(old))
+        redis.call('HDEL', bodies, unpack(old))
+        redis.call('HSET', meta, 'complete', '0')
+      end
+    end
+    if not wasvisible then redis.call('HINCRBY', meta, 'total', 1) end
+  else
+    if present then
+      redis.call('ZREM', z, m)
+      redis.call('HDEL', bodies, m)
+    end
+    if wasvisible then redis.call('HINCRBY', meta, 'total', -1) end
+  end
+end
+`
+
+// hotLua keeps the hot window a prefix of the video's hot order (likes
+// desc, id desc): a member enters when it sorts above the window's lowest
+// (or the window is complete), and the window is trimmed to its size.
+const hotLua = `
+local function hotabove(hot, score, m)
+  local low = redis.call('ZRANGE', hot, 0, 0, 'WITHSCORES')
+  if not low[1] then return false end
+  local ls = tonumber(low[2])
+  return score > ls or (score == ls and m > low[1])
+end
+local function hottrim(hmeta, hot, hbody, window)
+  local n = redis.call('ZCARD', hot)
+  if n > window then
+    local old = redis.call('ZRANGE', hot, 0, n - window - 1)
+    redis.call('ZREM', hot, unpack(old))
+    redis.call('HDEL', hbody, unpack(old))
+    redis.call('HSET', hmeta, 'complete', '0')
+  end
+end
+`
+
 // recordScript is cdc's edit for one row change: version-guarded by the
 // overlay and the settled marker, so re-applying a binlog range is harmless.
-// A recorded entry is pending again: it leaves the settled set.
-// KEYS: meta, time, body, ver, ov, settled, ovt.
+// A recorded entry is pending again: it leaves the settled set. A root
+// edits the time window and the hot window, a reply its parent's reply
+// list; a pending row goes into its author's private hash and leaves it
+// with its next change. Bodies get the like count of vc:{V}:lk.
+// KEYS: meta, time, body, ver, ov, settled, ovt, lk, hmeta, hot, hbody,
+// rm:P, r:P, rb:P, rgen, u:U.
 // ARGV: id, version, visible, wasVisible, body, window, now, video,
-// overlayTTL, member.
+// overlayTTL, member, parent, pending, pending body, hot window, has user.
 // Reply: {applied (0|1), ver}.
-var recordScript = redis.NewScript(bumpLua + overlayVersionLua + `
+var recordScript = redis.NewScript(bumpLua + overlayVersionLua + bodyLua + listEditLua + hotLua + `
 local version = tonumber(ARGV[2])
 local settled = tonumber(redis.call('GET', KEYS[6]) or '0')
 local seen = ovversion(redis.call('HGET', KEYS[5], ARGV[1]))
 if settled >= version or (seen and seen >= version) then
   return {0, redis.call('GET', KEYS[4]) or '0'}
 end
-redis.call('HSET', KEYS[5], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[5])
+local likes = likesof(KEYS[8], ARGV[1])
+local body = splice(ARGV[5], likes)
+local visible, wasvisible = ARGV[3] == '1', ARGV[4] == '1'
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. body)
 redis.call('EXPIRE', KEYS[5], ARGV[9])
 redis.call('ZREM', KEYS[7], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local m = ARGV[10]
-  local present = redis.call('ZSCORE', KEYS[2], m)
-  if ARGV[3] == '1' then
-    local window = tonumber(ARGV[6])
-    local inwindow = present
-    if not inwindow then
-      local complete = redis.call('HGET', KEYS[1], 'complete') == '1'
-      local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
-      -- Below the oldest cached id of an incomplete window there is a gap
-      -- (trimmed comments): that part of the video is served from Cassandra.
-      inwindow = complete or (oldest[1] ~= nil and m > oldest[1])
-    end
-    if inwindow then
-      redis.call('ZADD', KEYS[2], 0, m)
-      redis.call('HSET', KEYS[3], m, ARGV[5])
-      local n = redis.call('ZCARD', KEYS[2])
-      if n > window then
-        local old = redis.call('ZRANGE', KEYS[2], 0, n - window - 1)
-        redis.call('ZREM', KEYS[2], unpack(old))
-        redis.call('HDEL', KEYS[3], unpack(old))
-        redis.call('HSET', KEYS[1], 'complete', '0')
+local m = ARGV[10]
+if ARGV[11] == '0' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    listedit(KEYS[1], KEYS[2], KEYS[3], m, visible, wasvisible, body, tonumber(ARGV[6]))
+  end
+  if redis.call('EXISTS', KEYS[9]) == 1 then
+    local present = redis.call('ZSCORE', KEYS[10], m)
+    if visible then
+      local score = tonumber(likes or present or string.match(body, ',"like_count":(%d+),') or '0')
+      local hb = splice(body, score)
+      if present or redis.call('HGET', KEYS[9], 'complete') == '1' or hotabove(KEYS[10], score, m) then
+        redis.call('ZADD', KEYS[10], score, m)
+        redis.call('HSET', KEYS[11], m, hb)
+        hottrim(KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[14]))
       end
+      if not wasvisible then redis.call('HINCRBY', KEYS[9], 'total', 1) end
+    else
+      if present then
+        redis.call('ZREM', KEYS[10], m)
+        redis.call('HDEL', KEYS[11], m)
+      end
+      if wasvisible then redis.call('HINCRBY', KEYS[9], 'total', -1) end
     end
-    if ARGV[4] == '0' then redis.call('HINCRBY', KEYS[1], 'total', 1) end
+  end
+elseif redis.call('EXISTS', KEYS[12]) == 1 then
+  if redis.call('HGET', KEYS[12], 'gen') == (redis.call('GET', KEYS[15]) or '0') then
+    listedit(KEYS[12], KEYS[13], KEYS[14], m, visible, wasvisible, body, tonumber(ARGV[6]))
+  end
+end
+if ARGV[15] == '1' then
+  if ARGV[12] == '1' then
+    redis.call('HSET', KEYS[16], ARGV[1], splice(ARGV[13], likes))
+    redis.call('EXPIRE', KEYS[16], ARGV[9])
   else
-    if present then
-      redis.call('ZREM', KEYS[2], m)
-      redis.call('HDEL', KEYS[3], m)
-    end
-    if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'total', -1) end
+    redis.call('HDEL', KEYS[16], ARGV[1])
   end
 end
 return {1, bump(KEYS[4], ARGV[7], ARGV[8])}
@@ -168,7 +267,9 @@ return {1, bump(KEYS[4], ARGV[7], ARGV[8])}
 // Cassandra, the fence voids the fills in flight, and a settled marker keeps
 // a late cdc from recording the change again. First, up to purge entries
 // settled more than horizon ago leave the overlay.
-// KEYS: meta, time, body, ver, ov, settled, ovt, fence.
+// Dropping the pages drops the hot window and moves the reply generation.
+// KEYS: meta, time, body, ver, ov, settled, ovt, fence, hmeta, hot, hbody,
+// rgen.
 // ARGV: id, version, now (µs), video, settledTTL (s), horizon (µs),
 // overlayTTL (s), purge, fenceTTL (s).
 // Reply: 0 nothing to do, 1 overlay entry settled, 2 pages invalidated.
@@ -193,17 +294,21 @@ if seen then
   redis.call('HDEL', KEYS[5], ARGV[1])
   redis.call('ZREM', KEYS[7], ARGV[1])
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[9], KEYS[10], KEYS[11])
+redis.call('INCR', KEYS[12])
 local v = bump(KEYS[4], ARGV[3], ARGV[4])
 redis.call('SET', KEYS[8], string.format('%.0f', v), 'EX', ARGV[9])
 return 2
 `)
 
 // invalidateScript drops a video's cached pages, bumps its version and
-// raises the fence to it: the fills in flight are void.
-// KEYS: meta, time, body, ver, fence. ARGV: now, video, fenceTTL (s).
+// raises the fence to it: the fills in flight are void. The hot window
+// goes too, and the reply lists' generation moves (they are many keys).
+// KEYS: meta, time, body, ver, fence, hmeta, hot, hbody, rgen.
+// ARGV: now, video, fenceTTL (s).
 var invalidateScript = redis.NewScript(bumpLua + `
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7], KEYS[8])
+redis.call('INCR', KEYS[9])
 local v = bump(KEYS[4], ARGV[1], ARGV[2])
 redis.call('SET', KEYS[5], string.format('%.0f', v), 'EX', ARGV[3])
 return v
