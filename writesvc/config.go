@@ -27,6 +27,7 @@ const (
 	DefaultOutboxMaxBackoff  = outbox.DefaultMaxBackoff
 	DefaultOutboxRetention   = outbox.DefaultRetention
 	DefaultRequestTimeout    = api.DefaultRequestTimeout
+	DefaultEditWindow        = api.DefaultEditWindow
 
 	// MaxCommentRunesLimit caps -max-comment-runes: 4 bytes a rune must
 	// fit the 16 KiB body and the TEXT column.
@@ -54,6 +55,7 @@ type Config struct {
 	OutboxMaxBackoff  time.Duration
 	OutboxRetention   time.Duration
 	RequestTimeout    time.Duration
+	EditWindow        time.Duration // how long after posting an author may edit
 }
 
 // RegisterFlags registers every writesvc flag with its VC_… environment name.
@@ -76,6 +78,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Duration(&c.OutboxMaxBackoff, "outbox-max-backoff", "VC_OUTBOX_MAX_BACKOFF", DefaultOutboxMaxBackoff, "longest pause between relay retries while Kafka fails")
 	f.Duration(&c.OutboxRetention, "outbox-retention", "VC_OUTBOX_RETENTION", DefaultOutboxRetention, "sent outbox rows are deleted after this long (0: kept)")
 	f.Duration(&c.RequestTimeout, "request-timeout", "VC_WRITESVC_REQUEST_TIMEOUT", DefaultRequestTimeout, "bound on the work behind one API request")
+	f.Duration(&c.EditWindow, "edit-window", "VC_EDIT_WINDOW", DefaultEditWindow, "how long after posting an author may edit a comment")
 }
 
 func registerSecret(f *config.Flags, p *string) {
@@ -106,6 +109,9 @@ func (c Config) Validate() error {
 	}
 	if c.OutboxPoll <= 0 || c.OutboxMaxBackoff <= 0 || c.OutboxRetention < 0 || c.RequestTimeout <= 0 {
 		add("outbox-poll, outbox-max-backoff and request-timeout must be positive, outbox-retention not negative")
+	}
+	if c.EditWindow <= 0 {
+		add("edit-window %v: want a positive duration", c.EditWindow)
 	}
 	if c.OutboxBatch < 1 || c.OutboxBatch > 5000 {
 		add("outbox-batch %d: want 1..5000", c.OutboxBatch)

@@ -34,6 +34,7 @@ func TestConfigDefaults(t *testing.T) {
 		OutboxMaxBackoff:  30 * time.Second,
 		OutboxRetention:   24 * time.Hour,
 		RequestTimeout:    10 * time.Second,
+		EditWindow:        5 * time.Minute,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
@@ -47,12 +48,13 @@ func TestConfigFromEnv(t *testing.T) {
 		"VC_JWT_SECRET": "s", "VC_MODERATION": "post", "VC_MAX_COMMENT_RUNES": "500", "VC_RATE_LIMIT": "3",
 		"VC_RATE_LIMIT_BURST": "7", "VC_RATE_LIMIT_FAIL_OPEN": "false", "VC_RATE_LIMIT_PREFIX": "p:",
 		"VC_NODE_LEASE_TTL": "20s", "VC_OUTBOX_POLL": "50ms", "VC_OUTBOX_BATCH": "100", "VC_OUTBOX_MAX_BACKOFF": "5s",
-		"VC_OUTBOX_RETENTION": "1h", "VC_WRITESVC_REQUEST_TIMEOUT": "3s",
+		"VC_OUTBOX_RETENTION": "1h", "VC_WRITESVC_REQUEST_TIMEOUT": "3s", "VC_EDIT_WINDOW": "90s",
 	})
 	if got.Addr != "0.0.0.0:18081" || got.MySQL.Flavor != "mysql" || !reflect.DeepEqual(got.Kafka.Brokers, []string{"k1:9092", "k2:9092"}) ||
 		got.JWTSecret != "s" || got.Moderation != "post" || got.MaxCommentRunes != 500 || got.RateLimit != 3 || got.RateLimitBurst != 7 ||
 		got.RateLimitFailOpen || got.RateLimitPrefix != "p:" || got.NodeLeaseTTL != 20*time.Second || got.OutboxPoll != 50*time.Millisecond ||
-		got.OutboxBatch != 100 || got.OutboxMaxBackoff != 5*time.Second || got.OutboxRetention != time.Hour || got.RequestTimeout != 3*time.Second {
+		got.OutboxBatch != 100 || got.OutboxMaxBackoff != 5*time.Second || got.OutboxRetention != time.Hour || got.RequestTimeout != 3*time.Second ||
+		got.EditWindow != 90*time.Second {
 		t.Errorf("env not applied: %+v", got)
 	}
 }

@@ -314,4 +314,7 @@ func TestMySQLDown(t *testing.T) {
 	if n := st.count(t, `SELECT COUNT(*) FROM outbox`); n != before+2 {
 		t.Errorf("%d outbox rows written around the outage, want 2", n-before)
 	}
+	if n := st.count(t, `SELECT COUNT(*) FROM comments WHERE content = ?`, "during the outage"); n != 0 {
+		t.Errorf("the post refused with 503 left %d comment rows", n)
+	}
 }

@@ -25,6 +25,10 @@ func TestMalformedAndHostileRequests(t *testing.T) {
 	in := start(t, st.config(t, func(c *Config) { c.MaxCommentRunes = 1000 }), overrides{})
 	const author, stranger, video, otherVideo = 1, 2, 100, 200
 	root := in.mustPost(t, author, video, "root")
+	if r := in.moderate(t, root, "approve", nil); r.code != http.StatusOK {
+		t.Fatal(r)
+	}
+	pending := in.mustPost(t, author, video, "waiting for a moderator")
 	r := in.post(t, author, video, map[string]string{"content": "a reply", "parent_id": comment.FormatID(root)})
 	if r.code != http.StatusAccepted {
 		t.Fatal(r)
@@ -115,7 +119,7 @@ func TestMalformedAndHostileRequests(t *testing.T) {
 		{name: "parent empty", path: posts, body: `{"content":"x","parent_id":""}`, status: 400, code: "invalid_parent_id"},
 		{name: "parent missing", path: posts, body: `{"content":"x","parent_id":"999999"}`, status: 422, code: "parent_not_found"},
 		{name: "parent deleted", path: posts, body: `{"content":"x","parent_id":"` + id(deleted) + `"}`, status: 422, code: "parent_not_found"},
-		{name: "parent is a reply", path: posts, body: `{"content":"x","parent_id":"` + id(reply) + `"}`, status: 422, code: "parent_not_root"},
+		{name: "parent pending", path: posts, body: `{"content":"x","parent_id":"` + id(pending) + `"}`, status: 422, code: "parent_not_approved"},
 		{name: "parent on another video", path: posts, body: `{"content":"x","parent_id":"` + id(onOther) + `"}`, status: 422, code: "parent_other_video"},
 		// Idempotency-Key.
 		{name: "idempotency key with space", path: posts, body: `{"content":"x"}`, header: map[string]string{"Idempotency-Key": "a b"}, status: 400, code: "invalid_idempotency_key"},
@@ -160,7 +164,29 @@ func TestMalformedAndHostileRequests(t *testing.T) {
 		// Routing.
 		{name: "reads are not served here", method: "GET", path: posts, status: 405, code: "method_not_allowed"},
 		{name: "unknown path", path: "/v1/nope", status: 404, code: "not_found"},
-		{name: "likes are not served yet", method: "PUT", path: "/v1/comments/" + id(root) + "/like", status: 404, code: "not_found"},
+		// Likes.
+		{name: "like bad id", method: "PUT", path: "/v1/comments/abc/like", status: 400, code: "invalid_comment_id"},
+		{name: "like missing comment", method: "PUT", path: "/v1/comments/999999/like", status: 404, code: "comment_not_found"},
+		{name: "like a pending comment", method: "PUT", path: "/v1/comments/" + id(pending) + "/like", status: 404, code: "comment_not_found"},
+		{name: "unlike a deleted comment", method: "DELETE", path: "/v1/comments/" + id(deleted) + "/like", status: 404, code: "comment_not_found"},
+		{name: "like with POST", path: "/v1/comments/" + id(root) + "/like", status: 405, code: "method_not_allowed"},
+		// Edits.
+		{name: "edit bad id", method: "PATCH", path: "/v1/comments/abc", body: `{"content":"x"}`, status: 400, code: "invalid_comment_id"},
+		{name: "edit missing comment", method: "PATCH", path: "/v1/comments/999999", body: `{"content":"x"}`, status: 404, code: "comment_not_found"},
+		{name: "edit another user's comment", method: "PATCH", path: "/v1/comments/" + id(root), token: token(t, stranger, auth.RoleUser), body: `{"content":"x"}`, status: 403, code: "not_author"},
+		{name: "edit a deleted comment", method: "PATCH", path: "/v1/comments/" + id(deleted), body: `{"content":"x"}`, status: 409, code: "not_editable"},
+		{name: "edit to empty content", method: "PATCH", path: "/v1/comments/" + id(root), body: `{"content":" "}`, status: 400, code: "content_empty"},
+		{name: "edit with parent_id", method: "PATCH", path: "/v1/comments/" + id(root), body: `{"content":"x","parent_id":"1"}`, status: 400, code: "unknown_field"},
+		{name: "edit without body", method: "PATCH", path: "/v1/comments/" + id(root), status: 400, code: "invalid_json"},
+		// Pins.
+		{name: "pin as a user", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", video), body: `{"comment_id":"` + id(root) + `"}`, status: 403, code: "forbidden"},
+		{name: "pin bad video id", method: "PUT", path: "/v1/mod/videos/x/pin", token: mod, body: `{"comment_id":"` + id(root) + `"}`, status: 400, code: "invalid_video_id"},
+		{name: "pin comment id as number", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", video), token: mod, body: fmt.Sprintf(`{"comment_id":%d}`, root), status: 400, code: "invalid_comment_id"},
+		{name: "pin without comment id", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", video), token: mod, body: `{}`, status: 400, code: "invalid_comment_id"},
+		{name: "pin missing comment", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", video), token: mod, body: `{"comment_id":"999999"}`, status: 404, code: "comment_not_found"},
+		{name: "pin a reply", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", video), token: mod, body: `{"comment_id":"` + id(reply) + `"}`, status: 422, code: "pin_not_root"},
+		{name: "pin a pending comment", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", video), token: mod, body: `{"comment_id":"` + id(pending) + `"}`, status: 422, code: "pin_not_approved"},
+		{name: "pin another video's comment", method: "PUT", path: fmt.Sprintf("/v1/mod/videos/%d/pin", otherVideo), token: mod, body: `{"comment_id":"` + id(root) + `"}`, status: 422, code: "comment_other_video"},
 	}
 	if len(tests) < 30 {
 		t.Fatalf("only %d cases", len(tests))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
@@ -38,6 +39,7 @@ func main() {
 // overrides replace parts of the graph in tests.
 type overrides struct {
 	producer outbox.ProducerFactory // nil: Kafka at cfg.Kafka.Brokers
+	redis    redis.UniversalClient  // nil: Redis at cfg.Redis.Addrs
 }
 
 // build opens MySQL and Redis, claims a node number, starts the outbox
@@ -64,8 +66,11 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*
 	app.OnClose("mysql", db.Close)
 	admin.AddCheck("mysql", db.PingContext)
 
-	rdb := redisstore.New(cfg.Redis)
-	app.OnClose("redis", rdb.Close)
+	rdb := o.redis
+	if rdb == nil {
+		rdb = redisstore.New(cfg.Redis)
+		app.OnClose("redis", rdb.Close)
+	}
 	if !cfg.RateLimitFailOpen { // failing open, writesvc works without Redis
 		admin.AddCheck("redis", func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) })
 	}
@@ -102,7 +107,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*
 	if err != nil {
 		return nil, app.Abort(err)
 	}
-	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout},
+	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout, EditWindow: cfg.EditWindow},
 		store.New(db, lease), limiter, relay, verifier, logger, reg)
 	if err != nil {
 		return nil, app.Abort(err)

@@ -33,6 +33,9 @@ type Store interface {
 	Queue(ctx context.Context, q store.QueueQuery) ([]comment.Comment, error)
 	Ban(ctx context.Context, b store.Ban) (store.Ban, error)
 	Unban(ctx context.Context, userID int64) (bool, error)
+	SetLike(ctx context.Context, l store.Like) (store.Liked, error)
+	Edit(ctx context.Context, e store.Edit) (store.Changed, error)
+	Pin(ctx context.Context, p store.PinChange) (store.Pinned, error)
 }
 
 // Limiter decides whether a user may post now.
@@ -53,6 +56,8 @@ type Config struct {
 	Moderation     comment.Status // status of new comments: Pending (pre-moderation) or Approved (post)
 	MaxRunes       int            // longest comment, in runes after normalisation
 	RequestTimeout time.Duration  // bound on the work behind one request
+	MaxInflight    int            // requests worked on at once; more get 503 (0: DefaultMaxInflight)
+	EditWindow     time.Duration  // how long after posting an author may edit
 }
 
 // MaxBodyBytes bounds every request body.
@@ -60,6 +65,9 @@ const MaxBodyBytes = 16 << 10
 
 // DefaultRequestTimeout is Config.RequestTimeout's default.
 const DefaultRequestTimeout = 10 * time.Second
+
+// DefaultEditWindow is Config.EditWindow's default.
+const DefaultEditWindow = 5 * time.Minute
 
 // API is the HTTP API. Build it with New and serve Handler.
 type API struct {
@@ -70,6 +78,7 @@ type API struct {
 	verifier Verifier
 	log      *slog.Logger
 	m        *metrics
+	inflight *inflightLimit
 	handler  http.Handler
 }
 
@@ -84,11 +93,21 @@ func New(cfg Config, st Store, lim Limiter, ob Notifier, v Verifier, logger *slo
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = DefaultMaxInflight
+	}
+	if cfg.EditWindow <= 0 {
+		cfg.EditWindow = DefaultEditWindow
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	a := &API{cfg: cfg, store: st, limiter: lim, outbox: ob, verifier: v, log: logger, m: m}
+	inflight, err := newInflightLimit(cfg.MaxInflight, reg)
+	if err != nil {
+		return nil, err
+	}
+	a := &API{cfg: cfg, store: st, limiter: lim, outbox: ob, verifier: v, log: logger, m: m, inflight: inflight}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -101,13 +120,18 @@ func (a *API) Handler() http.Handler { return a.handler }
 // parameter and split on its last ':'.
 func (a *API) routes() http.Handler {
 	r := httpapi.NewRouter(a.log)
-	r.Use(a.instrument, a.timeout)
+	r.Use(a.instrument, a.limitInflight, a.timeout)
 	r.Group(func(r chi.Router) {
 		r.Use(a.authenticate)
 		r.Post("/v1/videos/{video_id}/comments", a.postComment)
 		r.Delete("/v1/comments/{id}", a.deleteComment)
+		r.Patch("/v1/comments/{id}", a.editComment)
+		r.Put("/v1/comments/{id}/like", a.like)
+		r.Delete("/v1/comments/{id}/like", a.like)
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireModerator)
+			r.Put("/v1/mod/videos/{video_id}/pin", a.pin)
+			r.Delete("/v1/mod/videos/{video_id}/pin", a.pin)
 			r.Get("/v1/mod/queue", a.queue)
 			r.Post("/v1/mod/comments:batch", a.batch)
 			r.Post("/v1/mod/comments/{idAction}", a.moderate)

@@ -235,12 +235,22 @@ func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &apiError{http.StatusConflict, "invalid_transition", err.Error()}
 	case errors.Is(err, store.ErrParentNotFound):
 		e = &apiError{http.StatusUnprocessableEntity, "parent_not_found", "parent_id names no live comment"}
-	case errors.Is(err, store.ErrParentNotRoot):
-		e = &apiError{http.StatusUnprocessableEntity, "parent_not_root", "replies may only be made to root comments"}
+	case errors.Is(err, store.ErrParentNotApproved):
+		e = &apiError{http.StatusUnprocessableEntity, "parent_not_approved", "the parent comment is waiting for moderation; replies need an approved parent"}
 	case errors.Is(err, store.ErrParentOtherVideo):
 		e = &apiError{http.StatusUnprocessableEntity, "parent_other_video", "the parent comment belongs to another video"}
 	case errors.Is(err, store.ErrIdempotencyConflict):
 		e = conflictingKey()
+	case errors.Is(err, store.ErrEditWindowClosed):
+		e = &apiError{http.StatusConflict, "edit_window_closed", "comments can only be edited for a while after posting"}
+	case errors.Is(err, store.ErrNotEditable):
+		e = &apiError{http.StatusConflict, "not_editable", "a rejected or deleted comment cannot be edited"}
+	case errors.Is(err, store.ErrPinOtherVideo):
+		e = &apiError{http.StatusUnprocessableEntity, "comment_other_video", "the comment belongs to another video"}
+	case errors.Is(err, store.ErrPinNotRoot):
+		e = &apiError{http.StatusUnprocessableEntity, "pin_not_root", "only a root comment can be pinned, not a reply"}
+	case errors.Is(err, store.ErrPinNotApproved):
+		e = &apiError{http.StatusUnprocessableEntity, "pin_not_approved", "only an approved comment can be pinned"}
 	case errors.Is(err, nodelease.ErrNotHeld):
 		a.unavailable(w, r, "comment id minting", err)
 		return

@@ -17,6 +17,8 @@ type metrics struct {
 	replays    prometheus.Counter
 	moderation *prometheus.CounterVec
 	bans       *prometheus.CounterVec
+	likes      *prometheus.CounterVec
+	edits      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -40,14 +42,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		moderation: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "writesvc_moderation_actions_total",
-			Help: "Moderation actions (including authors deleting) by action and result: changed, unchanged, invalid_transition.",
+			Help: "Moderation actions (including authors deleting, pins and unpins) by action and result: changed, unchanged, invalid_transition.",
 		}, []string{"action", "result"}),
 		bans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "writesvc_bans_total",
 			Help: "Ban and unban requests applied.",
 		}, []string{"action"}),
+		likes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "writesvc_likes_total",
+			Help: "Like (PUT) and unlike (DELETE) requests by action and result: changed (a like event written) or unchanged.",
+		}, []string{"action", "result"}),
+		edits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "writesvc_edits_total",
+			Help: "Comment edits committed (each with an edited event).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.accepted, m.replays, m.moderation, m.bans} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.accepted, m.replays, m.moderation, m.bans, m.likes, m.edits} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("api metrics: %w", err)
 		}

@@ -67,14 +67,21 @@ type Execer interface {
 // Write records the event "t happened to c" in tx and returns the outbox
 // id. The payload is exactly comment.NewEvent(t, c).Encode().
 func Write(ctx context.Context, tx Execer, t comment.EventType, c comment.Comment) (int64, error) {
-	e := comment.NewEvent(t, c)
+	return WriteEvent(ctx, tx, comment.NewEvent(t, c))
+}
+
+// WriteEvent records any event (a comment change, a like, a pin) in tx and
+// returns the outbox id. The row's comment_id and version are the event's
+// (0 for a like's version, the pinned comment for a pin).
+func WriteEvent(ctx context.Context, tx Execer, e comment.Event) (int64, error) {
+	t := e.Type
 	payload, err := e.Encode()
 	if err != nil {
-		return 0, fmt.Errorf("outbox: encode %s event of comment %d: %w", t, c.ID, err)
+		return 0, fmt.Errorf("outbox: encode %s event of comment %d: %w", t, e.CommentID(), err)
 	}
-	res, err := tx.ExecContext(ctx, insertEvent, c.VideoID, c.ID, c.Version, string(t), payload)
+	res, err := tx.ExecContext(ctx, insertEvent, e.VideoID(), e.CommentID(), e.Version, string(t), payload)
 	if err != nil {
-		return 0, fmt.Errorf("outbox: insert %s event of comment %d: %w", t, c.ID, err)
+		return 0, fmt.Errorf("outbox: insert %s event of comment %d: %w", t, e.CommentID(), err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {

@@ -59,8 +59,10 @@ func (s *Store) Idempotent(ctx context.Context, userID int64, key string) (Store
 }
 
 // Create stores a new comment with its "created" event, unless the author
-// is banned (ErrBanned) or the parent, if any, is not a live root comment
-// of the same video. If the idempotency key was used before, it
+// is banned (ErrBanned) or the parent, if any, is not an approved comment
+// of the same video. A reply to a reply is attached to that reply's root
+// (two levels, as large video sites show them): the stored parent_id is
+// the root's. If the idempotency key was used before, it
 // returns the stored response (same request) or ErrIdempotencyConflict.
 func (s *Store) Create(ctx context.Context, p Post) (Created, error) {
 	for range txAttempts {
@@ -117,26 +119,11 @@ func (e *duplicateError) Unwrap() error { return e.err }
 func (s *Store) create(ctx context.Context, tx *sql.Tx, id int64, p Post) (Created, error) {
 	var parent comment.Comment
 	if p.ParentID != 0 {
-		// An approved reply changes the parent's reply_count: lock it for
-		// update now rather than upgrade a shared lock later (deadlock).
-		q := selectCommentForShare
-		if p.Status == comment.Approved {
-			q = selectCommentForUpdate
-		}
 		var err error
-		parent, err = lockComment(ctx, tx, q, p.ParentID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return Created{}, ErrParentNotFound
-		case err != nil:
+		if parent, err = s.lockParent(ctx, tx, p); err != nil {
 			return Created{}, err
-		case parent.Status == comment.Deleted || parent.Status == comment.Rejected:
-			return Created{}, ErrParentNotFound
-		case parent.ParentID != 0:
-			return Created{}, ErrParentNotRoot
-		case parent.VideoID != p.VideoID:
-			return Created{}, ErrParentOtherVideo
 		}
+		p.ParentID = parent.ID // a reply to a reply hangs under the root
 	}
 	now := s.clock()
 	c := comment.Comment{
@@ -179,4 +166,38 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, id int64, p Post) (Creat
 		}
 	}
 	return out, nil
+}
+
+// lockParent reads the parent of a new reply under a lock and checks it: it
+// exists, belongs to the post's video and is approved. When it is itself a
+// reply, its root is returned instead (checked the same way). An approved
+// reply changes the root's reply_count: the root is locked for update now
+// rather than a shared lock upgraded later (deadlock).
+func (s *Store) lockParent(ctx context.Context, tx *sql.Tx, p Post) (comment.Comment, error) {
+	q := selectCommentForShare
+	if p.Status == comment.Approved {
+		q = selectCommentForUpdate
+	}
+	id := p.ParentID
+	for depth := 0; ; depth++ {
+		parent, err := lockComment(ctx, tx, q, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return comment.Comment{}, ErrParentNotFound
+		case err != nil:
+			return comment.Comment{}, err
+		case parent.VideoID != p.VideoID:
+			return comment.Comment{}, ErrParentOtherVideo
+		case parent.Status == comment.Deleted || parent.Status == comment.Rejected:
+			return comment.Comment{}, ErrParentNotFound
+		case parent.Status != comment.Approved:
+			return comment.Comment{}, ErrParentNotApproved
+		case parent.ParentID == 0:
+			return parent, nil
+		case depth > 0:
+			// Rows written by hand may nest deeper; never walk further.
+			return comment.Comment{}, fmt.Errorf("%w: comment %d nests deeper than two levels", ErrParentNotFound, parent.ID)
+		}
+		id = parent.ParentID
+	}
 }

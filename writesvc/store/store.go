@@ -9,7 +9,15 @@
 // A comment's reply_count is the number of its approved replies; a change
 // that makes a reply visible or invisible also updates the parent, in the
 // same transaction, with its own version bump and "edited" event. Locks are
-// taken child first, then parent, in every path.
+// taken child first, then parent, in every path. Replies are two levels
+// deep: a reply to a reply is stored under that reply's root.
+//
+// Likes (likes.go) never lock or change the comments row: a like is a row
+// of comment_likes plus a "like" event, written only when the row appeared
+// or went away, so a like storm on one comment contends on nothing but
+// distinct primary keys. Pins (pins.go) are one video_pins row per video
+// with its own version; edits (edit.go) change the content within the edit
+// window.
 package store
 
 import (
@@ -29,7 +37,7 @@ import (
 
 // The statements of this package.
 const (
-	commentColumns = `id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version`
+	commentColumns = `id, video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version`
 
 	selectComment          = `SELECT ` + commentColumns + ` FROM comments WHERE id = ?`
 	selectCommentForUpdate = selectComment + ` FOR UPDATE`
@@ -70,7 +78,7 @@ var (
 	ErrInvalidTransition   = errors.New("invalid status transition")
 	ErrBanned              = errors.New("user is banned")
 	ErrParentNotFound      = errors.New("parent comment not found")
-	ErrParentNotRoot       = errors.New("parent comment is itself a reply")
+	ErrParentNotApproved   = errors.New("parent comment is not approved")
 	ErrParentOtherVideo    = errors.New("parent comment belongs to another video")
 	ErrIdempotencyConflict = errors.New("idempotency key already used for another request")
 )
@@ -162,9 +170,13 @@ type scanner interface{ Scan(dest ...any) error }
 func scanComment(r scanner) (comment.Comment, error) {
 	var c comment.Comment
 	var status string
-	if err := r.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt,
+	var edited sql.NullTime
+	if err := r.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &edited,
 		&c.LikeCount, &c.ReplyCount, &c.Version); err != nil {
 		return comment.Comment{}, err
+	}
+	if edited.Valid {
+		c.EditedAt = edited.Time.UTC()
 	}
 	st, err := comment.ParseStatus(status)
 	if err != nil {
