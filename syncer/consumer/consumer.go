@@ -19,6 +19,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/syncer/backoff"
+	"github.com/vidcomments/vidcomments/syncer/readmodel"
 )
 
 // Applier makes events durable in the read model. Apply must be idempotent
@@ -28,13 +29,23 @@ type Applier interface {
 	// Check reports an event the read model can never hold, wrapping
 	// comment.ErrInvalidEvent.
 	Check(e comment.Event) error
+	// Apply writes comment and pin events.
 	Apply(ctx context.Context, events []comment.Event) error
+	// ApplyLikes aggregates like events into absolute counts, guarded by
+	// their Kafka offsets, and returns the counts.
+	ApplyLikes(ctx context.Context, likes []readmodel.LikeEvent) ([]readmodel.LikeCount, error)
+	// Totals reads the videos' approved counts after Apply recounted them.
+	Totals(ctx context.Context, videos []int64) (map[int64]int64, error)
 }
 
-// Settler clears the Redis overlay entries of changes Cassandra now holds
-// (pagecache.Cache).
+// Settler is what the syncer needs of the Redis page cache
+// (pagecache.Cache): clear the overlay entries of changes Cassandra now
+// holds, and bring cached like counts and the hot window up to the counts
+// Cassandra now holds.
 type Settler interface {
 	SettleMany(ctx context.Context, reqs []pagecache.SettleRequest) []pagecache.SettleResult
+	ApplyLikes(ctx context.Context, video int64, counts []pagecache.LikeCount) error
+	SyncTotal(ctx context.Context, video, total int64) (bool, error)
 }
 
 // DeadLetters publishes messages to the dead-letter topic (a

@@ -161,7 +161,9 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 // and marked.
 type written struct {
 	batch  []*sarama.ConsumerMessage
-	events []comment.Event // the applied ones, dead letters left out
+	events []comment.Event // the applied comment and pin events, dead letters left out
+	likes  []readmodel.LikeEvent
+	counts []readmodel.LikeCount // the like counts Cassandra holds after the batch
 	start  time.Time
 }
 
@@ -180,6 +182,11 @@ func (h *handler) write(ctx context.Context, claim sarama.ConsumerGroupClaim, ba
 			dead = append(dead, h.deadLetter(msg, err))
 			continue
 		}
+		if e.Type == comment.EventLike {
+			w.likes = append(w.likes, readmodel.LikeEvent{CommentID: e.Like.CommentID, VideoID: e.Like.VideoID, Delta: e.Like.Delta,
+				Partition: msg.Partition, Offset: msg.Offset})
+			continue
+		}
 		w.events = append(w.events, e)
 	}
 	if len(dead) > 0 {
@@ -193,8 +200,8 @@ func (h *handler) write(ctx context.Context, claim sarama.ConsumerGroupClaim, ba
 		}
 		h.m.deadLetters.Add(float64(len(dead)))
 	}
-	if len(w.events) > 0 {
-		if err := h.applyEvents(ctx, claim, w.events, log); err != nil {
+	if len(w.events) > 0 || len(w.likes) > 0 {
+		if err := h.applyEvents(ctx, claim, &w, log); err != nil {
 			return written{}, err
 		}
 	}
@@ -208,8 +215,14 @@ func (h *handler) finish(ctx context.Context, w written, log *slog.Logger) error
 		if err := h.settleEvents(ctx, w.events, log); err != nil {
 			return err
 		}
-		h.m.applied.Add(float64(len(w.events)))
+		h.syncTotals(ctx, w.events, log)
 	}
+	if len(w.counts) > 0 {
+		if err := h.cacheLikes(ctx, w.counts, log); err != nil {
+			return err
+		}
+	}
+	h.m.applied.Add(float64(len(w.events) + len(w.likes)))
 	now := time.Now()
 	h.m.batchTime.Observe(now.Sub(w.start).Seconds())
 	h.m.batchEvents.Observe(float64(len(w.batch)))
@@ -242,10 +255,12 @@ func (h *handler) deadLetter(msg *sarama.ConsumerMessage, reason error) *sarama.
 	}
 }
 
-// applyEvents writes the batch to Cassandra, retrying until it succeeds or
-// ctx ends. While it fails, the partition's fetching is paused, so no more
-// of it is buffered than the claim already holds.
-func (h *handler) applyEvents(ctx context.Context, claim sarama.ConsumerGroupClaim, events []comment.Event, log *slog.Logger) error {
+// applyEvents writes the batch to Cassandra — comment and pin events first,
+// then the like counts, so a count change sees the comments' new states —
+// retrying until it succeeds or ctx ends. While it fails, the partition's
+// fetching is paused, so no more of it is buffered than the claim already
+// holds.
+func (h *handler) applyEvents(ctx context.Context, claim sarama.ConsumerGroupClaim, w *written, log *slog.Logger) error {
 	paused := false
 	pause := map[string][]int32{claim.Topic(): {claim.Partition()}}
 	defer func() {
@@ -255,7 +270,28 @@ func (h *handler) applyEvents(ctx context.Context, claim sarama.ConsumerGroupCla
 		}
 	}()
 	failures := 0
-	err := h.retry.Do(ctx, 0, func(ctx context.Context) error { return h.apply.Apply(ctx, events) },
+	err := h.retry.Do(ctx, 0, func(ctx context.Context) error {
+		if len(w.events) > 0 {
+			if err := h.apply.Apply(ctx, w.events); err != nil {
+				return err
+			}
+		}
+		if len(w.likes) > 0 {
+			counts, err := h.apply.ApplyLikes(ctx, w.likes)
+			if err != nil {
+				return err
+			}
+			w.counts = counts
+			for _, c := range counts {
+				if c.Changed {
+					h.m.likeCounts.WithLabelValues("changed").Inc()
+				} else {
+					h.m.likeCounts.WithLabelValues("unchanged").Inc()
+				}
+			}
+		}
+		return nil
+	},
 		func(n int, err error, wait time.Duration) {
 			failures = n
 			h.m.retries.WithLabelValues(depCassandra).Inc()
@@ -288,7 +324,13 @@ type settleKey struct{ video, id int64 }
 // It returns an error only when ctx ends.
 func (h *handler) settleEvents(ctx context.Context, events []comment.Event, log *slog.Logger) error {
 	pending := map[settleKey]int64{}
-	for _, e := range readmodel.Latest(events) {
+	var comments []comment.Event
+	for _, e := range events {
+		if e.Type.IsComment() {
+			comments = append(comments, e)
+		}
+	}
+	for _, e := range readmodel.Latest(comments) {
 		pending[settleKey{e.Comment.VideoID, e.Comment.ID}] = e.Version
 	}
 	attempts := h.opts.SettleAttempts
@@ -343,6 +385,43 @@ func (h *handler) settleAll(ctx context.Context, pending map[settleKey]int64) er
 	return first
 }
 
+// syncTotals hands Cassandra's counts of the batch's videos to the page
+// cache, which takes them only for a video with no change pending in its
+// overlay (pagecache.SyncTotal): a fill racing the syncer may have cached a
+// total off by a few, and this puts it right once the video is quiet. Best
+// effort: a failure leaves the total to the next batch or the page's TTL.
+func (h *handler) syncTotals(ctx context.Context, events []comment.Event, log *slog.Logger) {
+	if h.redisDown.Load() {
+		return
+	}
+	var videos []int64
+	seen := map[int64]bool{}
+	for _, e := range events {
+		if v := e.Comment.VideoID; e.Type.IsComment() && !seen[v] {
+			seen[v] = true
+			videos = append(videos, v)
+		}
+	}
+	if len(videos) == 0 {
+		return
+	}
+	totals, err := h.apply.Totals(ctx, videos)
+	if err != nil {
+		log.Debug("reading counts for the cached totals failed", "err", err)
+		return
+	}
+	for _, v := range videos {
+		changed, err := h.settle.SyncTotal(ctx, v, totals[v])
+		switch {
+		case err != nil:
+			log.Debug("syncing a cached total failed", "video", v, "err", err)
+			return
+		case changed:
+			h.m.settles.WithLabelValues("total_corrected").Inc()
+		}
+	}
+}
+
 func settleOutcome(s pagecache.Settled) string {
 	switch s {
 	case pagecache.SettleCleared:
@@ -351,4 +430,47 @@ func settleOutcome(s pagecache.Settled) string {
 		return "invalidated"
 	}
 	return "nothing"
+}
+
+// cacheLikes hands the batch's like counts to the page cache, per video,
+// like settleEvents: Redis failures are retried SettleAttempts times (once
+// while Redis is known to be down), then the batch moves on; cached bodies
+// then show an older count until the page is refilled, which reads
+// Cassandra. It returns an error only when ctx ends.
+func (h *handler) cacheLikes(ctx context.Context, counts []readmodel.LikeCount, log *slog.Logger) error {
+	pending := map[int64][]pagecache.LikeCount{}
+	for _, c := range counts {
+		pending[c.VideoID] = append(pending[c.VideoID], pagecache.LikeCount{ID: c.CommentID, Offset: c.Offset, Count: c.Count})
+	}
+	attempts := h.opts.SettleAttempts
+	if h.redisDown.Load() {
+		attempts = 1
+	}
+	var last error
+	_ = h.retry.Do(ctx, attempts, func(ctx context.Context) error {
+		last = nil
+		for video, cs := range pending {
+			if err := h.settle.ApplyLikes(ctx, video, cs); err != nil {
+				last = err
+				continue
+			}
+			delete(pending, video)
+		}
+		return last
+	}, func(n int, err error, wait time.Duration) {
+		h.m.retries.WithLabelValues(depRedis).Inc()
+		log.Warn("redis like counts failed; retrying", "attempt", n, "videos", len(pending), "err", err, "wait", wait)
+	})
+	switch {
+	case len(pending) == 0:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	for _, cs := range pending {
+		h.m.likeCounts.WithLabelValues("cache_failed").Add(float64(len(cs)))
+	}
+	h.redisDown.Store(true)
+	log.Warn("gave up updating cached like counts; pages show older counts until refilled", "videos", len(pending), "err", last)
+	return nil
 }

@@ -18,6 +18,7 @@ type metrics struct {
 	paused      prometheus.Gauge
 	retries     *prometheus.CounterVec
 	settles     *prometheus.CounterVec
+	likeCounts  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -61,8 +62,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "syncer_settles_total",
 			Help: "Overlay settles after a durable write, by outcome (nothing, cleared, invalidated, failed).",
 		}, []string{"outcome"}),
+		likeCounts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syncer_like_counts_total",
+			Help: "Comments whose like count a batch aggregated, by outcome: changed (written to Cassandra), unchanged (a replay), cache_failed (Redis not updated).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.applied, m.deadLetters, m.batchTime, m.batchEvents, m.delay, m.lag, m.paused, m.retries, m.settles)
+	reg.MustRegister(m.applied, m.deadLetters, m.batchTime, m.batchEvents, m.delay, m.lag, m.paused, m.retries, m.settles, m.likeCounts)
+	for _, o := range []string{"changed", "unchanged", "cache_failed"} {
+		m.likeCounts.WithLabelValues(o)
+	}
 	for _, d := range []string{depCassandra, depRedis, depKafka} {
 		m.retries.WithLabelValues(d)
 	}

@@ -22,22 +22,43 @@ type Row struct {
 type State struct {
 	ByID    map[int64]Row             // comments_by_id (Status set)
 	ByVideo map[int64]Row             // comments_by_video by comment id (Status left empty)
+	Replies map[int64]Row             // replies_by_parent by comment id (Status left empty)
 	Buckets map[int64]map[int32]int64 // video_buckets: video → bucket → comment_count
 	Counts  map[int64]int64           // video_counts: video → approved
+	Likes   map[int64]int64           // comment_likes: comment → like_count
+	Hot     map[int64]HotEntry        // hot_by_video by comment id
+	// HotDuplicates lists comments with more than one hot_by_video row.
+	HotDuplicates []int64
 }
 
-// The statements of Dump: whole-table scans.
+// HotEntry is one row of hot_by_video.
+type HotEntry struct {
+	VideoID int64
+	Band    int32
+	Count   int64
+}
+
+func newState() State {
+	return State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Replies: map[int64]Row{}, Buckets: map[int64]map[int32]int64{},
+		Counts: map[int64]int64{}, Likes: map[int64]int64{}, Hot: map[int64]HotEntry{}}
+}
+
+// The statements of Dump: whole-table scans. like_count of the comment
+// tables is no longer written (null reads as 0).
 const (
-	scanByID    = `SELECT id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_id`
-	scanByVideo = `SELECT video_id, bucket, id, user_id, parent_id, content, created_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_video`
+	scanByID    = `SELECT id, video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_id`
+	scanByVideo = `SELECT video_id, bucket, id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_video`
+	scanReplies = `SELECT parent_id, id, video_id, user_id, content, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM replies_by_parent`
 	scanBuckets = `SELECT video_id, bucket, comment_count FROM video_buckets`
 	scanCounts  = `SELECT video_id, approved FROM video_counts`
+	scanLikes   = `SELECT comment_id, like_count FROM comment_likes`
+	scanHot     = `SELECT video_id, band, like_count, id FROM hot_by_video`
 )
 
 // Dump reads every table of the read model. It scans whole tables: for tests
 // and inspection of small keyspaces, never for serving.
 func Dump(ctx context.Context, s *gocql.Session) (State, error) {
-	st := State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Buckets: map[int64]map[int32]int64{}, Counts: map[int64]int64{}}
+	st := newState()
 	var (
 		r       Row
 		status  string
@@ -45,25 +66,62 @@ func Dump(ctx context.Context, s *gocql.Session) (State, error) {
 		bucket  int32
 		n       int64
 		video   int64
+		edited  time.Time
 	)
+	utc := func(r *Row) {
+		r.CreatedAt, r.EditedAt = r.CreatedAt.UTC(), time.Time{}
+		if !edited.IsZero() {
+			r.EditedAt = edited.UTC()
+		}
+	}
 	iter := s.Query(scanByID).IterContext(ctx)
-	for iter.Scan(&r.ID, &r.VideoID, &r.UserID, &r.ParentID, &r.Content, &status, &r.CreatedAt, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
-		r.Status, r.ReplyCount, r.CreatedAt = comment.Status(status), int64(replies), r.CreatedAt.UTC()
+	for iter.Scan(&r.ID, &r.VideoID, &r.UserID, &r.ParentID, &r.Content, &status, &r.CreatedAt, &edited, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
+		r.Status, r.ReplyCount = comment.Status(status), int64(replies)
+		utc(&r)
 		st.ByID[r.ID] = r
 	}
 	if err := iter.Close(); err != nil {
 		return State{}, fmt.Errorf("scan comments_by_id: %w", err)
 	}
 	iter = s.Query(scanByVideo).IterContext(ctx)
-	for iter.Scan(&r.VideoID, &bucket, &r.ID, &r.UserID, &r.ParentID, &r.Content, &r.CreatedAt, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
+	for iter.Scan(&r.VideoID, &bucket, &r.ID, &r.UserID, &r.ParentID, &r.Content, &r.CreatedAt, &edited, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
 		if bucket != comment.Bucket(r.ID) {
 			return State{}, fmt.Errorf("comments_by_video: comment %d in bucket %d, want %d", r.ID, bucket, comment.Bucket(r.ID))
 		}
-		r.Status, r.ReplyCount, r.CreatedAt = "", int64(replies), r.CreatedAt.UTC()
+		r.Status, r.ReplyCount = "", int64(replies)
+		utc(&r)
 		st.ByVideo[r.ID] = r
 	}
 	if err := iter.Close(); err != nil {
 		return State{}, fmt.Errorf("scan comments_by_video: %w", err)
+	}
+	iter = s.Query(scanReplies).IterContext(ctx)
+	for iter.Scan(&r.ParentID, &r.ID, &r.VideoID, &r.UserID, &r.Content, &r.CreatedAt, &edited, &r.LikeCount, &replies, &r.Version, &r.WriteTime) {
+		r.Status, r.ReplyCount = "", int64(replies)
+		utc(&r)
+		st.Replies[r.ID] = r
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan replies_by_parent: %w", err)
+	}
+	var id int64
+	iter = s.Query(scanLikes).IterContext(ctx)
+	for iter.Scan(&id, &n) {
+		st.Likes[id] = n
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan comment_likes: %w", err)
+	}
+	var h HotEntry
+	iter = s.Query(scanHot).IterContext(ctx)
+	for iter.Scan(&h.VideoID, &h.Band, &h.Count, &id) {
+		if _, dup := st.Hot[id]; dup {
+			st.HotDuplicates = append(st.HotDuplicates, id)
+		}
+		st.Hot[id] = h
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan hot_by_video: %w", err)
 	}
 	iter = s.Query(scanBuckets).IterContext(ctx)
 	for iter.Scan(&video, &bucket, &n) {
@@ -86,12 +144,25 @@ func Dump(ctx context.Context, s *gocql.Session) (State, error) {
 }
 
 // Expect is the read model that a set of final rows must produce: what the
-// syncer must leave once it has applied every change. Cassandra keeps
-// timestamps to the millisecond, so created_at is truncated to match.
-func Expect(rows []comment.Comment) State {
-	st := State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Buckets: map[int64]map[int32]int64{}, Counts: map[int64]int64{}}
+// syncer must leave once it has applied every change, with no likes.
+// Cassandra keeps timestamps to the millisecond, so created_at and
+// edited_at are truncated to match; the rows' like_count is never written
+// (the count lives in comment_likes), so it is 0.
+func Expect(rows []comment.Comment) State { return ExpectLikes(rows, nil) }
+
+// ExpectLikes is Expect with like counts: comment_likes holds likes, and
+// the hot index every visible root with its count (0 if not in likes).
+func ExpectLikes(rows []comment.Comment, likes map[int64]int64) State {
+	st := newState()
+	for id, n := range likes {
+		st.Likes[id] = n
+	}
 	for _, c := range rows {
 		c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Millisecond)
+		if !c.EditedAt.IsZero() {
+			c.EditedAt = c.EditedAt.UTC().Truncate(time.Millisecond)
+		}
+		c.LikeCount = 0
 		st.ByID[c.ID] = Row{Comment: c, WriteTime: c.Version}
 		if _, ok := st.Counts[c.VideoID]; !ok {
 			st.Counts[c.VideoID] = 0
@@ -101,6 +172,12 @@ func Expect(rows []comment.Comment) State {
 		}
 		v := c
 		v.Status = ""
+		if c.ParentID != 0 {
+			st.Replies[c.ID] = Row{Comment: v, WriteTime: c.Version}
+			continue
+		}
+		n := likes[c.ID]
+		st.Hot[c.ID] = HotEntry{VideoID: c.VideoID, Band: Band(n), Count: n}
 		st.ByVideo[c.ID] = Row{Comment: v, WriteTime: c.Version}
 		if st.Buckets[c.VideoID] == nil {
 			st.Buckets[c.VideoID] = map[int32]int64{}
@@ -136,6 +213,30 @@ func Diff(got, want State, limit int) []string {
 	}
 	rows("comments_by_id", got.ByID, want.ByID)
 	rows("comments_by_video", got.ByVideo, want.ByVideo)
+	rows("replies_by_parent", got.Replies, want.Replies)
+	for id, w := range want.Likes {
+		if g := got.Likes[id]; g != w {
+			add("comment_likes %d: %d, want %d", id, g, w)
+		}
+	}
+	for id, g := range got.Likes {
+		if _, ok := want.Likes[id]; !ok && g != 0 {
+			add("comment_likes %d: %d, want no likes", id, g)
+		}
+	}
+	for id, w := range want.Hot {
+		if g, ok := got.Hot[id]; !ok || g != w {
+			add("hot_by_video %d: %+v (present %v), want %+v", id, g, ok, w)
+		}
+	}
+	for id, g := range got.Hot {
+		if _, ok := want.Hot[id]; !ok {
+			add("hot_by_video %d: %+v should not be there", id, g)
+		}
+	}
+	for _, id := range got.HotDuplicates {
+		add("hot_by_video: comment %d has more than one entry", id)
+	}
 	for v, wb := range want.Buckets {
 		for b, n := range wb {
 			if got.Buckets[v][b] != n {
@@ -169,7 +270,27 @@ func (s State) Videos(ids ...int64) State {
 	for _, id := range ids {
 		keep[id] = true
 	}
-	out := State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Buckets: map[int64]map[int32]int64{}, Counts: map[int64]int64{}}
+	out := newState()
+	for id, r := range s.Replies {
+		if keep[r.VideoID] {
+			out.Replies[id] = r
+		}
+	}
+	for id, h := range s.Hot {
+		if keep[h.VideoID] {
+			out.Hot[id] = h
+		}
+	}
+	for _, id := range s.HotDuplicates {
+		if keep[s.Hot[id].VideoID] {
+			out.HotDuplicates = append(out.HotDuplicates, id)
+		}
+	}
+	for id, n := range s.Likes {
+		if r, ok := s.ByID[id]; ok && keep[r.VideoID] {
+			out.Likes[id] = n
+		}
+	}
 	for id, r := range s.ByID {
 		if keep[r.VideoID] {
 			out.ByID[id] = r

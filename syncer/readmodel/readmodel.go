@@ -11,11 +11,18 @@
 // After a batch, the writer recounts each (video, bucket) partition it
 // touched and rewrites video_buckets.comment_count, then rewrites
 // video_counts.approved as the sum over the video's buckets. A recount reads
-// the state, not the events, so it is right however often it runs.
+// the state, not the events, so it is right however often it runs. Only
+// root comments are in comments_by_video and so in the counts; replies are
+// in replies_by_parent.
+//
+// Likes (likes.go) are the exception to "timestamp = row version": their
+// absolute counts in comment_likes are ordered by Kafka offset, and the hot
+// index (hot_by_video) is derived from state like the counts are.
 package readmodel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -27,18 +34,25 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 )
 
-// The statements of the writer.
+// The statements of the writer. Comment rows carry no like_count: the
+// count lives in comment_likes (likes.go), and an event's like_count (0 in
+// MySQL) must never overwrite it.
 const (
-	insertByID = `INSERT INTO comments_by_id (id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version)
+	insertByID = `INSERT INTO comments_by_id (id, video_id, user_id, parent_id, content, status, created_at, edited_at, reply_count, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`
-	insertByVideo = `INSERT INTO comments_by_video (video_id, bucket, id, user_id, parent_id, content, created_at, like_count, reply_count, version)
+	insertByVideo = `INSERT INTO comments_by_video (video_id, bucket, id, user_id, parent_id, content, created_at, edited_at, reply_count, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`
 	deleteByVideo = `DELETE FROM comments_by_video USING TIMESTAMP ? WHERE video_id = ? AND bucket = ? AND id = ?`
-	countBucket   = `SELECT COUNT(*) FROM comments_by_video WHERE video_id = ? AND bucket = ?`
-	writeBucket   = `INSERT INTO video_buckets (video_id, bucket, comment_count) VALUES (?, ?, ?) USING TIMESTAMP ?`
-	deleteBucket  = `DELETE FROM video_buckets USING TIMESTAMP ? WHERE video_id = ? AND bucket = ?`
-	sumBuckets    = `SELECT comment_count FROM video_buckets WHERE video_id = ?`
-	writeCount    = `INSERT INTO video_counts (video_id, approved) VALUES (?, ?) USING TIMESTAMP ?`
+	insertReply   = `INSERT INTO replies_by_parent (parent_id, id, video_id, user_id, content, created_at, edited_at, reply_count, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`
+	deleteReply  = `DELETE FROM replies_by_parent USING TIMESTAMP ? WHERE parent_id = ? AND id = ?`
+	insertPin    = `INSERT INTO video_pins (video_id, comment_id, version) VALUES (?, ?, ?) USING TIMESTAMP ?`
+	countBucket  = `SELECT COUNT(*) FROM comments_by_video WHERE video_id = ? AND bucket = ?`
+	writeBucket  = `INSERT INTO video_buckets (video_id, bucket, comment_count) VALUES (?, ?, ?) USING TIMESTAMP ?`
+	deleteBucket = `DELETE FROM video_buckets USING TIMESTAMP ? WHERE video_id = ? AND bucket = ?`
+	sumBuckets   = `SELECT comment_count FROM video_buckets WHERE video_id = ?`
+	writeCount   = `INSERT INTO video_counts (video_id, approved) VALUES (?, ?) USING TIMESTAMP ?`
+	readCount    = `SELECT approved FROM video_counts WHERE video_id = ?`
 )
 
 // Limits of what the read model can hold. An event beyond them is invalid
@@ -114,29 +128,52 @@ func Latest(events []comment.Event) []comment.Event {
 	return out
 }
 
-// Apply writes events (any order, duplicates allowed) and then rewrites the
-// counts of every partition and video they touched. When it returns nil the
-// writes are acknowledged at the session's consistency; on an error some may
-// have landed, and applying the same events again is harmless.
+// Apply writes comment and pin events (any order, duplicates allowed; like
+// events are ApplyLikes' and skipped here) and then rewrites the counts of
+// every partition and video they touched and the hot index entries of the
+// root comments. When it returns nil the writes are acknowledged at the
+// session's consistency; on an error some may have landed, and applying
+// the same events again is harmless.
+//
+// A root comment goes to comments_by_video, a reply to replies_by_parent
+// (replies are not in the video's pages or totals); comments_by_id holds
+// every comment.
 func (w *Writer) Apply(ctx context.Context, events []comment.Event) error {
+	var comments, pins []comment.Event
+	for _, e := range events {
+		switch {
+		case e.Type == comment.EventPinned:
+			pins = append(pins, e)
+		case e.Type.IsComment():
+			comments = append(comments, e)
+		}
+	}
 	byPart := map[partition][]comment.Event{}
 	var parts []partition
-	latest := Latest(events)
+	var roots, replies []comment.Event
+	latest := Latest(comments)
 	for _, e := range latest {
+		if e.Comment.ParentID != 0 {
+			replies = append(replies, e)
+			continue
+		}
+		roots = append(roots, e)
 		p := partition{e.Comment.VideoID, comment.Bucket(e.Comment.ID)}
 		if _, ok := byPart[p]; !ok {
 			parts = append(parts, p)
 		}
 		byPart[p] = append(byPart[p], e)
 	}
-	// One task per comments_by_video partition (its rows, then its recount)
-	// and one per comments_by_id row, all independent of each other.
-	if err := w.each(ctx, len(parts)+len(latest), func(ctx context.Context, i int) error {
-		if i < len(parts) {
-			return w.applyPartition(ctx, parts[i], byPart[parts[i]])
-		}
-		return w.writeByID(ctx, latest[i-len(parts)])
-	}); err != nil {
+	// One task per comments_by_video partition (its rows, then its recount),
+	// one per comments_by_id row, per reply and per pin, all independent of
+	// each other.
+	tasks := []func(context.Context, int) error{
+		func(ctx context.Context, i int) error { return w.applyPartition(ctx, parts[i], byPart[parts[i]]) },
+		func(ctx context.Context, i int) error { return w.writeByID(ctx, latest[i]) },
+		func(ctx context.Context, i int) error { return w.writeReply(ctx, replies[i]) },
+		func(ctx context.Context, i int) error { return w.writePin(ctx, pins[i]) },
+	}
+	if err := w.eachOf(ctx, []int{len(parts), len(latest), len(replies), len(pins)}, tasks); err != nil {
 		return err
 	}
 	var videos []int64
@@ -147,9 +184,43 @@ func (w *Writer) Apply(ctx context.Context, events []comment.Event) error {
 			videos = append(videos, p.video)
 		}
 	}
-	return w.each(ctx, len(videos), func(ctx context.Context, i int) error {
-		return w.recountVideo(ctx, videos[i])
+	rootIDs := make([]int64, len(roots))
+	for i, e := range roots {
+		rootIDs[i] = e.Comment.ID
+	}
+	return w.eachOf(ctx, []int{len(videos), 1}, []func(context.Context, int) error{
+		func(ctx context.Context, i int) error { return w.recountVideo(ctx, videos[i]) },
+		func(ctx context.Context, _ int) error { return w.reconcileHot(ctx, rootIDs) },
 	})
+}
+
+// eachOf runs several task lists as one: tasks[k](i) for i < counts[k].
+func (w *Writer) eachOf(ctx context.Context, counts []int, tasks []func(context.Context, int) error) error {
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
+		return nil
+	}
+	return w.each(ctx, total, func(ctx context.Context, i int) error {
+		for k, n := range counts {
+			if i < n {
+				return tasks[k](ctx, i)
+			}
+			i -= n
+		}
+		return nil
+	})
+}
+
+// editedAt is the edited_at value of c: unset when never edited, so no
+// tombstone is written for it.
+func editedAt(c comment.Comment) any {
+	if c.EditedAt.IsZero() {
+		return gocql.UnsetValue
+	}
+	return c.EditedAt
 }
 
 // applyPartition writes the rows of one comments_by_video partition in
@@ -163,7 +234,7 @@ func (w *Writer) applyPartition(ctx context.Context, p partition, events []comme
 			entry := gocql.BatchEntry{Stmt: deleteByVideo, Args: []any{e.Version, c.VideoID, p.bucket, c.ID}, Idempotent: true}
 			if c.Status.Visible() {
 				entry.Stmt, entry.Args = insertByVideo, []any{c.VideoID, p.bucket, c.ID, c.UserID, c.ParentID, c.Content, c.CreatedAt,
-					c.LikeCount, int32(c.ReplyCount), c.Version, e.Version}
+					editedAt(c), int32(c.ReplyCount), c.Version, e.Version}
 			}
 			b.Entries = append(b.Entries, entry)
 		}
@@ -178,9 +249,33 @@ func (w *Writer) applyPartition(ctx context.Context, p partition, events []comme
 func (w *Writer) writeByID(ctx context.Context, e comment.Event) error {
 	c := e.Comment
 	q := w.s.Query(insertByID, c.ID, c.VideoID, c.UserID, c.ParentID, c.Content, string(c.Status), c.CreatedAt,
-		c.LikeCount, int32(c.ReplyCount), c.Version, e.Version)
+		editedAt(c), int32(c.ReplyCount), c.Version, e.Version)
 	if err := q.Idempotent(true).ExecContext(ctx); err != nil {
 		return fmt.Errorf("write comments_by_id %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// writeReply writes (visible) or removes (not) a reply's replies_by_parent
+// row.
+func (w *Writer) writeReply(ctx context.Context, e comment.Event) error {
+	c := e.Comment
+	q := w.s.Query(deleteReply, e.Version, c.ParentID, c.ID)
+	if c.Status.Visible() {
+		q = w.s.Query(insertReply, c.ParentID, c.ID, c.VideoID, c.UserID, c.Content, c.CreatedAt, editedAt(c),
+			int32(c.ReplyCount), c.Version, e.Version)
+	}
+	if err := q.Idempotent(true).ExecContext(ctx); err != nil {
+		return fmt.Errorf("write replies_by_parent %d/%d: %w", c.ParentID, c.ID, err)
+	}
+	return nil
+}
+
+// writePin writes a video's pin, ordered by the pin's version.
+func (w *Writer) writePin(ctx context.Context, e comment.Event) error {
+	p := e.Pin
+	if err := w.s.Query(insertPin, p.VideoID, p.CommentID, p.Version, p.Version).Idempotent(true).ExecContext(ctx); err != nil {
+		return fmt.Errorf("write video_pins %d: %w", p.VideoID, err)
 	}
 	return nil
 }
@@ -219,6 +314,30 @@ func (w *Writer) recountVideo(ctx context.Context, video int64) error {
 		return fmt.Errorf("write video_counts %d: %w", video, err)
 	}
 	return nil
+}
+
+// Totals returns the approved counts of videos as video_counts holds them
+// (0 for a video without a row): after Apply, the counts its recounts wrote.
+func (w *Writer) Totals(ctx context.Context, videos []int64) (map[int64]int64, error) {
+	counts := make([]int64, len(videos))
+	err := w.each(ctx, len(videos), func(ctx context.Context, i int) error {
+		err := w.s.Query(readCount, videos[i]).ScanContext(ctx, &counts[i])
+		if errors.Is(err, gocql.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read video_counts %d: %w", videos[i], err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int64, len(videos))
+	for i, v := range videos {
+		out[v] = counts[i]
+	}
+	return out, nil
 }
 
 // stamp is the write timestamp of a count rewrite: the clock in

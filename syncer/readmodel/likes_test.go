@@ -1,0 +1,218 @@
+package readmodel
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/stacktest"
+)
+
+func likeEvents(id, video, delta, from, n int64) []LikeEvent {
+	out := make([]LikeEvent, n)
+	for i := range out {
+		out[i] = LikeEvent{CommentID: id, VideoID: video, Delta: delta, Offset: from + int64(i)}
+	}
+	return out
+}
+
+// checkState compares the videos' read model with the rows and likes.
+func checkState(t *testing.T, ctx context.Context, w *Writer, video int64, rows []comment.Comment, likes map[int64]int64) {
+	t.Helper()
+	got, err := Dump(ctx, w.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(got.Videos(video), ExpectLikes(rows, likes), 10); len(d) > 0 {
+		t.Errorf("%s", strings.Join(d, "\n"))
+	}
+}
+
+// TestApplyLikesIsExact: 1,000 likes in batches give exactly 1,000; the
+// whole stream replayed from offset 0 adds nothing; 300 unlikes take 300
+// away; the hot index holds the comment once, at its count.
+func TestApplyLikesIsExact(t *testing.T) {
+	cass := stacktest.NewCassandra(t)
+	w := NewWriter(cass.Session, 0, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	video := randomVideo()
+	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
+	if err := w.Apply(ctx, events(root...)); err != nil {
+		t.Fatal(err)
+	}
+	id := root[0].ID
+	likes := likeEvents(id, video, +1, 0, 1000)
+	unlikes := likeEvents(id, video, -1, 1000, 300)
+	steps := []struct {
+		name    string
+		batches [][]LikeEvent
+		want    int64
+		changed bool
+	}{
+		{"1000 likes in 10 batches", chunks(likes, 100), 1000, true},
+		{"replayed from offset 0 in other batches", chunks(likes, 333), 1000, false},
+		{"300 unlikes", chunks(unlikes, 100), 700, true},
+		{"everything again in one batch", [][]LikeEvent{append(append([]LikeEvent{}, likes...), unlikes...)}, 700, false},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			var last LikeCount
+			changed := false
+			for _, b := range s.batches {
+				counts, err := w.ApplyLikes(ctx, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(counts) != 1 {
+					t.Fatalf("%d counts for one comment", len(counts))
+				}
+				last, changed = counts[0], changed || counts[0].Changed
+			}
+			if last.Count != s.want || changed != s.changed {
+				t.Errorf("count %d changed %v, want %d %v", last.Count, changed, s.want, s.changed)
+			}
+			checkState(t, ctx, w, video, root, map[int64]int64{id: s.want})
+		})
+	}
+}
+
+// TestZombieLikeWriterLoses: a writer that computed a count from an older
+// base writes an older timestamp (offset + 1), so the newer count stays.
+func TestZombieLikeWriterLoses(t *testing.T) {
+	cass := stacktest.NewCassandra(t)
+	w := NewWriter(cass.Session, 0, nil)
+	zombie := NewWriter(cass.Session, 0, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	video := randomVideo()
+	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
+	if err := w.Apply(ctx, events(root...)); err != nil {
+		t.Fatal(err)
+	}
+	id := root[0].ID
+	// The zombie read the base after offset 4 (5 likes) ...
+	if _, err := zombie.ApplyLikes(ctx, likeEvents(id, video, +1, 0, 5)); err != nil {
+		t.Fatal(err)
+	}
+	// ... the partition's new owner applies offsets 5..9 ...
+	if _, err := w.ApplyLikes(ctx, likeEvents(id, video, +1, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	// ... and the zombie, still holding its old base of 5 at offset 4,
+	// writes what it computed for offsets 5..7 alone: 8 at offset 7.
+	if err := zombie.writeLikeCount(ctx, id, video, 8, 7); err != nil {
+		t.Fatal(err)
+	}
+	count, offset, err := w.storedLikes(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != 10 || offset != 9 {
+		t.Errorf("comment_likes (%d, %d) after the zombie's write, want (10, 9)", count, offset)
+	}
+}
+
+// TestHotIndexFollowsVisibilityAndReplies: the hot index holds exactly the
+// visible roots at their counts through rejection, re-approval, deletion
+// and likes; replies go to replies_by_parent, never to the hot index or the
+// video's pages; pins keep their newest version.
+func TestHotIndexFollowsVisibilityAndReplies(t *testing.T) {
+	cass := stacktest.NewCassandra(t)
+	w := NewWriter(cass.Session, 0, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	video := randomVideo()
+	at := time.Now().Add(-2 * time.Hour)
+	a := newHistory(video, at, 1, comment.Approved, comment.Rejected, comment.Approved, comment.Deleted)
+	b := newHistory(video, at, 2, comment.Approved)
+	reply := newHistory(video, at.Add(time.Minute), 3, comment.Approved, comment.Rejected)
+	for i := range reply {
+		reply[i].ParentID = b[0].ID
+	}
+	edited := b[0]
+	edited.Content, edited.EditedAt, edited.Version = "edited", at.Add(2*time.Minute), b[0].Version+10
+	offset := int64(0)
+	like := func(id, delta, n int64) func() error {
+		return func() error {
+			evs := likeEvents(id, video, delta, offset, n)
+			offset += n
+			_, err := w.ApplyLikes(ctx, evs)
+			return err
+		}
+	}
+	apply := func(cs ...comment.Comment) func() error {
+		return func() error { return w.Apply(ctx, events(cs...)) }
+	}
+	steps := []struct {
+		name  string
+		do    func() error
+		rows  []comment.Comment
+		likes map[int64]int64
+	}{
+		{"two approved roots and a reply", apply(a[0], b[0], reply[0]), []comment.Comment{a[0], b[0], reply[0]}, nil},
+		{"likes move a up", like(a[0].ID, +1, 5), []comment.Comment{a[0], b[0], reply[0]}, map[int64]int64{a[0].ID: 5}},
+		{"rejected: out of the hot index", apply(a[1]), []comment.Comment{a[1], b[0], reply[0]}, map[int64]int64{a[0].ID: 5}},
+		{"approved again: back at its count", apply(a[2]), []comment.Comment{a[2], b[0], reply[0]}, map[int64]int64{a[0].ID: 5}},
+		{"likes on a reply stay out of the hot index", like(reply[0].ID, +1, 2), []comment.Comment{a[2], b[0], reply[0]}, map[int64]int64{a[0].ID: 5, reply[0].ID: 2}},
+		{"the reply rejected", apply(reply[1]), []comment.Comment{a[2], b[0], reply[1]}, map[int64]int64{a[0].ID: 5, reply[0].ID: 2}},
+		{"an edit keeps b's entry", apply(edited), []comment.Comment{a[2], edited, reply[1]}, map[int64]int64{a[0].ID: 5, reply[0].ID: 2}},
+		{"a's likes taken back to 1", like(a[0].ID, -1, 4), []comment.Comment{a[2], edited, reply[1]}, map[int64]int64{a[0].ID: 1, reply[0].ID: 2}},
+		{"a deleted", apply(a[3]), []comment.Comment{a[3], edited, reply[1]}, map[int64]int64{a[0].ID: 1, reply[0].ID: 2}},
+		{"everything replayed, older first", apply(append(append(append([]comment.Comment{}, a...), b...), reply...)...), []comment.Comment{a[3], edited, reply[1]}, map[int64]int64{a[0].ID: 1, reply[0].ID: 2}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if err := s.do(); err != nil {
+				t.Fatal(err)
+			}
+			checkState(t, ctx, w, video, s.rows, s.likes)
+		})
+	}
+
+	t.Run("pins keep the newest version", func(t *testing.T) {
+		pins := []comment.Event{
+			comment.NewPinEvent(comment.Pin{VideoID: video, CommentID: b[0].ID, Version: 20}),
+			comment.NewPinEvent(comment.Pin{VideoID: video, CommentID: a[0].ID, Version: 10}),
+		}
+		if err := w.Apply(ctx, pins); err != nil {
+			t.Fatal(err)
+		}
+		var pinned, version int64
+		if err := cass.Session.Query(`SELECT comment_id, version FROM video_pins WHERE video_id = ?`, video).ScanContext(ctx, &pinned, &version); err != nil {
+			t.Fatal(err)
+		}
+		if pinned != b[0].ID || version != 20 {
+			t.Errorf("video_pins (%d, %d), want (%d, 20)", pinned, version, b[0].ID)
+		}
+		if err := w.Apply(ctx, []comment.Event{comment.NewPinEvent(comment.Pin{VideoID: video, Version: 30})}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cass.Session.Query(`SELECT comment_id FROM video_pins WHERE video_id = ?`, video).ScanContext(ctx, &pinned); err != nil || pinned != 0 {
+			t.Errorf("after unpin: %d, %v", pinned, err)
+		}
+	})
+}
+
+func TestBand(t *testing.T) {
+	for _, tt := range []struct {
+		count int64
+		band  int32
+	}{{0, 0}, {1, 1}, {2, 2}, {3, 2}, {4, 3}, {7, 3}, {8, 4}, {1000, 10}, {-1, 0}} {
+		t.Run("", func(t *testing.T) {
+			if got := Band(tt.count); got != tt.band {
+				t.Errorf("Band(%d) = %d, want %d", tt.count, got, tt.band)
+			}
+		})
+	}
+}
+
+func chunks(evs []LikeEvent, n int) [][]LikeEvent {
+	var out [][]LikeEvent
+	for i := 0; i < len(evs); i += n {
+		out = append(out, evs[i:min(i+n, len(evs))])
+	}
+	return out
+}
