@@ -1,0 +1,230 @@
+package inspect
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+)
+
+var (
+	now     = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	changed = now.Add(-time.Minute) // every row's updated_at
+)
+
+const video = 77
+
+// row builds a MySQL row of video; ids grow with time like real ones.
+func row(id int64, st comment.Status) Row {
+	return Row{Comment: comment.Comment{ID: id, VideoID: video, UserID: 5, Content: "c" + comment.FormatID(id), Status: st,
+		CreatedAt: changed, Version: 1000 + id}, UpdatedAt: changed}
+}
+
+func truth(rows ...Row) Truth {
+	t := Truth{Video: video, Rows: map[int64]Row{}, LastChange: changed}
+	for _, r := range rows {
+		t.Rows[r.ID] = r
+		if r.Status == comment.Approved && r.VideoID == video {
+			t.Approved++
+		}
+	}
+	return t
+}
+
+// window caches rows (newest first by id) the way cdc and fills do.
+func window(complete bool, total int64, rows ...Row) pagecache.WindowSnapshot {
+	w := pagecache.WindowSnapshot{Cached: true, Complete: complete, Total: total, Bodies: map[int64][]byte{}}
+	for _, r := range rows {
+		w.IDs = append(w.IDs, r.ID)
+		w.Bodies[r.ID] = PublicBody(r.Comment)
+	}
+	slices.SortFunc(w.IDs, func(a, b int64) int { return int(b - a) })
+	return w
+}
+
+type found struct {
+	kind Kind
+	id   int64
+}
+
+func kinds(ms []Mismatch) []found {
+	out := make([]found, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, found{m.Kind, m.ID})
+	}
+	return out
+}
+
+func TestCompareWindow(t *testing.T) {
+	a1, a2, a3, a4 := row(101, comment.Approved), row(102, comment.Approved), row(103, comment.Approved), row(104, comment.Approved)
+	p5, r6 := row(105, comment.Pending), row(106, comment.Rejected)
+	other := row(107, comment.Approved)
+	other.VideoID = 78
+	tests := []struct {
+		name string
+		t    Truth
+		w    func() pagecache.WindowSnapshot
+		want []found
+	}{
+		{"agrees, complete", truth(a1, a2, a3, p5), func() pagecache.WindowSnapshot { return window(true, 3, a1, a2, a3) }, nil},
+		{"agrees, incomplete, older ids beyond the window", truth(a1, a2, a3, a4), func() pagecache.WindowSnapshot { return window(false, 4, a3, a4) }, nil},
+		{"not cached", truth(a1), func() pagecache.WindowSnapshot { return pagecache.WindowSnapshot{} }, nil},
+		{"complete window lacks an approved one", truth(a1, a2, a3), func() pagecache.WindowSnapshot { return window(true, 3, a1, a3) },
+			[]found{{CacheMissing, 102}}},
+		{"incomplete window lacks one newer than its oldest", truth(a1, a2, a3, a4), func() pagecache.WindowSnapshot { return window(false, 4, a2, a4) },
+			[]found{{CacheMissing, 103}}},
+		{"pending comment cached", truth(a1, p5), func() pagecache.WindowSnapshot { return window(true, 1, a1, p5) },
+			[]found{{CacheNotApproved, 105}}},
+		{"rejected comment cached", truth(a1, r6), func() pagecache.WindowSnapshot { return window(true, 1, a1, r6) },
+			[]found{{CacheNotApproved, 106}}},
+		{"unknown comment cached", truth(a1), func() pagecache.WindowSnapshot { return window(true, 1, a1, row(200, comment.Approved)) },
+			[]found{{CacheNotApproved, 200}}},
+		{"another video's comment cached", truth(a1, other), func() pagecache.WindowSnapshot { return window(true, 1, a1, other) },
+			[]found{{CacheWrongVideo, 107}}},
+		{"body differs", truth(a1, a2), func() pagecache.WindowSnapshot {
+			w := window(true, 2, a1, a2)
+			b := a2
+			b.Content = "edited"
+			w.Bodies[102] = PublicBody(b.Comment)
+			return w
+		}, []found{{CacheBody, 102}}},
+		{"body is not JSON", truth(a1), func() pagecache.WindowSnapshot {
+			w := window(true, 1, a1)
+			w.Bodies[101] = []byte("garbage")
+			return w
+		}, []found{{CacheBody, 101}}},
+		{"member without body", truth(a1), func() pagecache.WindowSnapshot {
+			w := window(true, 1, a1)
+			delete(w.Bodies, 101)
+			return w
+		}, []found{{CacheBody, 101}}},
+		{"same body, other key order", truth(a1), func() pagecache.WindowSnapshot {
+			w := window(true, 1, a1)
+			w.Bodies[101] = []byte(`{"video_id":"77","id":"101","user_id":"5","parent_id":"0","content":"c101","created_at":"` +
+				comment.FormatTime(changed) + `","like_count":0,"reply_count":0}`)
+			return w
+		}, nil},
+		{"wrong total", truth(a1, a2), func() pagecache.WindowSnapshot { return window(true, 5, a1, a2) },
+			[]found{{CacheTotal, 0}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CompareWindow(now, tc.t, tc.w())
+			if !slices.Equal(kinds(got), tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for _, m := range got {
+				if m.Video != video || m.Age <= 0 || m.Detail == "" || m.Where == "" {
+					t.Errorf("incomplete mismatch %+v", m)
+				}
+			}
+		})
+	}
+}
+
+// cass builds the read model as the syncer would write rows.
+func cass(count int64, rows ...Row) CassVideo {
+	c := CassVideo{ByVideo: map[int64]CassRow{}, ByID: map[int64]CassRow{}, Count: count, HasCount: true}
+	for _, r := range rows {
+		c.ByID[r.ID] = CassRow{Comment: r.Comment}
+		if r.Status == comment.Approved {
+			byVideo := r.Comment
+			byVideo.Status = comment.Approved
+			c.ByVideo[r.ID] = CassRow{Comment: byVideo}
+		}
+	}
+	return c
+}
+
+func TestCompareCassandra(t *testing.T) {
+	a1, a2, p3, r4 := row(101, comment.Approved), row(102, comment.Approved), row(103, comment.Pending), row(104, comment.Rejected)
+	all := truth(a1, a2, p3, r4)
+	tests := []struct {
+		name string
+		c    func() CassVideo
+		want []found
+	}{
+		{"agrees", func() CassVideo { return cass(2, a1, a2, p3, r4) }, nil},
+		{"approved missing from comments_by_video", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			delete(c.ByVideo, 102)
+			return c
+		}, []found{{CassMissing, 102}}},
+		{"row missing from comments_by_id", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			delete(c.ByID, 103)
+			return c
+		}, []found{{CassMissing, 103}}},
+		{"rejected one present in comments_by_video", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			c.ByVideo[104] = CassRow{Comment: r4.Comment}
+			return c
+		}, []found{{CassNotApproved, 104}}},
+		{"unknown one present in comments_by_video", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			c.ByVideo[300] = CassRow{Comment: comment.Comment{ID: 300, VideoID: video, Version: now.Add(-time.Hour).UnixMicro()}}
+			return c
+		}, []found{{CassNotApproved, 300}}},
+		{"older version", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			old := c.ByID[104]
+			old.Version--
+			old.Status = comment.Approved
+			c.ByID[104] = old
+			return c
+		}, []found{{CassOld, 104}}},
+		{"other content at the same version", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			x := c.ByVideo[101]
+			x.Content = "changed"
+			c.ByVideo[101] = x
+			return c
+		}, []found{{CassDiffers, 101}}},
+		{"other status at the same version", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			x := c.ByID[103]
+			x.Status = comment.Approved
+			c.ByID[103] = x
+			return c
+		}, []found{{CassDiffers, 103}}},
+		{"wrong count", func() CassVideo { return cass(3, a1, a2, p3, r4) }, []found{{CassCount, 0}}},
+		{"no count row", func() CassVideo {
+			c := cass(2, a1, a2, p3, r4)
+			c.HasCount = false
+			return c
+		}, []found{{CassCount, 0}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CompareCassandra(now, all, tc.c())
+			if !slices.Equal(kinds(got), tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for _, m := range got {
+				if m.Age <= 0 || m.Detail == "" || m.Where == "" {
+					t.Errorf("incomplete mismatch %+v", m)
+				}
+			}
+		})
+	}
+}
+
+func TestReportOlder(t *testing.T) {
+	r := Report{Mismatches: []Mismatch{{Kind: CacheBody, Age: time.Second}, {Kind: CacheTotal, Age: time.Minute}, {Kind: CacheTotal, Age: 30 * time.Second}}}
+	tests := []struct {
+		grace time.Duration
+		want  int
+	}{{0, 3}, {30 * time.Second, 2}, {time.Hour, 0}}
+	for _, tc := range tests {
+		t.Run(tc.grace.String(), func(t *testing.T) {
+			if got := len(r.Older(tc.grace)); got != tc.want {
+				t.Errorf("Older(%v) = %d mismatches, want %d", tc.grace, got, tc.want)
+			}
+		})
+	}
+	if got := ByKind(r.Mismatches); got[CacheTotal] != 2 || got[CacheBody] != 1 {
+		t.Errorf("ByKind = %v", got)
+	}
+}

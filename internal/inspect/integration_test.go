@@ -1,0 +1,438 @@
+package inspect_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/inspect"
+	"github.com/vidcomments/vidcomments/internal/inspect/cqlsource"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/stacktest"
+	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
+	"github.com/vidcomments/vidcomments/syncer/readmodel"
+)
+
+// window is the cache window of these tests: small, so a video of 8
+// approved comments has an incomplete window.
+const window = 5
+
+// world is one private database and keyspace, the shared Redis and an
+// inspector over all three.
+type world struct {
+	db    *sql.DB
+	cass  *stacktest.Cassandra
+	rdb   redis.UniversalClient
+	cache *pagecache.Cache
+	in    *inspect.Inspector
+	w     *readmodel.Writer
+}
+
+func newWorld(t *testing.T) *world {
+	my := stacktest.NewMySQL(t)
+	cs := stacktest.NewCassandra(t)
+	rdb := stacktest.Redis(t)
+	cache := pagecache.New(rdb, pagecache.Options{Window: window})
+	return &world{db: my.DB, cass: cs, rdb: rdb, cache: cache,
+		in: inspect.New(my.DB, cache, inspect.Options{Cassandra: cqlsource.New(cs.Session), Redis: rdb}),
+		w:  readmodel.NewWriter(cs.Session, 0, nil)}
+}
+
+// seeded is one video in a consistent state.
+type seeded struct {
+	video int64
+	rows  []comment.Comment // newest first
+}
+
+// byStatus returns the ids of rows in status st, newest first.
+func (s seeded) byStatus(st comment.Status) []int64 {
+	var ids []int64
+	for _, r := range s.rows {
+		if r.Status == st {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+func (s seeded) row(id int64) comment.Comment {
+	for _, r := range s.rows {
+		if r.ID == id {
+			return r
+		}
+	}
+	panic(fmt.Sprintf("no row %d", id))
+}
+
+// seed writes a video with approved approved comments plus a pending and a
+// rejected one to MySQL, Cassandra (through the syncer's writer) and the
+// Redis window (through a fill), a consistent state, and returns it.
+func (w *world) seed(t *testing.T, approved int) seeded {
+	t.Helper()
+	ctx := context.Background()
+	video := 1<<52 + rand.Int64N(1<<50)
+	t.Cleanup(func() {
+		for _, k := range []string{"meta", "time", "body", "ver", "ov", "ovt", "fence"} {
+			w.rdb.Del(context.Background(), fmt.Sprintf("vc:{%d}:%s", video, k))
+		}
+	})
+	created := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+	base := comment.MinIDAt(created)
+	statuses := []comment.Status{comment.Rejected, comment.Pending}
+	for range approved {
+		statuses = append(statuses, comment.Approved)
+	}
+	s := seeded{video: video}
+	var events []comment.Event
+	for i, st := range statuses {
+		c := comment.Comment{ID: base + int64(i)*4096, VideoID: video, UserID: 7, Content: fmt.Sprintf("comment %d of %d", i, video),
+			Status: st, CreatedAt: created, Version: created.UnixMicro() + int64(i)}
+		_, err := w.db.ExecContext(ctx, `INSERT INTO comments (id, video_id, user_id, parent_id, content, status, created_at, updated_at, version)
+			VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)`, c.ID, c.VideoID, c.UserID, c.Content, string(c.Status), c.CreatedAt, created, c.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.rows = append([]comment.Comment{c}, s.rows...)
+		events = append(events, comment.NewEvent(comment.EventCreated, c))
+	}
+	if err := w.w.Apply(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	var entries []pagecache.Entry
+	for _, c := range s.rows {
+		if c.Status == comment.Approved && len(entries) < window {
+			entries = append(entries, pagecache.Entry{ID: c.ID, Body: inspect.PublicBody(c), Version: c.Version})
+		}
+	}
+	tok, err := w.cache.BeginFill(ctx, video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.cache.FillSince(ctx, video, tok, entries, int64(approved), approved <= window)
+	if err != nil || !res.Written {
+		t.Fatalf("fill: %+v %v", res, err)
+	}
+	return s
+}
+
+func (w *world) inspect(t *testing.T, video int64) []inspect.Mismatch {
+	t.Helper()
+	rep, err := w.in.Run(context.Background(), []int64{video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Mismatches
+}
+
+func member(id int64) string { return fmt.Sprintf("%019d", id) }
+
+// Each way of corrupting Redis or Cassandra is found, with the right kind,
+// comment and a positive age; the consistent state before it has none.
+func TestInspectorFindsEveryCorruption(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	bg := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		approved int // 3: complete window; 8: incomplete
+		corrupt  func(t *testing.T, s seeded) int64
+		kind     inspect.Kind
+	}{
+		{"redis: approved comment missing from a complete window", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[1]
+			bg(w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
+			return id
+		}, inspect.CacheMissing},
+		{"redis: approved comment missing inside an incomplete window", 8, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[2]
+			bg(w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
+			return id
+		}, inspect.CacheMissing},
+		{"redis: pending comment cached", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Pending)[0])
+			bg(w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
+			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			return c.ID
+		}, inspect.CacheNotApproved},
+		{"redis: comment rejected in MySQL still cached", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[0]
+			_, err := w.db.ExecContext(ctx, `UPDATE comments SET status = 'rejected', updated_at = ? WHERE id = ?`, time.Now().Add(-time.Minute), id)
+			bg(err)
+			return id
+		}, inspect.CacheNotApproved},
+		{"redis: unknown comment cached", 3, func(t *testing.T, s seeded) int64 {
+			id := s.rows[0].ID + 1
+			bg(w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(id)}).Err())
+			return id
+		}, inspect.CacheNotApproved},
+		{"redis: another video's comment cached", 3, func(t *testing.T, s seeded) int64 {
+			other := w.seed(t, 1)
+			c := other.row(other.byStatus(comment.Approved)[0])
+			bg(w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
+			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			return c.ID
+		}, inspect.CacheWrongVideo},
+		{"redis: body differs", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Approved)[0])
+			c.Content = "not what MySQL says"
+			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			return c.ID
+		}, inspect.CacheBody},
+		{"redis: body missing", 8, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[0]
+			bg(w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id)).Err())
+			return id
+		}, inspect.CacheBody},
+		{"redis: wrong total", 8, func(t *testing.T, s seeded) int64 {
+			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", s.video), "total", 9).Err())
+			return 0
+		}, inspect.CacheTotal},
+		{"cassandra: approved comment missing from comments_by_video", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[2]
+			bg(w.cass.Session.Query(`DELETE FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id = ?`, s.video, comment.Bucket(id), id).Exec())
+			return id
+		}, inspect.CassMissing},
+		{"cassandra: comment missing from comments_by_id", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Pending)[0]
+			bg(w.cass.Session.Query(`DELETE FROM comments_by_id WHERE id = ?`, id).Exec())
+			return id
+		}, inspect.CassMissing},
+		{"cassandra: rejected comment present in comments_by_video", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Rejected)[0])
+			bg(w.cass.Session.Query(`INSERT INTO comments_by_video (video_id, bucket, id, user_id, parent_id, content, created_at, like_count, reply_count, version)
+				VALUES (?, ?, ?, ?, 0, ?, ?, 0, 0, ?)`, s.video, comment.Bucket(c.ID), c.ID, c.UserID, c.Content, c.CreatedAt, c.Version).Exec())
+			return c.ID
+		}, inspect.CassNotApproved},
+		{"cassandra: older version in comments_by_id", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Approved)[0])
+			bg(w.cass.Session.Query(`UPDATE comments_by_id SET version = ?, status = 'pending' WHERE id = ?`, c.Version-1, c.ID).Exec())
+			return c.ID
+		}, inspect.CassOld},
+		{"cassandra: other content at the same version", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Approved)[1])
+			bg(w.cass.Session.Query(`UPDATE comments_by_video SET content = 'changed' WHERE video_id = ? AND bucket = ? AND id = ?`, s.video, comment.Bucket(c.ID), c.ID).Exec())
+			return c.ID
+		}, inspect.CassDiffers},
+		{"cassandra: wrong count", 3, func(t *testing.T, s seeded) int64 {
+			bg(w.cass.Session.Query(`UPDATE video_counts SET approved = 42 WHERE video_id = ?`, s.video).Exec())
+			return 0
+		}, inspect.CassCount},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := w.seed(t, tc.approved)
+			if ms := w.inspect(t, s.video); len(ms) != 0 {
+				t.Fatalf("consistent state: %d mismatches: %v", len(ms), ms)
+			}
+			id := tc.corrupt(t, s)
+			ms := w.inspect(t, s.video)
+			i := slices.IndexFunc(ms, func(m inspect.Mismatch) bool { return m.Kind == tc.kind && m.ID == id })
+			if i < 0 {
+				t.Fatalf("no %s mismatch for comment %d; found %v", tc.kind, id, ms)
+			}
+			if m := ms[i]; m.Video != s.video || m.Age <= 0 || m.Where == "" || m.Detail == "" {
+				t.Errorf("incomplete mismatch %+v", m)
+			}
+			t.Logf("found: %v", ms[i])
+		})
+	}
+}
+
+// The cdc job counts only mismatches older than its grace period, in the
+// cdc_inspector_mismatches gauge, and counts its runs. It scans every cached
+// video, so it runs against a private redis-server.
+func TestJobExportsOldMismatches(t *testing.T) {
+	stacktest.Integration(t)
+	my := stacktest.NewMySQL(t)
+	rdb := privateRedis(t)
+	cache := pagecache.New(rdb, pagecache.Options{Window: window})
+	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Redis: rdb})}
+	ctx := context.Background()
+	s := w.seedCacheOnly(t, 3)
+	id := s.byStatus(comment.Approved)[0]
+	if err := rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id), "{}").Err(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		grace time.Duration
+		want  float64
+	}{
+		{"mismatch older than the grace period is counted", time.Second, 1},
+		{"younger one is not", 24 * time.Hour, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			job := inspect.NewJob(w.in, cache, inspect.JobConfig{Every: time.Hour, Grace: tc.grace, MaxVideos: 10, Registry: reg})
+			defer job.Close()
+			job.RunOnce(ctx)
+			if got := metricValue(t, reg, "cdc_inspector_mismatches", "kind", string(inspect.CacheBody)); got != tc.want {
+				t.Errorf("cdc_inspector_mismatches{kind=cache_body} = %v, want %v", got, tc.want)
+			}
+			if got := metricValue(t, reg, "cdc_inspector_runs_total", "result", "ok"); got != 1 {
+				t.Errorf("cdc_inspector_runs_total{result=ok} = %v, want 1", got)
+			}
+		})
+	}
+}
+
+// metricValue returns the value of the gauge or counter name{label=value}.
+func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					if m.GetGauge() != nil {
+						return m.GetGauge().GetValue()
+					}
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{%s=%q}", name, label, value)
+	return 0
+}
+
+// seedCacheOnly is seed without Cassandra.
+func (w *world) seedCacheOnly(t *testing.T, approved int) seeded {
+	t.Helper()
+	ctx := context.Background()
+	video := 1<<52 + rand.Int64N(1<<50)
+	created := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+	base := comment.MinIDAt(created)
+	s := seeded{video: video}
+	var entries []pagecache.Entry
+	for i := range approved {
+		c := comment.Comment{ID: base + int64(i)*4096, VideoID: video, UserID: 7, Content: fmt.Sprint("c", i),
+			Status: comment.Approved, CreatedAt: created, Version: created.UnixMicro() + int64(i)}
+		if _, err := w.db.ExecContext(ctx, `INSERT INTO comments (id, video_id, user_id, parent_id, content, status, created_at, updated_at, version)
+			VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)`, c.ID, c.VideoID, c.UserID, c.Content, string(c.Status), c.CreatedAt, created, c.Version); err != nil {
+			t.Fatal(err)
+		}
+		s.rows = append([]comment.Comment{c}, s.rows...)
+	}
+	for _, c := range s.rows {
+		entries = append(entries, pagecache.Entry{ID: c.ID, Body: inspect.PublicBody(c), Version: c.Version})
+	}
+	tok, err := w.cache.BeginFill(ctx, video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := w.cache.FillSince(ctx, video, tok, entries, int64(approved), true); err != nil || !res.Written {
+		t.Fatalf("fill: %+v %v", res, err)
+	}
+	return s
+}
+
+// privateRedis starts a redis-server of this test's own on a free port.
+func privateRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found (%v): %s", err, stacktest.StartHint)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	rdb := redisstore.New(config.Redis{Addrs: []string{addr}})
+	t.Cleanup(func() { rdb.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("private redis-server does not answer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return rdb
+}
+
+// The job's sample: successive ScanCachedVideos calls of a few videos each
+// walk every cached video exactly as the job does, none skipped.
+func TestJobSamplesWalkEveryCachedVideo(t *testing.T) {
+	stacktest.Integration(t)
+	rdb := privateRedis(t)
+	cache := pagecache.New(rdb, pagecache.Options{})
+	ctx := context.Background()
+	want := map[int64]bool{}
+	for i := range 57 {
+		v := int64(1000 + i)
+		want[v] = true
+		if err := rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", v), "total", 0, "complete", 1).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Set(ctx, fmt.Sprintf("vc:{%d}:ver", v+5000), 1, 0).Err(); err != nil { // not cached: not sampled
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		n    int
+	}{{"samples of 3", 3}, {"samples of 10", 10}, {"one sample", 1000}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[int64]bool{}
+			var cursor uint64
+			for calls := 0; ; calls++ {
+				if calls > 1000 {
+					t.Fatal("the scan does not end")
+				}
+				vs, next, err := cache.ScanCachedVideos(ctx, cursor, tc.n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vs {
+					got[v] = true
+				}
+				if cursor = next; cursor == 0 {
+					break
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("walked %d videos, want %d", len(got), len(want))
+			}
+			for v := range want {
+				if !got[v] {
+					t.Errorf("video %d never sampled", v)
+				}
+			}
+		})
+	}
+}
