@@ -18,6 +18,10 @@ const (
 	DefaultSaveInterval = binlog.DefaultSaveInterval
 	DefaultLockWait     = binlog.DefaultLockWait
 	DefaultCacheWindow  = pagecache.DefaultWindow
+	// The cache inspector job (internal/inspect): off by default.
+	DefaultInspectEvery  = 0                // 0: the job does not run
+	DefaultInspectGrace  = 30 * time.Second // younger mismatches are the pipeline at work
+	DefaultInspectVideos = 100              // cached videos inspected per run
 	// derivedServerIDBase keeps derived ids clear of the small ids servers
 	// are usually given.
 	derivedServerIDBase = 1001
@@ -32,6 +36,11 @@ type Config struct {
 	SaveInterval time.Duration // at most one position save per interval while changes flow
 	LockWait     time.Duration // one GET_LOCK attempt's wait while standing by
 	CacheWindow  int           // newest comments cached per video: must match readsvc's
+	// The periodic cache inspector: every InspectEvery (0: off), up to
+	// InspectVideos cached videos, mismatches older than InspectGrace counted.
+	InspectEvery  time.Duration
+	InspectGrace  time.Duration
+	InspectVideos int
 }
 
 // RegisterFlags registers every cdc flag with its VC_… environment name.
@@ -44,6 +53,9 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Duration(&c.SaveInterval, "save-interval", "VC_CDC_SAVE_INTERVAL", DefaultSaveInterval, "at most one binlog position save per interval while changes flow")
 	f.Duration(&c.LockWait, "lock-wait", "VC_CDC_LOCK_WAIT", DefaultLockWait, "how long one leader-lock attempt waits in MySQL while standing by (whole seconds)")
 	f.Int(&c.CacheWindow, "cache-window", "VC_CACHE_WINDOW", DefaultCacheWindow, "newest comments cached per video (must equal readsvc's)")
+	f.Duration(&c.InspectEvery, "inspect-every", "VC_CDC_INSPECT_EVERY", DefaultInspectEvery, "run the cache inspector over a sample of cached videos this often (0: off)")
+	f.Duration(&c.InspectGrace, "inspect-grace", "VC_CDC_INSPECT_GRACE", DefaultInspectGrace, "inspector mismatches younger than this are not counted (the pipeline at work)")
+	f.Int(&c.InspectVideos, "inspect-videos", "VC_CDC_INSPECT_VIDEOS", DefaultInspectVideos, "cached videos one inspector run compares with MySQL")
 }
 
 // Validate checks what flag parsing cannot.
@@ -57,6 +69,10 @@ func (c Config) Validate() error {
 	if c.SaveInterval <= 0 || c.LockWait < time.Second || c.CacheWindow <= 0 {
 		return fmt.Errorf("save-interval %v, lock-wait %v, cache-window %d: want a positive interval, a wait of at least 1s and a positive window",
 			c.SaveInterval, c.LockWait, c.CacheWindow)
+	}
+	if c.InspectEvery < 0 || c.InspectGrace < 0 || c.InspectVideos <= 0 {
+		return fmt.Errorf("inspect-every %v, inspect-grace %v, inspect-videos %d: want non-negative durations and a positive sample",
+			c.InspectEvery, c.InspectGrace, c.InspectVideos)
 	}
 	return nil
 }

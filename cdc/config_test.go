@@ -19,6 +19,10 @@ func TestConfigDefaults(t *testing.T) {
 		SaveInterval: time.Second,
 		LockWait:     time.Second,
 		CacheWindow:  1000,
+		// The inspector job is off unless asked for.
+		InspectEvery:  0,
+		InspectGrace:  30 * time.Second,
+		InspectVideos: 100,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
@@ -33,7 +37,11 @@ func TestConfigFromEnv(t *testing.T) {
 	configtest.Parse(t, &got, map[string]string{
 		"VC_CDC_ADMIN_ADDR": "0.0.0.0:19083", "VC_MYSQL_DSN": "u:p@tcp(db:3306)/x",
 		"VC_CDC_SERVER_ID": "4242", "VC_CDC_SAVE_INTERVAL": "250ms", "VC_CDC_LOCK_WAIT": "3s", "VC_CACHE_WINDOW": "500",
+		"VC_CDC_INSPECT_EVERY": "1m", "VC_CDC_INSPECT_GRACE": "45s", "VC_CDC_INSPECT_VIDEOS": "7",
 	})
+	if got.InspectEvery != time.Minute || got.InspectGrace != 45*time.Second || got.InspectVideos != 7 {
+		t.Errorf("inspector env not applied: %+v", got)
+	}
 	if got.AdminAddr != "0.0.0.0:19083" || got.MySQL.DSN != "u:p@tcp(db:3306)/x" || got.ServerID != 4242 ||
 		got.SaveInterval != 250*time.Millisecond || got.LockWait != 3*time.Second || got.CacheWindow != 500 {
 		t.Errorf("env not applied: %+v", got)
@@ -44,7 +52,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{MySQL: configtest.MySQL, SaveInterval: time.Second, LockWait: time.Second, CacheWindow: 10}
+	ok := Config{MySQL: configtest.MySQL, SaveInterval: time.Second, LockWait: time.Second, CacheWindow: 10, InspectVideos: 1}
 	tests := []struct {
 		name   string
 		change func(*Config)
@@ -58,6 +66,10 @@ func TestConfigValidate(t *testing.T) {
 		{"zero save interval", func(c *Config) { c.SaveInterval = 0 }, false},
 		{"sub-second lock wait", func(c *Config) { c.LockWait = 500 * time.Millisecond }, false},
 		{"zero window", func(c *Config) { c.CacheWindow = 0 }, false},
+		{"inspector on", func(c *Config) { c.InspectEvery = time.Minute }, true},
+		{"negative inspect interval", func(c *Config) { c.InspectEvery = -time.Second }, false},
+		{"negative inspect grace", func(c *Config) { c.InspectGrace = -time.Second }, false},
+		{"zero inspect sample", func(c *Config) { c.InspectVideos = 0 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

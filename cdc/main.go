@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/cdc/binlog"
+	"github.com/vidcomments/vidcomments/internal/inspect"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
@@ -59,6 +60,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 	app.OnClose("redis", rdb.Close)
 	admin.AddCheck("redis", func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) })
 
+	cache := pagecache.New(rdb, pagecache.Options{Window: cfg.CacheWindow})
 	listener, err := binlog.New(binlog.Config{
 		MySQL:        cfg.MySQL,
 		ServerID:     serverID,
@@ -66,12 +68,20 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 		LockWait:     cfg.LockWait,
 		Logger:       logger,
 		Registry:     reg,
-	}, db, pagecache.New(rdb, pagecache.Options{Window: cfg.CacheWindow}))
+	}, db, cache)
 	if err != nil {
 		return nil, app.Abort(err)
 	}
 	app.OnClose("binlog listener", listener.Close)
 	app.Watch("binlog listener", listener.Err())
 	listener.Start()
+	if cfg.InspectEvery > 0 {
+		job := inspect.NewJob(inspect.New(db, cache, inspect.Options{Redis: rdb}), cache, inspect.JobConfig{
+			Every: cfg.InspectEvery, Grace: cfg.InspectGrace, MaxVideos: cfg.InspectVideos,
+			Logger: logger, Registry: reg,
+		})
+		app.OnClose("cache inspector", job.Close)
+		job.Start()
+	}
 	return app, nil
 }

@@ -14,6 +14,7 @@ import (
 type Cache interface {
 	Record(ctx context.Context, ch pagecache.Change) (applied bool, version int64, err error)
 	Invalidate(ctx context.Context, video int64) (int64, error)
+	SetPin(ctx context.Context, video, commentID, version int64) (applied bool, err error)
 }
 
 // positionSaver saves positions only while it leads, and proves it does.
@@ -100,12 +101,17 @@ func (a *applier) handle(ctx context.Context, w work) error {
 				return err
 			}
 		}
+		for _, p := range w.pins {
+			if err := a.setPin(ctx, p); err != nil {
+				return err
+			}
+		}
 		if w.failed != nil {
 			if err := a.unmappable(ctx, w.failed); err != nil {
 				return err
 			}
 		}
-		a.dirty = a.dirty || len(w.changes) > 0 || w.failed != nil
+		a.dirty = a.dirty || len(w.changes) > 0 || len(w.pins) > 0 || w.failed != nil
 	}
 	if w.pos == nil {
 		return nil
@@ -146,6 +152,23 @@ func (a *applier) record(ctx context.Context, ch pagecache.Change) error {
 		start := a.now()
 		applied, _, err := a.cache.Record(ctx, ch)
 		a.m.recordSeconds.Observe(a.now().Sub(start).Seconds())
+		if err != nil {
+			return err
+		}
+		if applied {
+			a.m.changes.WithLabelValues(resultApplied).Inc()
+		} else {
+			a.m.changes.WithLabelValues(resultSkipped).Inc()
+		}
+		return nil
+	})
+}
+
+// setPin records a video's pin change, retrying while Redis fails, like
+// record.
+func (a *applier) setPin(ctx context.Context, p rowmap.Pin) error {
+	return a.retry(ctx, "pin", p.VideoID, func() error {
+		applied, err := a.cache.SetPin(ctx, p.VideoID, p.CommentID, p.Version)
 		if err != nil {
 			return err
 		}

@@ -61,6 +61,11 @@ func (j *journal) Record(_ context.Context, ch pagecache.Change) (bool, int64, e
 	return ch.Version > 0, 1, nil
 }
 
+func (j *journal) SetPin(_ context.Context, video, commentID, version int64) (bool, error) {
+	j.add(fmt.Sprintf("pin %d %d", video, commentID))
+	return true, nil
+}
+
 func (j *journal) Invalidate(_ context.Context, video int64) (int64, error) {
 	j.add(fmt.Sprintf("invalidate video %d", video))
 	return 1, nil

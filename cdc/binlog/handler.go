@@ -18,6 +18,7 @@ import (
 type work struct {
 	rows    bool               // a rows event
 	changes []pagecache.Change // what rowmap mapped
+	pins    []rowmap.Pin       // what rowmap mapped of a video_pins event
 	failed  error              // rows it could not map (joined *rowmap.RowError)
 	at      uint32             // binlog timestamp (Unix seconds), 0 if unknown
 	pos     *Position          // a position everything before which is handed over
@@ -44,8 +45,14 @@ func (h *handler) send(w work) error {
 }
 
 func (h *handler) OnRow(e *canal.RowsEvent) error {
-	changes, err := rowmap.Changes(e)
-	w := work{rows: true, changes: changes, failed: err}
+	var w work
+	if e.Table != nil && e.Table.Name == rowmap.PinTable {
+		pins, err := rowmap.Pins(e)
+		w = work{rows: true, pins: pins, failed: err}
+	} else {
+		changes, err := rowmap.Changes(e)
+		w = work{rows: true, changes: changes, failed: err}
+	}
 	if e.Header != nil {
 		w.at = e.Header.Timestamp
 	}

@@ -331,7 +331,7 @@ func (l *Listener) canalConfig() *canal.Config {
 	c.ReadTimeout = readTimeout
 	c.ParseTime = true
 	c.Dump.ExecutionPath = "" // binlog only, no mysqldump
-	c.IncludeTableRegex = []string{"^" + regexp.QuoteMeta(l.database) + `\.` + rowmap.Table + "$"}
+	c.IncludeTableRegex = []string{"^" + regexp.QuoteMeta(l.database) + `\.(` + rowmap.Table + "|" + rowmap.PinTable + ")$"}
 	c.Logger = slog.New(canalLogHandler{l.cfg.Logger.Handler()}).With("component", "canal")
 	return c
 }

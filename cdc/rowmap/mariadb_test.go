@@ -33,12 +33,16 @@ func readRow(t *testing.T, db *sql.DB, id int64) comment.Comment {
 	t.Helper()
 	var c comment.Comment
 	var status string
-	err := db.QueryRow(`SELECT id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version
-		FROM comments WHERE id = ?`, id).Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &c.LikeCount, &c.ReplyCount, &c.Version)
+	var edited sql.NullTime
+	err := db.QueryRow(`SELECT id, video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version
+		FROM comments WHERE id = ?`, id).Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &edited, &c.LikeCount, &c.ReplyCount, &c.Version)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Status = comment.Status(status)
+	if edited.Valid {
+		c.EditedAt = edited.Time.UTC()
+	}
 	return c
 }
 
@@ -98,23 +102,23 @@ func TestRowImagesFromMariaDB(t *testing.T) {
 		{"insert as writesvc does (pending)", `INSERT INTO comments (id, video_id, user_id, parent_id, content, status, created_at, updated_at, version, idempotency_key, request_hash)
 			VALUES (?, ?, 42, 0, ?, 'pending', ?, ?, 1, 'key-1', UNHEX(SHA2('x', 256)))`, []any{id, video, "héllo 👋 \"quoted\"", created, created}, canal.InsertAction,
 			func(now comment.Comment) pagecache.Change {
-				return pagecache.Change{VideoID: video, ID: id, Version: now.Version}
+				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, UserID: 42, Pending: true, Body: Body(now)}
 			}},
 		{"approve by plain SQL", `UPDATE comments SET status = 'approved' WHERE id = ?`, []any{id}, canal.UpdateAction,
 			func(now comment.Comment) pagecache.Change {
-				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, Visible: true, Body: Body(now)}
+				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, Visible: true, UserID: 42, Body: Body(now)}
 			}},
-		{"like count and edit by plain SQL", `UPDATE comments SET like_count = like_count + 5, content = 'edited' WHERE id = ?`, []any{id}, canal.UpdateAction,
+		{"like count and edit by plain SQL", `UPDATE comments SET like_count = like_count + 5, content = 'edited', edited_at = NOW(6) WHERE id = ?`, []any{id}, canal.UpdateAction,
 			func(now comment.Comment) pagecache.Change {
-				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, Visible: true, WasVisible: true, Body: Body(now)}
+				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, Visible: true, WasVisible: true, UserID: 42, Body: Body(now)}
 			}},
 		{"reject with a reason", `UPDATE comments SET status = 'rejected', reason = 'spam' WHERE id = ?`, []any{id}, canal.UpdateAction,
 			func(now comment.Comment) pagecache.Change {
-				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, WasVisible: true}
+				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, WasVisible: true, UserID: 42}
 			}},
 		{"approve again, then a hard DELETE", `UPDATE comments SET status = 'approved' WHERE id = ?`, []any{id}, canal.UpdateAction,
 			func(now comment.Comment) pagecache.Change {
-				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, Visible: true, Body: Body(now)}
+				return pagecache.Change{VideoID: video, ID: id, Version: now.Version, Visible: true, UserID: 42, Body: Body(now)}
 			}},
 	}
 	for _, s := range steps {
@@ -145,7 +149,7 @@ func TestRowImagesFromMariaDB(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []pagecache.Change{{VideoID: video, ID: id, Version: last.Version + 1, WasVisible: true}}
+		want := []pagecache.Change{{VideoID: video, ID: id, Version: last.Version + 1, WasVisible: true, UserID: 42}}
 		if e.Action != canal.DeleteAction || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s maps to %s, want %s", e.Action, show(got), show(want))
 		}

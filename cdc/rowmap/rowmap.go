@@ -1,7 +1,8 @@
 // Package rowmap turns binlog row images of the comments table, as go-mysql
-// canal delivers them, into the page-cache changes cdc records. It is a pure
-// function of the event: no I/O, no clock, so replaying a binlog range maps
-// to exactly the same changes.
+// canal delivers them, into the page-cache changes cdc records, and those of
+// the video_pins table into pin changes (pins.go). It is a pure function of
+// the event: no I/O, no clock, so replaying a binlog range maps to exactly
+// the same changes.
 //
 // What canal gives for each column on MariaDB 10.11 (ParseTime on; proven by
 // this package's integration test): BIGINT → int64, INT → int32, VARCHAR →
@@ -30,6 +31,10 @@ const Table = "comments"
 // The columns a row image must carry. Every other column (reason,
 // idempotency_key, updated_at, …) is ignored: readers never see it.
 var columns = []string{"id", "video_id", "user_id", "parent_id", "content", "status", "created_at", "like_count", "reply_count", "version"}
+
+// optionalColumns are read when the table has them: edited_at came with
+// schema/mysql/040, and a binlog replayed from before it lacks it.
+var optionalColumns = []string{"edited_at"}
 
 // RowError is a row that could not be mapped. VideoID is the row's video
 // when at least that could be read (0 otherwise): cdc then invalidates the
@@ -61,8 +66,11 @@ func (e *RowError) Unwrap() error { return e.Err }
 //     DELETE leaves no newer version of its own and the removal must win over
 //     whatever the overlay holds for the row.
 //
-// Body is the public JSON of the after-image, exactly as readsvc serves it,
-// and is set only when Visible.
+// Every change carries the row's ParentID (the read side routes a reply to
+// its parent's list, a root to the video's windows) and UserID; Pending says
+// the row waits for moderation after the change (it belongs in its author's
+// private view). Body is the public JSON of the after-image, exactly as
+// readsvc serves it, and is set when Visible or Pending.
 func Changes(e *canal.RowsEvent) ([]pagecache.Change, error) {
 	if e == nil || e.Table == nil {
 		return nil, errors.New("rows event without a table")
@@ -78,6 +86,9 @@ func Changes(e *canal.RowsEvent) ([]pagecache.Change, error) {
 			missing = append(missing, c)
 		}
 		idx[c] = i
+	}
+	for _, c := range optionalColumns {
+		idx[c] = e.Table.FindColumn(c)
 	}
 	if len(missing) > 0 {
 		err := fmt.Errorf("table %s.%s has no column %v", e.Table.Schema, e.Table.Name, missing)
@@ -124,6 +135,8 @@ func Changes(e *canal.RowsEvent) ([]pagecache.Change, error) {
 				ID:         before.ID,
 				Version:    before.Version + 1,
 				WasVisible: before.Status.Visible(),
+				ParentID:   before.ParentID,
+				UserID:     before.UserID,
 			})
 		}
 	case canal.UpdateAction:
@@ -148,6 +161,8 @@ func Changes(e *canal.RowsEvent) ([]pagecache.Change, error) {
 					ID:         before.ID,
 					Version:    after.Version,
 					WasVisible: before.Status.Visible(),
+					ParentID:   before.ParentID,
+					UserID:     before.UserID,
 				})
 				out = append(out, visibleChange(after, false))
 				continue
@@ -168,8 +183,11 @@ func visibleChange(c comment.Comment, wasVisible bool) pagecache.Change {
 		Version:    c.Version,
 		Visible:    c.Status.Visible(),
 		WasVisible: wasVisible,
+		ParentID:   c.ParentID,
+		UserID:     c.UserID,
+		Pending:    c.Status == comment.Pending,
 	}
-	if ch.Visible {
+	if ch.Visible || ch.Pending {
 		ch.Body = Body(c)
 	}
 	return ch
@@ -227,6 +245,12 @@ func decode(row []any, idx map[string]int) (comment.Comment, error) {
 	c.CreatedAt, err = toTime(col("created_at"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("column created_at: %w", err))
+	}
+	if i, ok := idx["edited_at"]; ok && i >= 0 && i < len(row) && row[i] != nil {
+		c.EditedAt, err = toTime(row[i])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("column edited_at: %w", err))
+		}
 	}
 	if len(errs) == 0 && (c.ID <= 0 || c.VideoID <= 0) {
 		errs = append(errs, fmt.Errorf("id %d / video_id %d: want positive ids", c.ID, c.VideoID))

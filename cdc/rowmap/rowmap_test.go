@@ -17,7 +17,7 @@ import (
 
 // The real table's column order (schema/mysql/001_comments.sql).
 var realColumns = []string{"id", "video_id", "user_id", "parent_id", "content", "status", "reason", "like_count",
-	"reply_count", "idempotency_key", "request_hash", "created_at", "updated_at", "version"}
+	"reply_count", "idempotency_key", "request_hash", "created_at", "edited_at", "updated_at", "version"}
 
 func table(cols ...string) *schema.Table {
 	t := &schema.Table{Schema: "vidcomments", Name: "comments"}
@@ -36,7 +36,7 @@ func row(id, video int64, status string, version int64, set map[string]any) []an
 		"id": id, "video_id": video, "user_id": int64(42), "parent_id": int64(0),
 		"content": []byte("héllo"), "status": status, "reason": nil, "like_count": int64(0),
 		"reply_count": int32(0), "idempotency_key": nil, "request_hash": nil,
-		"created_at": created, "updated_at": created, "version": version,
+		"created_at": created, "edited_at": nil, "updated_at": created, "version": version,
 	}
 	for k, v := range set {
 		vals[k] = v
@@ -59,15 +59,27 @@ func TestChanges(t *testing.T) {
 		rows   [][]any
 		want   []pagecache.Change
 	}{
-		{"insert pending: invisible, was invisible", canal.InsertAction,
+		{"insert pending: invisible, was invisible, pending with its body", canal.InsertAction,
 			[][]any{row(1, 7, "pending", 100, nil)},
-			[]pagecache.Change{{VideoID: 7, ID: 1, Version: 100}}},
+			[]pagecache.Change{{VideoID: 7, ID: 1, Version: 100, Pending: true, Body: body(1, 7, "héllo", 0)}}},
+		{"insert a pending reply: parent and author passed on", canal.InsertAction,
+			[][]any{row(2, 7, "pending", 100, map[string]any{"parent_id": int64(1), "user_id": int64(42)})},
+			[]pagecache.Change{{VideoID: 7, ID: 2, Version: 100, ParentID: 1, Pending: true,
+				Body: Body(comment.Comment{ID: 2, VideoID: 7, UserID: 42, ParentID: 1, Content: "héllo", CreatedAt: created})}}},
+		{"approve a reply", canal.UpdateAction,
+			[][]any{row(2, 7, "pending", 100, map[string]any{"parent_id": int64(1)}), row(2, 7, "approved", 101, map[string]any{"parent_id": int64(1)})},
+			[]pagecache.Change{{VideoID: 7, ID: 2, Version: 101, ParentID: 1, Visible: true,
+				Body: Body(comment.Comment{ID: 2, VideoID: 7, UserID: 42, ParentID: 1, Content: "héllo", CreatedAt: created})}}},
+		{"an edit shows edited_at in milliseconds", canal.UpdateAction,
+			[][]any{row(1, 7, "approved", 100, nil), row(1, 7, "approved", 101, map[string]any{"content": []byte("edited"), "edited_at": created.Add(1500 * time.Microsecond)})},
+			[]pagecache.Change{{VideoID: 7, ID: 1, Version: 101, Visible: true, WasVisible: true,
+				Body: []byte(`{"id":"1","video_id":"7","user_id":"42","parent_id":"0","content":"edited","created_at":"2025-03-04T05:06:07.123Z","edited_at":"2025-03-04T05:06:07.124Z","like_count":0,"reply_count":0}`)}}},
 		{"insert approved (post-moderation): visible with body", canal.InsertAction,
 			[][]any{row(1, 7, "approved", 100, nil)},
 			[]pagecache.Change{{VideoID: 7, ID: 1, Version: 100, Visible: true, Body: body(1, 7, "héllo", 0)}}},
 		{"multi-row insert keeps binlog order", canal.InsertAction,
 			[][]any{row(2, 7, "approved", 5, nil), row(1, 8, "pending", 6, nil)},
-			[]pagecache.Change{{VideoID: 7, ID: 2, Version: 5, Visible: true, Body: body(2, 7, "héllo", 0)}, {VideoID: 8, ID: 1, Version: 6}}},
+			[]pagecache.Change{{VideoID: 7, ID: 2, Version: 5, Visible: true, Body: body(2, 7, "héllo", 0)}, {VideoID: 8, ID: 1, Version: 6, Pending: true, Body: body(1, 8, "héllo", 0)}}},
 		{"approve", canal.UpdateAction,
 			[][]any{row(1, 7, "pending", 100, nil), row(1, 7, "approved", 101, nil)},
 			[]pagecache.Change{{VideoID: 7, ID: 1, Version: 101, Visible: true, Body: body(1, 7, "héllo", 0)}}},
@@ -107,6 +119,9 @@ func TestChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			for i := range tt.want {
+				tt.want[i].UserID = 42 // every row image above is user 42's
+			}
 			got, err := Changes(&canal.RowsEvent{Table: table(realColumns...), Action: tt.action, Rows: tt.rows})
 			if err != nil {
 				t.Fatal(err)
@@ -128,6 +143,10 @@ func show(cs []pagecache.Change) string {
 		if c.WasVisible {
 			b.WriteString(" was-visible")
 		}
+		if c.Pending {
+			b.WriteString(" pending")
+		}
+		b.WriteString(" parent " + itoa(c.ParentID) + " user " + itoa(c.UserID))
 		b.WriteString(" body " + string(c.Body) + "} ")
 	}
 	return b.String()
