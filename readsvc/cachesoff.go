@@ -35,3 +35,26 @@ func (cachesOff) TryLease(context.Context, int64, time.Duration) (string, bool, 
 	return "", false, errCachesOff
 }
 func (cachesOff) ReleaseLease(context.Context, int64, string) error { return errCachesOff }
+func (cachesOff) ReadHot(context.Context, int64, int64, pagecache.HotPos, int) (pagecache.HotPage, error) {
+	return pagecache.HotPage{}, errCachesOff
+}
+func (cachesOff) FillHot(context.Context, int64, pagecache.FillToken, []pagecache.Entry, int64, bool) (pagecache.FillResult, error) {
+	return pagecache.FillResult{}, errCachesOff
+}
+func (cachesOff) ReadReplies(context.Context, int64, int64, int64, int) (pagecache.Page, error) {
+	return pagecache.Page{}, errCachesOff
+}
+func (cachesOff) FillReplies(context.Context, int64, int64, pagecache.FillToken, []pagecache.Entry, int64, bool) (pagecache.FillResult, error) {
+	return pagecache.FillResult{}, errCachesOff
+}
+func (cachesOff) TryLeaseOf(context.Context, int64, string, time.Duration) (string, bool, error) {
+	return "", false, errCachesOff
+}
+func (cachesOff) ReleaseLeaseOf(context.Context, int64, string, string) error { return errCachesOff }
+func (cachesOff) Pin(context.Context, int64) (pagecache.Pin, error) {
+	return pagecache.Pin{}, errCachesOff
+}
+func (cachesOff) FillPin(context.Context, int64, int64, int64) error { return errCachesOff }
+func (cachesOff) Pending(context.Context, int64, int64) ([]pagecache.Entry, error) {
+	return nil, errCachesOff
+}

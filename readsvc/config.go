@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
 )
 
 // Defaults of readsvc's own flags.
@@ -40,6 +42,7 @@ type Config struct {
 	PageTTL         time.Duration
 	NegativeTTL     time.Duration
 	CursorKey       string
+	JWTSecret       string // writesvc's token secret: a reader's own pending comments; "" = tokens refused
 	MaxInflight     int
 	FillLease       time.Duration
 	FillWait        time.Duration
@@ -62,6 +65,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")
 	f.Duration(&c.NegativeTTL, "negative-ttl", "VC_READSVC_NEGATIVE_TTL", DefaultNegativeTTL, "Redis TTL of an empty video's entry (+ up to 20% jitter)")
 	f.String(&c.CursorKey, "cursor-key", "VC_CURSOR_KEY", "", "HMAC key of page cursors, the same on every instance (default: a development key)")
+	f.String(&c.JWTSecret, "jwt-secret", "VC_JWT_SECRET", "", "writesvc's HS256 token secret: a Bearer token shows its user their own pending comments (empty: requests with a token get 401; prefer the environment)")
 	f.Int(&c.MaxInflight, "cassandra-max-inflight", "VC_READSVC_CASSANDRA_MAX_INFLIGHT", DefaultMaxInflight, "concurrent Cassandra reads; more are refused with 503")
 	f.Duration(&c.FillLease, "fill-lease", "VC_READSVC_FILL_LEASE", DefaultFillLease, "cross-process backfill lease")
 	f.Duration(&c.FillWait, "fill-wait", "VC_READSVC_FILL_WAIT", DefaultFillWait, "how long to wait for another process's backfill")
@@ -79,8 +83,25 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("groupcache-bytes %d: want 0 (off) or more", c.GroupcacheBytes)
 	case c.MaxInflight < 1:
 		return fmt.Errorf("cassandra-max-inflight %d: want at least 1", c.MaxInflight)
+	case c.JWTSecret != "" && auth.CheckSecret(c.JWTSecret) != nil:
+		return fmt.Errorf("jwt-secret: %w", auth.CheckSecret(c.JWTSecret))
+	case len(c.Peers) > 0 && c.PeerURL == "" && wildcardHost(c.PeerAddr):
+		// Peers could not reach http://0.0.0.0:…, and this instance would
+		// not recognise itself in -peers: it would ask itself over HTTP.
+		return fmt.Errorf("peer-addr %q listens on every interface: set -peer-url to this instance's URL as listed in -peers", c.PeerAddr)
 	}
 	return nil
+}
+
+// wildcardHost says whether a listen address has no host or an unspecified
+// one (":8090", "0.0.0.0:8090", "[::]:8090").
+func wildcardHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || (ip != nil && ip.IsUnspecified())
 }
 
 // peerURLs returns this instance's URL and every peer's, normalised to

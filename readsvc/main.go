@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/demo"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
 )
 
 func main() {
@@ -95,6 +97,12 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	reader.Start()
 	app.OnClose("read path", reader.Close)
 
-	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Registry: reg, Logger: logger})))
+	var tokens *auth.Verifier
+	if cfg.JWTSecret != "" {
+		if tokens, err = auth.NewVerifier(cfg.JWTSecret, time.Now); err != nil {
+			return nil, app.Abort(err)
+		}
+	}
+	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Tokens: tokens, Registry: reg, Logger: logger})))
 	return app, nil
 }

@@ -1,7 +1,16 @@
 // Package api is readsvc's public HTTP API:
 //
-//	GET /v1/videos/{video_id}/comments?sort=time&limit=1..50&cursor=…
+//	GET /v1/videos/{video_id}/comments?sort=time|hot&limit=1..50&cursor=…
 //	GET /v1/comments/{id}
+//	GET /v1/comments/{id}/replies?limit=1..50&cursor=…
+//
+// Page one of a video's comments (either sort) shows the pinned comment on
+// top of the limit others; no page shows it elsewhere. A request with a
+// valid Bearer token (writesvc's secret; sub = user id) also gets, on page
+// one, the user's own pending comments of the video first, marked
+// "status":"pending", in a private response (Cache-Control: private,
+// no-store, no ETag); the shared part is the cached page everyone gets.
+// An invalid token is 401.
 //
 // Responses carry a strong ETag (the video's cache version and a hash of
 // the body; If-None-Match answers 304), Cache-Control: public, max-age=…
@@ -27,14 +36,18 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
 )
 
 // PageSource is what the API needs of the read path (*pages.Reader).
 type PageSource interface {
 	Page(ctx context.Context, req pages.Request) (pages.Page, error)
 	Comment(ctx context.Context, id int64) (pages.Page, error)
+	Replies(ctx context.Context, req pages.ReplyRequest) (pages.Page, error)
+	Pending(ctx context.Context, video, user int64) ([]pagecache.Entry, error)
 }
 
 // DefaultLimit is the page size when the request names none.
@@ -42,14 +55,18 @@ const DefaultLimit = 20
 
 // Options configure the handler.
 type Options struct {
-	MaxAge   time.Duration // Cache-Control max-age
-	Cursors  *cursor.Codec // must be the Codec the read path signs with
+	MaxAge  time.Duration // Cache-Control max-age
+	Cursors *cursor.Codec // must be the Codec the read path signs with
+	// Tokens verifies Bearer tokens (writesvc's secret). Nil: a request
+	// with a token is 401, one without is served as usual.
+	Tokens   *auth.Verifier
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
 }
 
 type handler struct {
 	src          PageSource
+	tokens       *auth.Verifier
 	cursors      *cursor.Codec
 	logger       *slog.Logger
 	cacheControl []string
@@ -77,6 +94,7 @@ func NewHandler(src PageSource, opts Options) http.Handler {
 	}
 	h := &handler{
 		src:          src,
+		tokens:       opts.Tokens,
 		cursors:      opts.Cursors,
 		logger:       opts.Logger,
 		cacheControl: []string{"public, max-age=" + strconv.Itoa(int(max(opts.MaxAge, time.Second)/time.Second))},
@@ -88,6 +106,9 @@ func NewHandler(src PageSource, opts Options) http.Handler {
 	r.Head("/v1/videos/{video_id}/comments", comments) // net/http drops the body
 	r.Get("/v1/comments/{id}", single)
 	r.Head("/v1/comments/{id}", single)
+	replies := h.m.instrument("replies", h.replies)
+	r.Get("/v1/comments/{id}/replies", replies)
+	r.Head("/v1/comments/{id}/replies", replies)
 	return r
 }
 
@@ -114,11 +135,37 @@ func (h *handler) videoComments(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return badRequest("bad_video_id", "video_id must be a positive decimal integer").write(w)
 	}
+	user, aerr := h.user(r)
+	if aerr != nil {
+		return aerr.write(w)
+	}
 	req, aerr := h.parsePageQuery(r.URL.RawQuery, video)
 	if aerr != nil {
 		return aerr.write(w)
 	}
 	p, err := h.src.Page(r.Context(), req)
+	if err != nil {
+		return h.failure(w, err).write(w)
+	}
+	if user != 0 && req.Before == 0 && req.Hot.ID == 0 {
+		return h.writeOwnPage(w, r, &p, video, user)
+	}
+	return h.writePage(w, r, &p)
+}
+
+func (h *handler) replies(w http.ResponseWriter, r *http.Request) int {
+	id, err := comment.ParseID(chi.URLParam(r, "id"))
+	if err != nil {
+		return badRequest("bad_comment_id", "comment id must be a positive decimal integer").write(w)
+	}
+	req, aerr := h.parsePageQuery(r.URL.RawQuery, id)
+	if aerr != nil {
+		return aerr.write(w)
+	}
+	if req.Sort != cursor.ByTime {
+		return badRequest("bad_sort", "replies are listed newest first only").write(w)
+	}
+	p, err := h.src.Replies(r.Context(), pages.ReplyRequest{Parent: id, Before: req.Before, Limit: req.Limit})
 	if err != nil {
 		return h.failure(w, err).write(w)
 	}
@@ -143,6 +190,8 @@ func (h *handler) comment(w http.ResponseWriter, r *http.Request) int {
 // failure maps a read-path error to its answer.
 func (h *handler) failure(w http.ResponseWriter, err error) *apiError {
 	switch {
+	case errors.Is(err, pages.ErrNotFound):
+		return &apiError{http.StatusNotFound, "not_found", "comment not found"}
 	case errors.Is(err, pages.ErrUnsupportedSort):
 		return badRequest("unsupported_sort", "sort=hot is not served yet; use sort=time")
 	case errors.Is(err, pages.ErrOverloaded):
@@ -242,9 +291,6 @@ func (h *handler) parsePageQuery(raw string, video int64) (pages.Request, *apiEr
 		}
 		req.Sort = s
 	}
-	if req.Sort == cursor.ByHot {
-		return req, badRequest("unsupported_sort", "sort=hot is not served yet; use sort=time")
-	}
 	if seenLimit {
 		n, err := strconv.Atoi(limitS)
 		if err != nil || n < 1 || n > pages.MaxLimit || limitS[0] == '+' || (len(limitS) > 1 && limitS[0] == '0') {
@@ -257,7 +303,11 @@ func (h *handler) parsePageQuery(raw string, video int64) (pages.Request, *apiEr
 		if err != nil {
 			return req, badRequest("bad_cursor", "cursor is malformed, tampered with, or belongs to another video or sort")
 		}
-		req.Before = c.LastID
+		if req.Sort == cursor.ByHot {
+			req.Hot, req.Epoch = pagecache.HotPos{Likes: c.Score, ID: c.LastID}, c.Epoch
+		} else {
+			req.Before = c.LastID
+		}
 	}
 	return req, nil
 }
@@ -286,7 +336,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 func (m *httpMetrics) instrument(route string, fn func(http.ResponseWriter, *http.Request) int) http.HandlerFunc {
 	seconds := m.seconds.WithLabelValues(route)
 	codes := map[int]prometheus.Counter{}
-	for _, c := range []int{200, 304, 400, 404, 500, 503} {
+	for _, c := range []int{200, 304, 400, 401, 404, 500, 503} {
 		codes[c] = m.requests.WithLabelValues(route, strconv.Itoa(c))
 	}
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -57,7 +57,11 @@ func TestMalformedRequests(t *testing.T) {
 		{"limit given twice", "GET", v + "?limit=1&limit=2", 400, "bad_query", "parameter limit given more than once"},
 		{"sort unknown", "GET", v + "?sort=new", 400, "bad_sort", badSort},
 		{"sort empty", "GET", v + "?sort=", 400, "bad_sort", badSort},
-		{"sort hot not served yet", "GET", v + "?sort=hot", 400, "unsupported_sort", "sort=hot is not served yet; use sort=time"},
+		{"time cursor for sort=hot", "GET", v + "?sort=hot&cursor=" + good, 400, "bad_cursor", badCursor},
+		{"bad token", "GET", v, 401, "unauthorized", "Authorization must be a valid Bearer token"},
+		{"replies of an unknown comment", "GET", "/v1/comments/" + itoa(readtest.Video()) + "/replies", 404, "not_found", "comment not found"},
+		{"replies limit zero", "GET", "/v1/comments/5/replies?limit=0", 400, "bad_limit", badLimit},
+		{"replies sorted hot", "GET", "/v1/comments/5/replies?sort=hot", 400, "bad_sort", "replies are listed newest first only"},
 		{"cursor garbage", "GET", v + "?cursor=garbage", 400, "bad_cursor", badCursor},
 		{"cursor empty", "GET", v + "?cursor=", 400, "bad_cursor", badCursor},
 		{"cursor tampered", "GET", v + "?cursor=" + tampered, 400, "bad_cursor", badCursor},
@@ -78,6 +82,9 @@ func TestMalformedRequests(t *testing.T) {
 			req, err := http.NewRequest(tt.method, r.Server.URL+tt.path, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.status == 401 {
+				req.Header.Set("Authorization", "Bearer not.a.token")
 			}
 			resp, err := r.Server.Client().Do(req)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -21,10 +22,10 @@ import (
 const (
 	selectBuckets       = `SELECT bucket FROM video_buckets WHERE video_id = ?`
 	selectBucketsBefore = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket <= ?`
-	selectBucket        = `SELECT id, user_id, parent_id, content, created_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
-	selectBucketBefore  = `SELECT id, user_id, parent_id, content, created_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
+	selectBucket        = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
+	selectBucketBefore  = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
 	selectTotal         = `SELECT approved FROM video_counts WHERE video_id = ?`
-	selectComment       = `SELECT video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
+	selectComment       = `SELECT video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
 )
 
 // Store reads the Cassandra read model.
@@ -55,6 +56,9 @@ func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pa
 	if err := buckets.Close(); err != nil {
 		return nil, false, fmt.Errorf("cassandra buckets of video %d: %w", video, err)
 	}
+	if err := s.joinLikes(ctx, rows); err != nil {
+		return nil, false, err
+	}
 	return rows, len(rows) < n, nil
 }
 
@@ -69,7 +73,7 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 	it := q.Idempotent(true).IterContext(ctx)
 	c := comment.Comment{VideoID: video, Status: comment.Approved}
 	var replies int
-	for it.Scan(&c.ID, &c.UserID, &c.ParentID, &c.Content, &c.CreatedAt, &c.LikeCount, &replies, &c.Version) {
+	for it.Scan(&c.ID, &c.UserID, &c.ParentID, &c.Content, &c.CreatedAt, &c.EditedAt, &c.LikeCount, &replies, &c.Version) {
 		c.ReplyCount = int64(replies)
 		body, err := Body(c)
 		if err != nil {
@@ -77,6 +81,7 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 			return nil, err
 		}
 		rows = append(rows, pagecache.Stored{ID: c.ID, Version: c.Version, Body: body})
+		c.EditedAt = time.Time{} // a null edited_at may leave the previous row's
 	}
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
@@ -106,7 +111,7 @@ func (s *Store) Comment(ctx context.Context, id int64) (c comment.Comment, body 
 	)
 	c.ID = id
 	err = s.s.Query(selectComment, id).Idempotent(true).ScanContext(ctx,
-		&c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &c.LikeCount, &replies, &c.Version)
+		&c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &c.EditedAt, &c.LikeCount, &replies, &c.Version)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return comment.Comment{}, nil, false, nil
 	}
@@ -114,6 +119,11 @@ func (s *Store) Comment(ctx context.Context, id int64) (c comment.Comment, body 
 		return comment.Comment{}, nil, false, fmt.Errorf("cassandra comment %d: %w", id, err)
 	}
 	c.ReplyCount = int64(replies)
+	if n, ok, err := s.likesOf(ctx, id); err != nil {
+		return comment.Comment{}, nil, false, err
+	} else if ok {
+		c.LikeCount = n
+	}
 	if c.Status, err = comment.ParseStatus(status); err != nil {
 		return comment.Comment{}, nil, false, fmt.Errorf("cassandra comment %d: %w", id, err)
 	}

@@ -7,7 +7,8 @@
 //	byte 0      format (1)
 //	byte 1      sort order ('t' time, 'h' hot)
 //	bytes 2–9   last id served, big-endian
-//	bytes 10–17 its score (sort=hot only), big-endian
+//	bytes 10–17 its score (sort=hot only: its like count), big-endian
+//	bytes 18–25 the hot snapshot epoch page one pinned (sort=hot only)
 //	last 16     HMAC-SHA256(key, "vc-cursor" | video id | the bytes above), truncated
 //
 // Every instance of readsvc must share the key; changing it turns
@@ -33,7 +34,7 @@ var strictBase64 = base64.RawURLEncoding.Strict()
 // Sort is a page order.
 type Sort byte
 
-// The page orders. ByHot is laid out here; readsvc answers it later.
+// The page orders.
 const (
 	ByTime Sort = 't'
 	ByHot  Sort = 'h'
@@ -62,18 +63,20 @@ func (s Sort) String() string {
 }
 
 // Cursor is a position in a video's comments: the next page starts after
-// LastID (and, for ByHot, after Score).
+// LastID (and, for ByHot, after (Score, LastID) in the order of Epoch's
+// snapshot).
 type Cursor struct {
 	Sort   Sort
 	LastID int64
-	Score  int64 // ByHot only
+	Score  int64 // ByHot only: the like count of LastID
+	Epoch  int64 // ByHot only: the snapshot epoch page one pinned
 }
 
 const (
 	format   = 1
 	macLen   = 16
 	timeLen  = 2 + 8
-	hotLen   = timeLen + 8
+	hotLen   = timeLen + 16
 	macLabel = "vc-cursor"
 	// MaxLen bounds the text of a cursor; longer input is rejected before
 	// it is decoded.
@@ -125,6 +128,7 @@ func (c *Codec) Encode(video int64, cur Cursor) string {
 	b = binary.BigEndian.AppendUint64(b, uint64(cur.LastID))
 	if cur.Sort == ByHot {
 		b = binary.BigEndian.AppendUint64(b, uint64(cur.Score))
+		b = binary.BigEndian.AppendUint64(b, uint64(cur.Epoch))
 	}
 	b = c.sign(b, video, b)
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -170,6 +174,10 @@ func (c *Codec) Decode(video int64, want Sort, s string) (Cursor, error) {
 	}
 	if cur.Sort == ByHot {
 		cur.Score = int64(binary.BigEndian.Uint64(payload[10:18]))
+		cur.Epoch = int64(binary.BigEndian.Uint64(payload[18:26]))
+		if cur.Score < 0 || cur.Epoch < 0 {
+			return Cursor{}, fmt.Errorf("%w: negative score or epoch", ErrInvalid)
+		}
 	}
 	return cur, nil
 }

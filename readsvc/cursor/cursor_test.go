@@ -20,6 +20,7 @@ func TestRoundTrip(t *testing.T) {
 		{"time", Cursor{Sort: ByTime, LastID: 1}},
 		{"time, large id", Cursor{Sort: ByTime, LastID: 1<<62 + 12345}},
 		{"hot", Cursor{Sort: ByHot, LastID: 77, Score: 123456}},
+		{"hot with epoch", Cursor{Sort: ByHot, LastID: 77, Score: 0, Epoch: 356789123}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +64,8 @@ func TestDecodeRejects(t *testing.T) {
 		"hot cursor for time":     {42, ByTime, c.Encode(42, Cursor{Sort: ByHot, LastID: 9, Score: 1})},
 		"zero id":                 {42, ByTime, c.Encode(42, Cursor{Sort: ByTime, LastID: 0})},
 		"negative id":             {42, ByTime, c.Encode(42, Cursor{Sort: ByTime, LastID: -5})},
+		"negative likes":          {42, ByHot, c.Encode(42, Cursor{Sort: ByHot, LastID: 5, Score: -1})},
+		"negative epoch":          {42, ByHot, c.Encode(42, Cursor{Sort: ByHot, LastID: 5, Epoch: -1})},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

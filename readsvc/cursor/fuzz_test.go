@@ -12,6 +12,8 @@ func FuzzDecode(f *testing.F) {
 	c := NewCodec([]byte("fuzz-key"))
 	f.Add(int64(7), c.Encode(7, Cursor{Sort: ByTime, LastID: 123456789}))
 	f.Add(int64(7), c.Encode(7, Cursor{Sort: ByHot, LastID: 5, Score: 99}))
+	f.Add(int64(7), c.Encode(7, Cursor{Sort: ByHot, LastID: 5, Score: 99, Epoch: 356789123}))
+	f.Add(int64(7), c.Encode(7, Cursor{Sort: ByHot, LastID: 1, Score: -1, Epoch: -5}))
 	f.Add(int64(8), c.Encode(7, Cursor{Sort: ByTime, LastID: 1}))
 	for _, s := range []string{"", "x", "AAAA", "////", "dA", "%00", "dAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		f.Add(int64(1), s)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
@@ -25,6 +26,12 @@ type built struct {
 // request that triggered it, since groupcache shares the result with every
 // concurrent request for the key.
 func (r *Reader) loadPage(ctx context.Context, key string) ([]byte, error) {
+	switch {
+	case strings.HasPrefix(key, "h/"):
+		return r.loadHot(ctx, key)
+	case strings.HasPrefix(key, "r/"):
+		return r.loadReplies(ctx, key)
+	}
 	f, err := parseKey(key, 5) // video, before, limit, version, epoch
 	if err != nil {
 		return nil, err
@@ -36,13 +43,21 @@ func (r *Reader) loadPage(ctx context.Context, key string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
 	defer cancel()
 
-	b, err := r.fromCache(ctx, req)
+	// The pinned comment is on top of page one and on no other page: ask
+	// one more entry, so the page is still full without it.
+	pin := r.pinned(ctx, req.Video)
+	inner := req
+	if pin.id != 0 {
+		inner.Limit++
+	}
+	b, err := r.fromCache(ctx, inner)
 	if errors.Is(err, errCacheDown) {
-		b, err = r.direct(ctx, req, false)
+		b, err = r.direct(ctx, inner, false)
 	}
 	if err != nil {
 		return nil, err
 	}
+	b.entries = withPin(b.entries, pin, req.Before == 0, req.Limit)
 	value := r.encodePage(req, b)
 	if !b.cacheable {
 		r.m.uncacheable.Inc()
@@ -93,6 +108,7 @@ func (r *Reader) fromWindow(ctx context.Context, req Request, entries []pagecach
 	if err != nil {
 		return built{}, err
 	}
+	ov = pagecache.OverlayFor(ov, 0) // roots: replies have their own lists
 	ov = before(ov, start)
 	rows, all, err := r.store.Page(ctx, req.Video, start, need+removals(ov))
 	if err != nil {
@@ -121,6 +137,7 @@ func (r *Reader) direct(ctx context.Context, req Request, withRedis bool) (built
 	if withRedis { // token and overlay before Cassandra: see readWindow
 		if token, err = r.cache.Version(ctx, req.Video); err == nil {
 			ov, err = r.cache.Overlay(ctx, req.Video)
+			ov = pagecache.OverlayFor(ov, 0)
 		}
 		withRedis = err == nil
 		if req.Before > 0 {
@@ -253,6 +270,7 @@ func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
 	if err != nil {
 		return nil, err
 	}
+	ov = pagecache.OverlayFor(ov, 0)
 	rows, all, err := r.store.Page(ctx, video, 0, r.opts.Window+1+removals(ov))
 	if err != nil {
 		return nil, err
@@ -354,8 +372,12 @@ func adjustTotal(total int64, rows []pagecache.Stored, ov map[int64]pagecache.Ov
 // encodePage renders a built page as a cached value.
 func (r *Reader) encodePage(req Request, b built) []byte {
 	entries, next := b.entries, ""
-	if len(entries) > req.Limit {
-		entries = entries[:req.Limit]
+	limit := req.Limit
+	if len(entries) > 0 && entries[0].Version == pinMark {
+		limit++ // page one: the pinned comment rides on top
+	}
+	if len(entries) > limit {
+		entries = entries[:limit]
 		next = r.opts.Cursors.Encode(req.Video, cursor.Cursor{Sort: cursor.ByTime, LastID: entries[len(entries)-1].ID})
 	}
 	size := 64 + len(next)

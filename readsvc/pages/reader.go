@@ -58,6 +58,17 @@ type Cache interface {
 	Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error)
 	TryLease(ctx context.Context, video int64, ttl time.Duration) (token string, ok bool, err error)
 	ReleaseLease(ctx context.Context, video int64, token string) error
+
+	// Hot order, replies, pins and own pending comments.
+	ReadHot(ctx context.Context, video, epoch int64, pos pagecache.HotPos, limit int) (pagecache.HotPage, error)
+	FillHot(ctx context.Context, video int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error)
+	ReadReplies(ctx context.Context, video, parent, before int64, limit int) (pagecache.Page, error)
+	FillReplies(ctx context.Context, video, parent int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error)
+	TryLeaseOf(ctx context.Context, video int64, kind string, ttl time.Duration) (token string, ok bool, err error)
+	ReleaseLeaseOf(ctx context.Context, video int64, kind, token string) error
+	Pin(ctx context.Context, video int64) (pagecache.Pin, error)
+	FillPin(ctx context.Context, video, commentID, version int64) error
+	Pending(ctx context.Context, video, user int64) ([]pagecache.Entry, error)
 }
 
 // Store is what the read path needs of Cassandra (*cqlstore.Store).
@@ -65,6 +76,9 @@ type Store interface {
 	Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error)
 	Total(ctx context.Context, video int64) (int64, error)
 	Comment(ctx context.Context, id int64) (c comment.Comment, body []byte, found bool, err error)
+	HotPage(ctx context.Context, video int64, pos pagecache.HotPos, n int) (rows []pagecache.Entry, all bool, err error)
+	Replies(ctx context.Context, parent, before int64, n int) (rows []pagecache.Stored, all bool, err error)
+	Pin(ctx context.Context, video int64) (id, version int64, err error)
 }
 
 // Defaults of Options.
@@ -82,6 +96,7 @@ const (
 	DefaultBreakerFailures = 3
 	DefaultBreakerProbe    = 250 * time.Millisecond
 	DefaultFillAttempts    = 3
+	DefaultSnapshotEvery   = 5 * time.Second
 	fillPoll               = 10 * time.Millisecond
 	MaxLimit               = 50
 )
@@ -102,6 +117,8 @@ type Options struct {
 	BreakerFailures int           // consecutive failures that open a breaker
 	BreakerProbe    time.Duration // probe interval of an open breaker
 	FillAttempts    int           // backfills per miss when changes keep voiding them
+	HotWindow       int           // most liked roots cached per video (pagecache Options.HotWindow)
+	SnapshotEvery   time.Duration // hot page one pins a new snapshot of the hot window this often
 
 	Cursors        *cursor.Codec
 	RedisProbe     func(context.Context) error // closes the Redis breaker when nil error
@@ -139,6 +156,8 @@ func (o *Options) defaults() {
 	defInt(&o.BreakerFailures, DefaultBreakerFailures)
 	def(&o.BreakerProbe, DefaultBreakerProbe)
 	defInt(&o.FillAttempts, DefaultFillAttempts)
+	defInt(&o.HotWindow, pagecache.DefaultHotWindow)
+	def(&o.SnapshotEvery, DefaultSnapshotEvery)
 	if o.Cursors == nil {
 		o.Cursors = cursor.NewCodec(nil)
 	}
@@ -247,6 +266,9 @@ type Request struct {
 	Sort   cursor.Sort
 	Before int64 // the cursor's last id; 0 for the first page
 	Limit  int   // 1..MaxLimit
+	// sort=hot: the cursor's last (likes, id) and its snapshot epoch.
+	Hot   pagecache.HotPos
+	Epoch int64
 }
 
 // ErrUnsupportedSort: this order is laid out but not served yet.
@@ -254,6 +276,9 @@ var ErrUnsupportedSort = errors.New("pages: sort order not supported yet")
 
 // Page returns one page.
 func (r *Reader) Page(ctx context.Context, req Request) (Page, error) {
+	if req.Sort == cursor.ByHot {
+		return r.hotPage(ctx, req)
+	}
 	if req.Sort != cursor.ByTime {
 		return Page{}, ErrUnsupportedSort
 	}

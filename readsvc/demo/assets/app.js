@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { video: "", limit: 10, cursor: "", next: "" };
+const state = { video: "", limit: 10, sort: "time", cursor: "", next: "" };
 
 function setStatus(text, isError) {
   $("status").textContent = text;
@@ -21,7 +21,8 @@ function render(page) {
     li.dataset.id = c.id;
     const meta = document.createElement("div");
     meta.className = "meta";
-    meta.textContent = "#" + c.id + " · user " + c.user_id + " · " + new Date(c.created_at).toLocaleString();
+    meta.textContent = "#" + c.id + " · user " + c.user_id + " · " + new Date(c.created_at).toLocaleString() +
+      " · " + (c.like_count || 0) + " likes · " + (c.reply_count || 0) + " replies";
     const content = document.createElement("div");
     content.className = "content";
     content.textContent = c.content;
@@ -36,7 +37,7 @@ function render(page) {
 
 async function load(cursor) {
   state.cursor = cursor;
-  let path = "/v1/videos/" + encodeURIComponent(state.video) + "/comments?limit=" + state.limit;
+  let path = "/v1/videos/" + encodeURIComponent(state.video) + "/comments?limit=" + state.limit + "&sort=" + state.sort;
   if (cursor) path += "&cursor=" + encodeURIComponent(cursor);
   setStatus("loading…", false);
   try {
@@ -58,6 +59,8 @@ function init() {
   const video = params.get("video") || "";
   const limit = Number(params.get("limit"));
   if (Number.isInteger(limit) && limit >= 1 && limit <= 50) state.limit = limit;
+  if (params.get("sort") === "hot") state.sort = "hot";
+  $("sort").value = state.sort;
   $("next").addEventListener("click", () => { if (state.next) load(state.next); });
   $("first").addEventListener("click", () => load(""));
   if (!/^[0-9]+$/.test(video)) {

@@ -36,6 +36,7 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
+	"github.com/vidcomments/vidcomments/writesvc/auth"
 )
 
 // Stack is one test's share of the local stack.
@@ -121,8 +122,17 @@ func (s *Stack) CassandraProxy() *tcpproxy.Proxy {
 	return tcpproxy.Start(s.t, host)
 }
 
-// RedisVia returns a Redis client that goes through a proxy.
+// RedisVia returns a Redis client that goes through a proxy. On a Redis
+// Cluster (several VC_REDIS_ADDR) the client reaches every node straight,
+// under the proxy's switch: a cut proxy cuts the whole cluster.
 func (s *Stack) RedisVia(p *tcpproxy.Proxy) redis.UniversalClient {
+	if addrs := config.SplitList(os.Getenv("VC_REDIS_ADDR")); len(addrs) > 1 {
+		opts := redisstore.Options(config.Redis{Addrs: addrs})
+		opts.Dialer = p.Dial
+		c := redis.NewUniversalClient(opts)
+		s.t.Cleanup(func() { c.Close() })
+		return c
+	}
 	c := redisstore.New(config.Redis{Addrs: []string{p.Addr()}})
 	s.t.Cleanup(func() { c.Close() })
 	return c
@@ -172,7 +182,8 @@ type Config struct {
 	Redis   redis.UniversalClient // default: the stack's
 	Session *gocql.Session        // default: the stack's
 	Wrap    func(pages.Store) pages.Store
-	Cache   pagecache.Options // the reader's page cache; Window is taken from Options
+	Cache   pagecache.Options // the reader's page cache; Window and HotWindow are taken from Options
+	Tokens  *auth.Verifier    // Bearer tokens (own pending comments)
 }
 
 // NewReader builds, starts and serves a read path; everything stops when
@@ -204,12 +215,14 @@ func (s *Stack) NewReader(cfg Config) *Reader {
 	if opts.CassandraProbe == nil {
 		opts.CassandraProbe = func(ctx context.Context) error { return cassandrastore.Ping(ctx, sess) }
 	}
-	r, err := pages.New(opts, pagecache.New(rdb, cacheOptions(cfg.Cache, opts.Window)), store, rdb)
+	co := cacheOptions(cfg.Cache, opts.Window)
+	co.HotWindow = opts.HotWindow
+	r, err := pages.New(opts, pagecache.New(rdb, co), store, rdb)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	r.Start()
-	srv := httptest.NewServer(api.NewHandler(r, api.Options{MaxAge: opts.MaxAge, Cursors: opts.Cursors, Registry: reg}))
+	srv := httptest.NewServer(api.NewHandler(r, api.Options{MaxAge: opts.MaxAge, Cursors: opts.Cursors, Tokens: cfg.Tokens, Registry: reg}))
 	s.t.Cleanup(func() {
 		srv.Close()
 		if err := r.Close(); err != nil {
@@ -379,7 +392,7 @@ func (r *Reader) Get(t testing.TB, path string, header ...string) *Response {
 		t.Fatal(err)
 	}
 	out.Elapsed = time.Since(start)
-	if resp.StatusCode == http.StatusOK && strings.HasPrefix(path, "/v1/videos/") {
+	if resp.StatusCode == http.StatusOK && (strings.HasPrefix(path, "/v1/videos/") || strings.Contains(path, "/replies")) {
 		if err := json.Unmarshal(out.Raw, &out.Page); err != nil {
 			t.Fatalf("GET %s: %v\n%s", path, err, out.Raw)
 		}
