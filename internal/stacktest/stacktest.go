@@ -232,8 +232,8 @@ func NewCassandra(t testing.TB) *Cassandra {
 	cfg := config.Cassandra{
 		Hosts:       config.SplitList(env("VC_CASSANDRA_HOSTS", config.DefaultCassandraHosts)),
 		Keyspace:    Name("vct"),
-		RF:          1,
-		Consistency: "LOCAL_ONE",
+		RF:          cassandraRF(t), // 1, or the cluster topology's (scripts/cluster up --cassandra)
+		Consistency: env("VC_CASSANDRA_CONSISTENCY", "LOCAL_ONE"),
 		Timeout:     20 * time.Second, // schema changes on two busy cores are slow
 	}
 	cluster, err := cassandrastore.Cluster(cfg, "")

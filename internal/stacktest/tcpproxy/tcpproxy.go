@@ -5,6 +5,7 @@
 package tcpproxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -62,6 +63,38 @@ func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.cut = false
 	p.mu.Unlock()
+}
+
+// Dial connects straight to addr, not through the proxy, but under its
+// switch: refused while the proxy is cut, and closed by Cut. It is the
+// dialer of a client that must reach several servers through one switch
+// (the nodes of a Redis Cluster, whose addresses the client learns from
+// the cluster itself).
+func (p *Proxy) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !p.track(c) {
+		c.Close()
+		return nil, errCut
+	}
+	return &switchedConn{Conn: c, p: p}, nil
+}
+
+var errCut = errors.New("tcpproxy: cut")
+
+// switchedConn leaves the proxy's set of connections when closed.
+type switchedConn struct {
+	net.Conn
+	p    *Proxy
+	once sync.Once
+}
+
+func (c *switchedConn) Close() error {
+	c.once.Do(func() { c.p.untrack(c.Conn) })
+	return nil
 }
 
 func (p *Proxy) close() {

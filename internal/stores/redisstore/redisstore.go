@@ -15,7 +15,13 @@ import (
 // New returns a UniversalClient: a single-node client for one address,
 // a cluster client for several. It does not dial; use Ping.
 func New(cfg config.Redis) redis.UniversalClient {
-	return redis.NewUniversalClient(&redis.UniversalOptions{
+	return redis.NewUniversalClient(Options(cfg))
+}
+
+// Options are the settings New uses, for a caller that changes one (a
+// test's dialer) before making the client itself.
+func Options(cfg config.Redis) *redis.UniversalOptions {
+	return &redis.UniversalOptions{
 		Addrs:        cfg.Addrs,
 		DialTimeout:  2 * time.Second,
 		ReadTimeout:  time.Second,
@@ -24,7 +30,12 @@ func New(cfg config.Redis) redis.UniversalClient {
 		// A down Redis must fail fast (DESIGN.md failure table), not queue.
 		PoolTimeout: 500 * time.Millisecond,
 		MaxRetries:  1,
-	})
+		// go-redis tries a failed dial 5 times, 100 ms apart, by default;
+		// a cluster client then retries the command on another attempt
+		// (up to MaxRedirects): seconds before a down Redis is noticed.
+		// One dial per attempt keeps a refused connection a fast error.
+		DialerRetries: 1,
+	}
 }
 
 // Ping checks Redis answers.
