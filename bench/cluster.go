@@ -204,21 +204,35 @@ func (c *cluster) start(ctx context.Context, name, bin, moderation string, withA
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{Name: name, Admin: admin, exited: make(chan error, 1)}
+	var addr string
+	if withAddr {
+		if addr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	p, err := c.spawn(name, bin, moderation, addr, admin, args...)
+	if err != nil {
+		return nil, err
+	}
+	return p, c.waitReady(ctx, p, 90*time.Second)
+}
+
+// spawn starts binary bin as service name on the given admin (and API,
+// unless "") address without waiting for it; its log is appended to
+// <logDir>/<name>.log, so a restarted process keeps one log.
+func (c *cluster) spawn(name, bin, moderation, addr, admin string, args ...string) (*proc, error) {
+	p := &proc{Name: name, Admin: admin, Addr: addr, exited: make(chan error, 1)}
 	all := []string{"-admin-addr", admin}
 	if bin == "bench" { // the bench binary's sub-command comes before its flags
 		all = append([]string{args[0]}, all...)
 		args = args[1:]
 	}
-	if withAddr {
-		if p.Addr, err = freeAddr(); err != nil {
-			return nil, err
-		}
-		all = append(all, "-addr", p.Addr)
+	if addr != "" {
+		all = append(all, "-addr", addr)
 	}
 	all = append(all, args...)
 	logPath := filepath.Join(c.logDir, name+".log")
-	logf, err := os.Create(logPath)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -231,15 +245,22 @@ func (c *cluster) start(ctx context.Context, name, bin, moderation string, withA
 	}
 	go func() { p.exited <- p.cmd.Wait(); logf.Close() }()
 	c.procs = append(c.procs, p)
-	deadline := time.Now().Add(90 * time.Second)
+	return p, nil
+}
+
+// waitReady waits until p's /readyz answers 200, p exits or wait passes.
+func (c *cluster) waitReady(ctx context.Context, p *proc, wait time.Duration) error {
+	name, admin := p.Name, p.Admin
+	logPath := filepath.Join(c.logDir, name+".log")
+	deadline := time.Now().Add(wait)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
-			return nil, fmt.Errorf("%s exited during start: %v (log %s)", name, err, logPath)
+			return fmt.Errorf("%s exited during start: %v (log %s)", name, err, logPath)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		default:
 		}
 		if resp, err := client.Get("http://" + admin + "/readyz"); err == nil {
@@ -247,11 +268,11 @@ func (c *cluster) start(ctx context.Context, name, bin, moderation string, withA
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				c.logger.Info("service ready", "name", name, "addr", p.Addr, "admin", admin)
-				return p, nil
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s not ready after 90s (log %s)", name, logPath)
+			return fmt.Errorf("%s not ready after %v (log %s)", name, wait, logPath)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -327,8 +348,18 @@ func (c *cluster) Close() {
 }
 
 // dropVideoKeys deletes the Redis keys of videos [first, first+n) from the
-// shared Redis (one SCAN over the page-cache keys).
+// shared Redis (one SCAN over the page-cache keys; on a Redis Cluster one
+// per master, since SCAN only sees the node it runs on).
 func dropVideoKeys(ctx context.Context, rdb redis.UniversalClient, first int64, n int) error {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return dropVideoKeysOn(ctx, m, first, n)
+		})
+	}
+	return dropVideoKeysOn(ctx, rdb, first, n)
+}
+
+func dropVideoKeysOn(ctx context.Context, rdb redis.Cmdable, first int64, n int) error {
 	iter := rdb.Scan(ctx, 0, "vc:{*", 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {

@@ -27,6 +27,14 @@ commands:
   read      seed, then the read scenarios against readsvc and its baselines
   write     seed, then post→visible delays under read load
   moderate  seed, then approve→visible and reject→gone delays under read load
+  inspect   compare every cached page and the Cassandra read model with MySQL;
+            prints the mismatches, exits 1 if there is one (flags: -video, -grace, -no-cassandra)
+  chaos     kill -9 services and restart servers under load, then check nothing
+            was lost, duplicated or left stale (flags: -kills, -short, see README.md)
+  ring      seed, then 1 readsvc vs a ring of 3 (-peers): hot-page throughput and
+            backfills per 1,000 cold requests (run it with .stack/cluster.env for the Redis Cluster)
+  hot       one video with the profile's comments (1M in default) and Zipf likes: sort=hot
+            page throughput (warm) and hot-window backfill p99 (cold) (make bench-hot)
   static    (internal) the static-handler baseline process
 
 flags: -profile quick|default|large, -out DIR (default bench/out/<time>)`
@@ -44,9 +52,23 @@ func main() {
 		}
 		return
 	}
+	switch cmd {
+	case "inspect", "chaos":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := 0
+		if cmd == "inspect" {
+			code = runInspect(ctx, args, os.Stdout)
+		} else {
+			code = runChaos(ctx, args, os.Stdout)
+		}
+		stop()
+		os.Exit(code)
+	}
 	ps := map[string]parts{
 		"all": {read: true, write: true, moderate: true}, "seed": {},
 		"read": {read: true}, "write": {write: true}, "moderate": {moderate: true},
+		"ring": {}, // runRing below
+		"hot":  {}, // runHot below
 	}
 	want, ok := ps[cmd]
 	if !ok {
@@ -75,7 +97,18 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, logger, p, want, dir, "go run ./bench "+strings.Join(os.Args[1:], " ")); err != nil {
+	runCmd := run
+	if cmd == "ring" {
+		runCmd = func(ctx context.Context, logger *slog.Logger, p profile, _ parts, dir, command string) error {
+			return runRing(ctx, logger, p, dir, command)
+		}
+	}
+	if cmd == "hot" {
+		runCmd = func(ctx context.Context, logger *slog.Logger, p profile, _ parts, dir, command string) error {
+			return runHot(ctx, logger, p, dir, command)
+		}
+	}
+	if err := runCmd(ctx, logger, p, want, dir, "go run ./bench "+strings.Join(os.Args[1:], " ")); err != nil {
 		logger.Error("bench failed", "err", err, "logs", filepath.Join(dir, "logs"))
 		os.Exit(1)
 	}

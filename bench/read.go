@@ -104,9 +104,18 @@ func (rp *readPlan) staticPaths() []string {
 
 // target is one server driven by the load generator.
 type target struct {
-	Mode    string // readsvc, redis-only, cassandra-direct, static
-	Base    string // http://host:port
-	Metrics string // admin /metrics URL; "" for the static baseline
+	Mode    string   // readsvc, redis-only, cassandra-direct, static
+	Base    string   // http://host:port
+	Metrics string   // admin /metrics URL; "" for the static baseline
+	Spread  []string // when set: several servers, request seq goes to Spread[seq%len] (Base unused)
+}
+
+// base is the server request seq goes to.
+func (t target) base(seq int64) string {
+	if len(t.Spread) > 0 {
+		return t.Spread[uint64(seq)%uint64(len(t.Spread))]
+	}
+	return t.Base
 }
 
 // loadClient is the load generator's HTTP client: keep-alive connections,
@@ -120,7 +129,7 @@ func loadClient(workers int) *http.Client {
 // request makes the load.Request of a scenario against a target.
 func request(client *http.Client, t target, sc scenario) load.Request {
 	return func(ctx context.Context, seq int64) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Base+sc.Path(seq), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base(seq)+sc.Path(seq), nil)
 		if err != nil {
 			return err
 		}

