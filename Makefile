@@ -4,10 +4,10 @@ GO    ?= go
 # Integration tests share two cores with four servers: keep them patient.
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help stack-up stack-down stack-status up down status demo test test-unit lint fuzz bench bench-quick bench-read bench-write bench-syncer
+.PHONY: help stack-up stack-down stack-status up down status demo test test-unit chaos cluster-up cluster-down test-cluster bench-ring lint fuzz fuzz-1m bench bench-quick bench-hot bench-read bench-write bench-syncer
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 stack-up: ## install (first time) and start MariaDB, Redis, Kafka, Cassandra
 	scripts/stack up
@@ -32,8 +32,25 @@ status: ## servers and services
 demo: up ## everything running, sample data posted, URLs printed
 	scripts/demo
 
-test: stack-up ## start the stack, then run every test against it
+test: stack-up ## start the stack, run every test against it, then a short chaos run (6 kills)
 	set -a && . .stack/env && set +a && $(GO) test $(TEST_FLAGS) ./...
+	@# After the tests, never beside them: chaos restarts the stack's servers.
+	set -a && . .stack/env && set +a && $(GO) run ./bench chaos -short
+
+cluster-up: stack-up ## the cluster topology beside the stack: Redis Cluster :6380-6382, topic comments-cluster (6 partitions); CASSANDRA=1 adds a 2-node Cassandra (RF=2)
+	scripts/stack cluster-up $(if $(CASSANDRA),--cassandra)
+
+cluster-down: ## stop the cluster topology (the stack keeps running)
+	scripts/stack cluster-down
+
+test-cluster: cluster-up ## read, write, moderation and invalidation tests on the cluster topology (docs/cluster.md)
+	set -a && . .stack/env && . .stack/cluster.env && set +a && \
+	  $(GO) test $(TEST_FLAGS) ./internal/pagecache/... ./readsvc/... ./writesvc/... ./cdc/... ./syncer/consumer/... && \
+	  $(GO) test $(TEST_FLAGS) ./syncer -run 'TestTwoProcessesShareThePartitions' && \
+	  $(GO) test $(TEST_FLAGS) ./internal/e2e -run 'TestPostedCommentsBecomeVisible|TestModerationFreshness|TestFeatures'
+
+chaos: stack-up ## kill -9 the services and restart the servers under load (24 kills), then count lost/duplicated/stale
+	set -a && . .stack/env && set +a && $(GO) run ./bench chaos -kills 24
 
 test-unit: ## only the tests that need no server
 	$(GO) test -short -count=1 ./...
@@ -44,12 +61,19 @@ lint: ## gofmt, go vet, shellcheck when installed
 	@if command -v shellcheck >/dev/null; then shellcheck scripts/stack scripts/services .ci/run; else echo "shellcheck not installed; skipped"; fi
 
 FUZZTIME ?= 30s
-fuzz: ## run every fuzz target for FUZZTIME each (seed corpora live beside the tests)
+FUZZPARALLEL ?= 2
+fuzz: ## run every fuzz target for FUZZTIME each (seed corpora live in testdata/fuzz beside the tests)
 	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
+	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) -timeout 0; \
 	  done; \
 	done
+
+fuzz-1m: ## every fuzz target to one million executions (docs/fuzzing.md)
+	$(MAKE) fuzz FUZZTIME=1000000x
+
+bench-ring: cluster-up ## 1 vs 3 readsvc (groupcache ring) on the Redis Cluster: hot-page throughput, backfills per 1,000 cold requests
+	set -a && . .stack/env && . .stack/cluster.env && set +a && $(GO) run ./bench ring -profile default
 
 bench-read: stack-up ## readsvc hot page vs a static handler vs the Redis tier alone
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench HotPage -benchtime 20000x -count 3 -v
@@ -65,3 +89,6 @@ bench: stack-up ## the default benchmark suite (≤ 10 min): seed, read ramps vs
 
 bench-quick: stack-up ## the same suite on a small data set (≤ 2 min)
 	set -a && . .stack/env && set +a && $(GO) run ./bench all -profile quick
+
+bench-hot: stack-up ## sort=hot on one 1,000,000-comment video with Zipf likes: warm page throughput, cold backfill p99 (report in bench/out/)
+	set -a && . .stack/env && set +a && $(GO) run ./bench hot -profile default
