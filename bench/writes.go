@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // visibleTimeout bounds one wait for a change to show; a sample that hits

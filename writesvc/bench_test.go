@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 )
 

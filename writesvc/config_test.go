@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/config/configtest"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 func TestConfigDefaults(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/config"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // DefaultTokenTTL is how long a token from `writesvc token` is valid.

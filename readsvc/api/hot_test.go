@@ -21,7 +21,7 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // seedHot writes n roots of a new video with random like counts (many

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 var privateNoStore = []string{"private, no-store"}

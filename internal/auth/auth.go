@@ -1,7 +1,9 @@
-// Package auth verifies and issues writesvc's bearer tokens: JWTs signed
-// with HS256 and a shared secret, whose "sub" is the user id (a positive
-// decimal int64, as a string) and whose "role" is user or moderator. Only
-// HS256 is accepted, "exp" is required, and "nbf"/"iat" are honoured.
+// Package auth verifies and issues the bearer tokens writesvc requires and
+// readsvc honours (an author's view of their own pending comments): JWTs
+// signed with HS256 and a shared secret, whose "sub" is the user id (a
+// positive decimal int64, as a string) and whose "role" is user or
+// moderator. Only HS256 is accepted, "exp" is required, and "nbf"/"iat" are
+// honoured.
 package auth
 
 import (
