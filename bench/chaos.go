@@ -24,13 +24,13 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/inspect"
 	"github.com/vidcomments/vidcomments/internal/inspect/cqlsource"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // The components chaos kills: the four services (kill -9, then started

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // Defaults of readsvc's own flags.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
@@ -21,7 +22,6 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/demo"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 func main() {

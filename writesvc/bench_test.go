@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 )
 

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/writesvc/api"
-	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/nodelease"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidcomments/vidcomments/internal/config/configtest"
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/internal/config/configtest"
 )
 
 func TestConfigDefaults(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/writesvc/api"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // Every endpoint's happy path under pre-moderation, against the real

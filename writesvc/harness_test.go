@@ -26,13 +26,13 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/config/configtest"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
-	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/internal/comment"
 )
 
 // A table of malformed and hostile requests, each with its exact status

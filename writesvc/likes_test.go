@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/writesvc/api"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // approvedRoot posts a root comment and approves it.

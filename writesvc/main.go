@@ -14,11 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 	"github.com/vidcomments/vidcomments/writesvc/api"
-	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/console"
 	"github.com/vidcomments/vidcomments/writesvc/nodelease"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"

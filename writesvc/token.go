@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/internal/config"
 )
 
 // DefaultTokenTTL is how long a token from `writesvc token` is valid.

@@ -20,7 +20,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 var binDir string // the four service binaries, built once
@@ -94,7 +94,7 @@ func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 	t.Helper()
 	stacktest.Integration(t)
 	buildServices(t)
-	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, 3)
+	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, stacktest.KafkaPartitions(t, 3))
 	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my}
 	common := append(os.Environ(),
 		"VC_MYSQL_DSN="+my.Config.DSN,

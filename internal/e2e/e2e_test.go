@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vidcomments/vidcomments/internal/stack"
-	"github.com/vidcomments/vidcomments/writesvc/auth"
+	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // The whole pipeline under post-moderation: a comment posted to writesvc

@@ -12,10 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	writeapi "github.com/vidcomments/vidcomments/writesvc/api"
-	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 )
 

@@ -34,12 +34,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // PageSource is what the API needs of the read path (*pages.Reader).

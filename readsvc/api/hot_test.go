@@ -15,13 +15,13 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // seedHot writes n roots of a new video with random like counts (many

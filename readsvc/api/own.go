@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/vidcomments/vidcomments/readsvc/pages"
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
 var privateNoStore = []string{"private, no-store"}

@@ -18,9 +18,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
-	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/ratelimit"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 )

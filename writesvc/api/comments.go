@@ -9,9 +9,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
-	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/nodelease"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 	"github.com/vidcomments/vidcomments/writesvc/validate"

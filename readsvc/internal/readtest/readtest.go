@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
@@ -36,7 +37,6 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
-	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
 // Stack is one test's share of the local stack.
