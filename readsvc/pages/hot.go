@@ -90,28 +90,8 @@ func (r *Reader) hotPage(ctx context.Context, req Request) (Page, error) {
 	if req.Hot.ID == 0 {
 		snap = r.snapshotEpoch()
 	}
-	ver, known := r.version(ctx, req.Video)
-	key := make([]byte, 0, 128)
-	key = append(key, 'h', '/')
-	key = strconv.AppendInt(key, req.Video, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, snap, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, req.Hot.Likes, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, req.Hot.ID, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, int64(req.Limit), 10)
-	shape := len(key)
-	key = append(key, '/')
-	if known {
-		key = strconv.AppendInt(key, ver, 10)
-	} else {
-		key = append(key, 'u')
-	}
-	key = append(key, '/')
-	key = strconv.AppendInt(key, r.epoch(req.Video), 10)
-	return r.get(ctx, r.pageGroup, r.loadPage, string(key), shape)
+	key, shape := r.pageKey(ctx, 'h', req.Video, req.Video, snap, req.Hot.Likes, req.Hot.ID, int64(req.Limit))
+	return r.get(ctx, r.pageGroup, r.loadPage, key, shape)
 }
 
 // loadHot builds a sort=hot page: the snapshot or hot window in Redis

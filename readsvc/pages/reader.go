@@ -285,24 +285,8 @@ func (r *Reader) Page(ctx context.Context, req Request) (Page, error) {
 	if req.Video <= 0 || req.Before < 0 || req.Limit < 1 || req.Limit > MaxLimit {
 		return Page{}, fmt.Errorf("pages: bad request %+v", req)
 	}
-	ver, known := r.version(ctx, req.Video)
-	key := make([]byte, 0, 96)
-	key = append(key, 't', '/')
-	key = strconv.AppendInt(key, req.Video, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, req.Before, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, int64(req.Limit), 10)
-	shape := len(key)
-	key = append(key, '/')
-	if known {
-		key = strconv.AppendInt(key, ver, 10)
-	} else {
-		key = append(key, 'u')
-	}
-	key = append(key, '/')
-	key = strconv.AppendInt(key, r.epoch(req.Video), 10)
-	return r.get(ctx, r.pageGroup, r.loadPage, string(key), shape)
+	key, shape := r.pageKey(ctx, 't', req.Video, req.Video, req.Before, int64(req.Limit))
+	return r.get(ctx, r.pageGroup, r.loadPage, key, shape)
 }
 
 // Comment returns a single comment; Page.NotFound when readers may not see
@@ -447,6 +431,30 @@ func (l *lastGood) get(shape string) (Page, bool) {
 }
 
 // parseKey splits a groupcache key into its fields.
+// pageKey is the groupcache key of a page: kind, then the fields that say
+// which page (its shape, shapeLen bytes long: the stale copy's key), then
+// what makes it fresh — the video's cache version ('u' when unknown) and
+// its max-age epoch. parseKey reads it back.
+func (r *Reader) pageKey(ctx context.Context, kind byte, video int64, shape ...int64) (key string, shapeLen int) {
+	ver, known := r.version(ctx, video)
+	b := make([]byte, 0, 32+20*len(shape))
+	b = append(b, kind)
+	for _, f := range shape {
+		b = append(b, '/')
+		b = strconv.AppendInt(b, f, 10)
+	}
+	shapeLen = len(b)
+	b = append(b, '/')
+	if known {
+		b = strconv.AppendInt(b, ver, 10)
+	} else {
+		b = append(b, 'u')
+	}
+	b = append(b, '/')
+	b = strconv.AppendInt(b, r.epoch(video), 10)
+	return string(b), shapeLen
+}
+
 func parseKey(key string, want int) ([]int64, error) {
 	parts := strings.Split(key, "/")
 	if len(parts) != want+1 {

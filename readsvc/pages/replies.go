@@ -37,28 +37,8 @@ func (r *Reader) Replies(ctx context.Context, req ReplyRequest) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	ver, known := r.version(ctx, root.video)
-	key := make([]byte, 0, 96)
-	key = append(key, 'r', '/')
-	key = strconv.AppendInt(key, req.Parent, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, root.video, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, req.Before, 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, int64(req.Limit), 10)
-	key = append(key, '/')
-	key = strconv.AppendInt(key, root.replies, 10)
-	shape := len(key)
-	key = append(key, '/')
-	if known {
-		key = strconv.AppendInt(key, ver, 10)
-	} else {
-		key = append(key, 'u')
-	}
-	key = append(key, '/')
-	key = strconv.AppendInt(key, r.epoch(root.video), 10)
-	return r.get(ctx, r.pageGroup, r.loadPage, string(key), shape)
+	key, shape := r.pageKey(ctx, 'r', root.video, req.Parent, root.video, req.Before, int64(req.Limit), root.replies)
+	return r.get(ctx, r.pageGroup, r.loadPage, key, shape)
 }
 
 // loadReplies builds a reply page.

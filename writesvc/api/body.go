@@ -106,6 +106,16 @@ func checkContentType(values []string) *apiError {
 // encoding/json alone would also take "Content" or "CONTENT" for
 // "content"), duplicate fields, type mismatches and anything after the
 // object.
+// readJSON reads the request body and decodes it strictly into dst; an
+// optional body may be absent, leaving dst as it is.
+func readJSON(w http.ResponseWriter, r *http.Request, optional bool, dst any) *apiError {
+	body, err := readBody(w, r, optional)
+	if err != nil || body == nil {
+		return err
+	}
+	return decodeStrict(body, dst)
+}
+
 func decodeStrict(body []byte, dst any) *apiError {
 	if err := checkObject(body, fieldNames(dst)); err != nil {
 		return err

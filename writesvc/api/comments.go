@@ -48,13 +48,8 @@ func (a *API) postComment(w http.ResponseWriter, r *http.Request) {
 		kerr.write(w)
 		return
 	}
-	body, berr := readBody(w, r, false)
-	if berr != nil {
-		berr.write(w)
-		return
-	}
 	var req postRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := readJSON(w, r, false, &req); err != nil {
 		err.write(w)
 		return
 	}

@@ -75,13 +75,8 @@ func (a *API) editComment(w http.ResponseWriter, r *http.Request) {
 		badRequest("invalid_comment_id", "the comment id must be a positive decimal integer").write(w)
 		return
 	}
-	body, berr := readBody(w, r, false)
-	if berr != nil {
-		berr.write(w)
-		return
-	}
 	var req editRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := readJSON(w, r, false, &req); err != nil {
 		err.write(w)
 		return
 	}
@@ -143,13 +138,8 @@ func (a *API) pin(w http.ResponseWriter, r *http.Request) {
 	}
 	var commentID int64
 	if r.Method == http.MethodPut {
-		body, berr := readBody(w, r, false)
-		if berr != nil {
-			berr.write(w)
-			return
-		}
 		var req pinRequest
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, false, &req); err != nil {
 			err.write(w)
 			return
 		}

@@ -163,15 +163,9 @@ func (a *API) moderate(w http.ResponseWriter, r *http.Request) {
 
 // readReason reads the optional {"reason"} body; a reject needs one.
 func (a *API) readReason(w http.ResponseWriter, r *http.Request, action store.Action) (string, *apiError) {
-	body, aerr := readBody(w, r, true)
-	if aerr != nil {
-		return "", aerr
-	}
 	var rb reasonBody
-	if body != nil {
-		if aerr := decodeStrict(body, &rb); aerr != nil {
-			return "", aerr
-		}
+	if aerr := readJSON(w, r, true, &rb); aerr != nil {
+		return "", aerr
 	}
 	return checkReason(rb.Reason, action)
 }
@@ -217,13 +211,8 @@ type BatchResult struct {
 // transaction, and reports per id. The request as a whole fails only when
 // it is malformed; a bad or missing id fails just its own item.
 func (a *API) batch(w http.ResponseWriter, r *http.Request) {
-	body, aerr := readBody(w, r, false)
-	if aerr != nil {
-		aerr.write(w)
-		return
-	}
 	var req batchRequest
-	if aerr := decodeStrict(body, &req); aerr != nil {
+	if aerr := readJSON(w, r, false, &req); aerr != nil {
 		aerr.write(w)
 		return
 	}
@@ -324,17 +313,10 @@ func (a *API) userAction(w http.ResponseWriter, r *http.Request) {
 		badRequest("invalid_user_id", "the user id must be a positive decimal integer").write(w)
 		return
 	}
-	body, aerr := readBody(w, r, true)
-	if aerr != nil {
+	var req banRequest
+	if aerr := readJSON(w, r, true, &req); aerr != nil {
 		aerr.write(w)
 		return
-	}
-	var req banRequest
-	if body != nil {
-		if aerr := decodeStrict(body, &req); aerr != nil {
-			aerr.write(w)
-			return
-		}
 	}
 	if action == "unban" {
 		if req.Reason != nil || req.DurationSeconds != nil {
