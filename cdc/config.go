@@ -22,6 +22,7 @@ const (
 	DefaultInspectEvery  = 0                // 0: the job does not run
 	DefaultInspectGrace  = 30 * time.Second // younger mismatches are the pipeline at work
 	DefaultInspectVideos = 100              // cached videos inspected per run
+	DefaultInspectRepair = true             // a stale cache entry is dropped, not only counted
 	// derivedServerIDBase keeps derived ids clear of the small ids servers
 	// are usually given.
 	derivedServerIDBase = 1001
@@ -41,6 +42,7 @@ type Config struct {
 	InspectEvery  time.Duration
 	InspectGrace  time.Duration
 	InspectVideos int
+	InspectRepair bool // drop the cached pages of a video with an old mismatch
 }
 
 // RegisterFlags registers every cdc flag with its VC_… environment name.
@@ -54,6 +56,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Duration(&c.LockWait, "lock-wait", "VC_CDC_LOCK_WAIT", DefaultLockWait, "how long one leader-lock attempt waits in MySQL while standing by (whole seconds)")
 	f.Int(&c.CacheWindow, "cache-window", "VC_CACHE_WINDOW", DefaultCacheWindow, "newest comments cached per video (must equal readsvc's)")
 	f.Duration(&c.InspectEvery, "inspect-every", "VC_CDC_INSPECT_EVERY", DefaultInspectEvery, "run the cache inspector over a sample of cached videos this often (0: off)")
+	f.Bool(&c.InspectRepair, "inspect-repair", "VC_CDC_INSPECT_REPAIR", DefaultInspectRepair, "drop the cached pages of a video the inspector finds stale for longer than -inspect-grace (the next read refills them)")
 	f.Duration(&c.InspectGrace, "inspect-grace", "VC_CDC_INSPECT_GRACE", DefaultInspectGrace, "inspector mismatches younger than this are not counted (the pipeline at work)")
 	f.Int(&c.InspectVideos, "inspect-videos", "VC_CDC_INSPECT_VIDEOS", DefaultInspectVideos, "cached videos one inspector run compares with MySQL")
 }

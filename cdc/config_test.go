@@ -22,7 +22,7 @@ func TestConfigDefaults(t *testing.T) {
 		// The inspector job is off unless asked for.
 		InspectEvery:  0,
 		InspectGrace:  30 * time.Second,
-		InspectVideos: 100,
+		InspectVideos: 100, InspectRepair: true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", got, want)

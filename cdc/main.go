@@ -77,7 +77,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 	listener.Start()
 	if cfg.InspectEvery > 0 {
 		job := inspect.NewJob(inspect.New(db, cache, inspect.Options{Redis: rdb}), cache, inspect.JobConfig{
-			Every: cfg.InspectEvery, Grace: cfg.InspectGrace, MaxVideos: cfg.InspectVideos,
+			Every: cfg.InspectEvery, Grace: cfg.InspectGrace, MaxVideos: cfg.InspectVideos, Repair: cfg.InspectRepair,
 			Logger: logger, Registry: reg,
 		})
 		app.OnClose("cache inspector", job.Close)

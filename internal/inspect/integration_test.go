@@ -293,6 +293,38 @@ func TestJobExportsOldMismatches(t *testing.T) {
 	}
 }
 
+// With Repair, a video the job finds stale past the grace period loses its
+// cached pages (the next read refills them from the source), and the next
+// run finds nothing left to count.
+func TestJobRepairDropsAStaleVideo(t *testing.T) {
+	stacktest.Integration(t)
+	my := stacktest.NewMySQL(t)
+	rdb := privateRedis(t)
+	cache := pagecache.New(rdb, pagecache.Options{Window: window})
+	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Redis: rdb})}
+	ctx := context.Background()
+	s := w.seedCacheOnly(t, 3)
+	meta := fmt.Sprintf("vc:{%d}:meta", s.video)
+	if err := rdb.HIncrBy(ctx, meta, "total", 5).Err(); err != nil { // a total no change will correct
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	job := inspect.NewJob(w.in, cache, inspect.JobConfig{Every: time.Hour, Grace: time.Millisecond, MaxVideos: 10, Registry: reg, Repair: true})
+	defer job.Close()
+	if old := job.RunOnce(ctx); len(old) == 0 {
+		t.Fatal("the planted total was not found")
+	}
+	if got := metricValue(t, reg, "cdc_inspector_repairs_total", "", ""); got != 1 {
+		t.Errorf("cdc_inspector_repairs_total = %v, want 1", got)
+	}
+	if n, err := rdb.Exists(ctx, meta).Result(); err != nil || n != 0 {
+		t.Errorf("the stale video's meta is still cached (exists=%d, err=%v)", n, err)
+	}
+	if old := job.RunOnce(ctx); len(old) != 0 {
+		t.Errorf("after the repair the job still counts %v", old)
+	}
+}
+
 // metricValue returns the value of the gauge or counter name{label=value}.
 func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	t.Helper()
@@ -305,6 +337,9 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			if label == "" && len(m.GetLabel()) == 0 { // an unlabelled metric
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
 			for _, l := range m.GetLabel() {
 				if l.GetName() == label && l.GetValue() == value {
 					if m.GetGauge() != nil {

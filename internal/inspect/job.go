@@ -17,8 +17,13 @@ type JobConfig struct {
 	Every     time.Duration // between runs (> 0)
 	Grace     time.Duration // mismatches younger than this are not counted
 	MaxVideos int           // cached videos inspected per run (> 0)
-	Logger    *slog.Logger
-	Registry  prometheus.Registerer // gets the cdc_inspector_* metrics
+	// Repair drops the cached pages of a video with a Redis mismatch older
+	// than Grace (pagecache.Invalidate): the next read refills it from
+	// Cassandra. Dropping a cache entry is always safe; a stale one that no
+	// change will touch again would otherwise live until its TTL.
+	Repair   bool
+	Logger   *slog.Logger
+	Registry prometheus.Registerer // gets the cdc_inspector_* metrics
 }
 
 // maxLogged bounds the mismatches one run logs.
@@ -43,6 +48,7 @@ type Job struct {
 	videos     prometheus.Counter
 	duration   prometheus.Histogram
 	lastRun    prometheus.Gauge
+	repairs    prometheus.Counter
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -71,6 +77,9 @@ func NewJob(in *Inspector, cache *pagecache.Cache, cfg JobConfig) *Job {
 		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cdc_inspector_last_run_timestamp_seconds", Help: "End of the last successful inspector run.",
 		}),
+		repairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cdc_inspector_repairs_total", Help: "Videos whose cached pages the inspector dropped for a mismatch older than the grace period.",
+		}),
 	}
 	for _, k := range CacheKinds {
 		j.mismatches.WithLabelValues(string(k))
@@ -78,7 +87,7 @@ func NewJob(in *Inspector, cache *pagecache.Cache, cfg JobConfig) *Job {
 	j.runs.WithLabelValues("ok")
 	j.runs.WithLabelValues("error")
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(j.mismatches, j.runs, j.videos, j.duration, j.lastRun)
+		cfg.Registry.MustRegister(j.mismatches, j.runs, j.videos, j.duration, j.lastRun, j.repairs)
 	}
 	return j
 }
@@ -142,8 +151,28 @@ func (j *Job) RunOnce(ctx context.Context) []Mismatch {
 		}
 		j.cfg.Logger.Warn("inspector mismatch", "kind", m.Kind, "video", m.Video, "id", m.ID, "age", m.Age.Round(time.Millisecond), "where", m.Where, "detail", m.Detail)
 	}
+	if j.cfg.Repair {
+		j.repair(ctx, old)
+	}
 	j.cfg.Logger.Debug("inspector run", "videos", len(videos), "mismatches", len(rep.Mismatches), "counted", len(old), "took", time.Since(start))
 	return old
+}
+
+// repair invalidates each video with an old Redis mismatch, once per run.
+func (j *Job) repair(ctx context.Context, old []Mismatch) {
+	done := map[int64]bool{}
+	for _, m := range old {
+		if done[m.Video] || !slices.Contains(CacheKinds, m.Kind) {
+			continue
+		}
+		done[m.Video] = true
+		if _, err := j.cache.Invalidate(ctx, m.Video); err != nil {
+			j.cfg.Logger.Warn("inspector: dropping a stale video's pages failed", "video", m.Video, "err", err)
+			continue
+		}
+		j.repairs.Inc()
+		j.cfg.Logger.Warn("inspector: dropped a stale video's pages; the next read refills them", "video", m.Video, "kind", m.Kind)
+	}
 }
 
 func (j *Job) fail(ctx context.Context, err error) {
