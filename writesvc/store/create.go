@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 
 // Post is a new comment to create.
@@ -146,9 +145,6 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, id int64, p Post) (Creat
 		return Created{}, fmt.Errorf("insert comment: %w", err)
 	} else if n == 0 {
 		return Created{}, ErrBanned
-	}
-	if _, err := outbox.Write(ctx, tx, comment.EventCreated, c); err != nil {
-		return Created{}, err
 	}
 	out := Created{Comment: c}
 	if p.Response != nil {

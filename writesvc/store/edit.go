@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 
 // updateContent is an edit: new content, edited_at, a version bump. The
@@ -71,9 +70,6 @@ func (s *Store) edit(ctx context.Context, tx *sql.Tx, e Edit) (Changed, error) {
 	}
 	after, err := lockComment(ctx, tx, selectComment, c.ID) // the trigger may have moved version further
 	if err != nil {
-		return Changed{}, err
-	}
-	if _, err := outbox.Write(ctx, tx, comment.EventEdited, after); err != nil {
 		return Changed{}, err
 	}
 	return Changed{Comment: after, Changed: true}, nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 
 // The statements of likes. None locks or changes the comments row: the
@@ -64,9 +63,7 @@ func (s *Store) setLike(ctx context.Context, tx *sql.Tx, l Like) (Liked, error) 
 		return Liked{}, ErrNotFound
 	}
 	var res sql.Result
-	delta := int64(-1)
 	if l.Liked {
-		delta = +1
 		res, err = tx.ExecContext(ctx, insertLike, l.CommentID, l.UserID, video, s.clock(), l.UserID)
 	} else {
 		res, err = tx.ExecContext(ctx, deleteLike, l.CommentID, l.UserID)
@@ -89,10 +86,6 @@ func (s *Store) setLike(ctx context.Context, tx *sql.Tx, l Like) (Liked, error) 
 			}
 		}
 		return Liked{VideoID: video}, nil
-	}
-	e := comment.NewLikeEvent(comment.Like{CommentID: l.CommentID, VideoID: video, UserID: l.UserID, Delta: delta})
-	if _, err := outbox.WriteEvent(ctx, tx, e); err != nil {
-		return Liked{}, err
 	}
 	return Liked{VideoID: video, Changed: true}, nil
 }

@@ -7,11 +7,11 @@ import (
 	"fmt"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 
 // The statements of pins (schema/mysql/040).
 const (
+	selectPinVersion   = `SELECT version FROM video_pins WHERE video_id = ?`
 	selectPinForUpdate = `SELECT comment_id, version FROM video_pins WHERE video_id = ? FOR UPDATE`
 	upsertPin          = `INSERT INTO video_pins (video_id, comment_id, pinned_by, updated_at, version) VALUES (?, ?, ?, ?, ?)
 		ON DUPLICATE KEY UPDATE comment_id = VALUES(comment_id), pinned_by = VALUES(pinned_by),
@@ -82,8 +82,10 @@ func (s *Store) pin(ctx context.Context, tx *sql.Tx, p PinChange) (Pinned, error
 	if _, err := tx.ExecContext(ctx, upsertPin, next.VideoID, next.CommentID, p.ActorID, now, next.Version); err != nil {
 		return Pinned{}, fmt.Errorf("write pin of video %d: %w", p.VideoID, err)
 	}
-	if _, err := outbox.WriteEvent(ctx, tx, comment.NewPinEvent(next)); err != nil {
-		return Pinned{}, err
+	// video_pins_version_bump may have moved the version further; the
+	// trigger's event carries the row's.
+	if err := tx.QueryRowContext(ctx, selectPinVersion, p.VideoID).Scan(&next.Version); err != nil {
+		return Pinned{}, fmt.Errorf("read pin of video %d: %w", p.VideoID, err)
 	}
 	return Pinned{Pin: next, Changed: true}, nil
 }

@@ -2,9 +2,11 @@
 // them between moderation states, lists the moderation queue and keeps the
 // ban list. Every change is one transaction that locks the row it changes,
 // moves its version forward (comment.NextVersion, then read back, since the
-// table's trigger may move it further) and writes the outbox event of the
-// change, so a commit always carries its event and a rollback leaves
-// nothing half-written.
+// table's trigger may move it further). The outbox event of the change is
+// written by the database itself, in the same transaction, by the triggers
+// of schema/mysql/050_change_log.sql — for writesvc's changes and a hand-
+// written statement's alike — so a commit always carries its event and a
+// rollback leaves nothing half-written.
 //
 // A comment's reply_count is the number of its approved replies; a change
 // that makes a reply visible or invisible also updates the parent, in the
@@ -32,7 +34,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 
 // The statements of this package.
@@ -220,13 +221,6 @@ func (s *Store) bumpReplies(ctx context.Context, tx *sql.Tx, parent comment.Comm
 	v := comment.NextVersion(parent.Version, now)
 	if _, err := tx.ExecContext(ctx, updateReplies, delta, now, v, parent.ID); err != nil {
 		return fmt.Errorf("update reply count of %d: %w", parent.ID, err)
-	}
-	after, err := lockComment(ctx, tx, selectComment, parent.ID)
-	if err != nil {
-		return err
-	}
-	if _, err := outbox.Write(ctx, tx, comment.EventEdited, after); err != nil {
-		return err
 	}
 	return nil
 }

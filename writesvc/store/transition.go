@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/writesvc/outbox"
 )
 
 // Action is a moderation action on one comment.
@@ -57,16 +56,6 @@ func Next(from comment.Status, a Action) (to comment.Status, changed bool, err e
 		return "", false, fmt.Errorf("%w: %s a deleted comment", ErrInvalidTransition, a)
 	}
 	return to, true, nil
-}
-
-func (a Action) event() comment.EventType {
-	switch a {
-	case Approve:
-		return comment.EventApproved
-	case Reject:
-		return comment.EventRejected
-	}
-	return comment.EventDeleted
 }
 
 // Change is one moderation action on one comment.
@@ -123,9 +112,6 @@ func (s *Store) transition(ctx context.Context, tx *sql.Tx, ch Change) (Changed,
 	}
 	after, err := lockComment(ctx, tx, selectComment, c.ID) // the trigger may have moved version further
 	if err != nil {
-		return Changed{}, err
-	}
-	if _, err := outbox.Write(ctx, tx, ch.Action.event(), after); err != nil {
 		return Changed{}, err
 	}
 	if _, err := tx.ExecContext(ctx, insertModerationLog, c.ID, ch.ActorID, ch.ActorRole, string(ch.Action),
