@@ -51,6 +51,11 @@ type applier struct {
 	saved    Position // the last position handed to the sink
 	dirty    bool     // changes recorded since then
 	lastSave time.Time
+
+	guard      lossGuard // nil: Redis data loss is not watched (unit tests)
+	lastCheck  time.Time // of the epoch
+	recovering bool      // recording with Change.Recovering until target
+	target     Position
 }
 
 func newApplier(cache Cache, sink positionSink, saved Position, interval time.Duration, m *metrics, log *slog.Logger) *applier {
@@ -67,6 +72,11 @@ func newApplier(cache Cache, sink positionSink, saved Position, interval time.Du
 func (a *applier) run(ctx context.Context, in <-chan work) error {
 	tick := time.NewTicker(a.interval)
 	defer tick.Stop()
+	epochTick := time.NewTicker(EpochCheckEvery)
+	defer epochTick.Stop()
+	if err := a.checkEpoch(ctx); err != nil {
+		return err
+	}
 	for {
 		select {
 		case w, ok := <-in:
@@ -79,6 +89,10 @@ func (a *applier) run(ctx context.Context, in <-chan work) error {
 			}
 		case <-tick.C:
 			a.maybeSave()
+		case <-epochTick.C:
+			if err := a.checkEpoch(ctx); err != nil {
+				return err
+			}
 		case <-a.sink.failed():
 			return a.sink.err()
 		case <-ctx.Done():
@@ -93,6 +107,11 @@ func (a *applier) handle(ctx context.Context, w work) error {
 		t := time.Unix(int64(w.at), 0)
 		a.m.lastEventSecond.Set(float64(w.at))
 		a.m.behind.Set(max(0, a.now().Sub(t).Seconds()))
+	}
+	if w.rows && a.now().Sub(a.lastCheck) >= EpochCheckEvery {
+		if err := a.checkEpoch(ctx); err != nil {
+			return err
+		}
 	}
 	if w.rows {
 		a.m.rowEvents.Inc()
@@ -117,6 +136,9 @@ func (a *applier) handle(ctx context.Context, w work) error {
 		return nil
 	}
 	a.pending = *w.pos
+	if err := a.maybeRecovered(ctx); err != nil {
+		return err
+	}
 	if w.force {
 		a.save()
 	} else {
@@ -145,9 +167,59 @@ func (a *applier) save() {
 	a.saved, a.dirty, a.lastSave = a.pending, false, a.now()
 }
 
+// checkEpoch reads Redis' epoch and starts a recovery when Redis lost its
+// data (no epoch) or a recovery was left unfinished ("r" while this
+// process is not recovering). A failed read is not a loss: Redis being down
+// shows in the edits, which wait for it.
+func (a *applier) checkEpoch(ctx context.Context) error {
+	if a.guard == nil {
+		return nil
+	}
+	a.lastCheck = a.now()
+	state, err := a.guard.State(ctx)
+	switch {
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.log.Debug("reading the redis epoch failed", "err", err)
+		return nil
+	case state == pagecache.EpochOK && !a.recovering,
+		state == pagecache.EpochRecovering && a.recovering:
+		return nil
+	}
+	a.m.redisLosses.Inc()
+	var target Position
+	if err := a.retry(ctx, "recover", 0, func() error {
+		var err error
+		target, err = a.guard.Begin(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	a.recovering, a.target = true, target
+	a.m.recovering.Set(1)
+	return a.maybeRecovered(ctx)
+}
+
+// maybeRecovered ends a recovery once the applier is past its target.
+func (a *applier) maybeRecovered(ctx context.Context) error {
+	if !a.recovering || !a.guard.Reached(a.pending, a.target) {
+		return nil
+	}
+	if err := a.retry(ctx, "epoch", 0, func() error { return a.guard.Finish(ctx) }); err != nil {
+		return err
+	}
+	a.recovering = false
+	a.m.recovering.Set(0)
+	a.log.Info("recovered from the redis data loss: windows are edited again", "at", a.pending.String())
+	return nil
+}
+
 // record applies one change, retrying while Redis fails: the change must be
 // in the cache before any position after it is saved.
 func (a *applier) record(ctx context.Context, ch pagecache.Change) error {
+	ch.Recovering = a.recovering
 	return a.retry(ctx, "record", ch.VideoID, func() error {
 		start := a.now()
 		applied, _, err := a.cache.Record(ctx, ch)

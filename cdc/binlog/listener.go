@@ -224,6 +224,9 @@ func (l *Listener) lead(ctx context.Context, lock *Lock) error {
 	defer acancel()
 	writer := startPositionWriter(actx, lock, l.cfg.SaveInterval, l.m, l.log)
 	a := newApplier(l.cache, writer, start, l.cfg.SaveInterval, l.m, l.log)
+	if ec, ok := l.cache.(EpochCache); ok {
+		a.guard = &redisRecovery{cache: ec, db: l.db, flavor: l.cfg.MySQL.Flavor, m: l.m, log: l.log}
+	}
 	applied := make(chan error, 1)
 	go func() { applied <- a.run(actx, queue) }()
 	ran := make(chan error, 1)

@@ -26,6 +26,9 @@ type metrics struct {
 	savedFile       prometheus.Gauge
 	savedTimestamp  prometheus.Gauge
 	lastEventSecond prometheus.Gauge
+	redisLosses     prometheus.Counter
+	recovering      prometheus.Gauge
+	pendingRebuilt  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -67,8 +70,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		lastEventSecond: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cdc_last_event_timestamp_seconds", Help: "Binlog timestamp of the last event applied.",
 		}),
+		redisLosses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cdc_redis_data_losses_total", Help: "Times Redis was found without its epoch key (lost its data) and cdc recovered.",
+		}),
+		recovering: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cdc_recovering", Help: "1 while cdc replays the binlog up to the point of a Redis data loss, dropping windows instead of editing them.",
+		}),
+		pendingRebuilt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cdc_pending_views_rebuilt_total", Help: "Pending comments put back into their authors' private views from MySQL after a Redis data loss.",
+		}),
 	}
-	reg.MustRegister(m.leader, m.leaderAcquired, m.rowEvents, m.changes, m.behind, m.recordSeconds, m.cacheErrors,
+	reg.MustRegister(m.redisLosses, m.recovering, m.pendingRebuilt, m.leader, m.leaderAcquired, m.rowEvents, m.changes, m.behind, m.recordSeconds, m.cacheErrors,
 		m.saves, m.savedOffset, m.savedFile, m.savedTimestamp, m.lastEventSecond)
 	for _, r := range []string{resultApplied, resultSkipped, resultUnmappable} {
 		m.changes.WithLabelValues(r)

@@ -330,6 +330,11 @@ type Change struct {
 	ParentID   int64  // 0 for a root; a reply edits its parent's reply list
 	UserID     int64  // the author: a Pending row goes into their private view
 	Pending    bool   // after the change the row waits for moderation
+	// Recovering: Redis lost its data and cdc has not yet caught up with
+	// the binlog as of the loss (Cache.Epoch). Record then drops the video's
+	// windows instead of editing them and writes the overlay entry as
+	// settled.
+	Recovering bool
 }
 
 // Record applies a change to the cached window (if the video is cached),
@@ -354,11 +359,11 @@ func (c *Cache) Record(ctx context.Context, ch Change) (bool, int64, error) {
 	v := ch.VideoID
 	keys := []string{metaKey(v), timeKey(v), bodyKey(v), verKey(v), overlayKey(v), settledKey(v, ch.ID), settledAtKey(v),
 		likesKey(v), hotMetaKey(v), hotKey(v), hotBodyKey(v),
-		replyMetaKey(v, ch.ParentID), replyKey(v, ch.ParentID), replyBodyKey(v, ch.ParentID), replyGenKey(v), userKey(v, ch.UserID)}
+		replyMetaKey(v, ch.ParentID), replyKey(v, ch.ParentID), replyBodyKey(v, ch.ParentID), replyGenKey(v), userKey(v, ch.UserID), fenceKey(v)}
 	res, err := recordScript.Run(ctx, c.rdb, keys,
 		strconv.FormatInt(ch.ID, 10), ch.Version, boolArg(ch.Visible), boolArg(ch.WasVisible), body,
 		c.opts.Window, c.opts.Now().UnixMicro(), ch.VideoID, int64(c.opts.OverlayTTL/time.Second), member(ch.ID),
-		strconv.FormatInt(max(ch.ParentID, 0), 10), boolArg(ch.Pending), pendingBody, c.opts.HotWindow, boolArg(ch.UserID > 0)).Slice()
+		strconv.FormatInt(max(ch.ParentID, 0), 10), boolArg(ch.Pending), pendingBody, c.opts.HotWindow, boolArg(ch.UserID > 0), boolArg(ch.Recovering), c.fenceTTL()).Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("pagecache record video %d comment %d: %w", ch.VideoID, ch.ID, err)
 	}

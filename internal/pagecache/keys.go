@@ -42,6 +42,11 @@
 //	vc:{V}:u:U      HASH   id → body of user U's pending comments (their own view)
 //	vc:{V}:pin      STRING "version|id" of the pinned comment (id 0: none)
 //
+// Global (on a Redis Cluster, one per master: vc:{eN}:epoch):
+//
+//	vc:epoch        STRING "ok" | "r": the epoch — Redis kept its memory since cdc
+//	                       last recovered; see "Redis data loss" below
+//
 // Channel vc:inval carries "V VERSION" after every bump.
 //
 // # Fills of busy videos
@@ -84,6 +89,37 @@
 // reads it whole (HGETALL), so the horizon trades fill cost on a busy video
 // against how slow a fill may be. Overlay hides the settled entries, so its
 // callers see the changes Cassandra may not hold yet, as before.
+//
+// # Redis data loss
+//
+// The overlay and the settled markers are Redis' memory of which changes a
+// cached window already holds: they make Record's edits of a window exact
+// and a replayed binlog range harmless. A Redis that loses its data (a
+// restart without persistence, FLUSHALL, a failover to an empty replica)
+// loses that memory while Cassandra, and so every window refilled from it,
+// keeps the changes. Replaying edits onto such a window counts them twice.
+//
+// So the loss must be seen, and it is seen by what an empty Redis lacks:
+// the epoch key vc:epoch (on a Redis Cluster one key per master, vc:{eN}:epoch
+// with a tag that hashes into that master's slots, since each master can
+// lose its data alone). cdc, the only writer of window edits, owns it:
+//
+//	"ok"  Redis has kept its memory since cdc last recovered
+//	"r"   cdc is recovering (it died mid-way if nobody is)
+//	none  Redis lost its data, or cdc never ran against it
+//
+// cdc checks the epoch before it applies changes (at most every
+// EpochCheckEvery) and when it finds it missing or "r" it recovers: it marks
+// "r", drops every cached video (Invalidate), rebuilds the private pending
+// views from MySQL, and records every change up to the binlog's end as of
+// the detection with Change.Recovering: the overlay entry is written, but
+// as already settled, and the video's windows are dropped instead of
+// edited. Once past that end it marks "ok" and edits windows again. A
+// change committed after the detection cannot have been settled before the
+// loss, so from there the ordinary protocol (settled markers, the fence)
+// holds again. Windows refilled between the loss and its detection may have
+// taken edits they already held: the Invalidate of every video at the start
+// of the recovery drops them.
 package pagecache
 
 import (

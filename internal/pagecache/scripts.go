@@ -201,10 +201,17 @@ end
 // edits the time window and the hot window, a reply its parent's reply
 // list; a pending row goes into its author's private hash and leaves it
 // with its next change. Bodies get the like count of vc:{V}:lk.
+//
+// Recovering (Redis lost its data; see Cache.Epoch): the entry is written
+// as already settled — Cassandra may have had it before the loss, and the
+// syncer will not settle it twice — and instead of editing the windows,
+// whose base is unknown, the script drops them and raises the fence, as
+// Invalidate does.
 // KEYS: meta, time, body, ver, ov, settled, ovt, lk, hmeta, hot, hbody,
-// rm:P, r:P, rb:P, rgen, u:U.
+// rm:P, r:P, rb:P, rgen, u:U, fence.
 // ARGV: id, version, visible, wasVisible, body, window, now, video,
-// overlayTTL, member, parent, pending, pending body, hot window, has user.
+// overlayTTL, member, parent, pending, pending body, hot window, has user,
+// recovering, fence TTL.
 // Reply: {applied (0|1), ver}.
 var recordScript = redis.NewScript(bumpLua + overlayVersionLua + bodyLua + listEditLua + hotLua + `
 local version = tonumber(ARGV[2])
@@ -220,7 +227,12 @@ redis.call('HSET', KEYS[5], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. body)
 redis.call('EXPIRE', KEYS[5], ARGV[9])
 redis.call('ZREM', KEYS[7], ARGV[1])
 local m = ARGV[10]
-if ARGV[11] == '0' then
+if ARGV[16] == '1' then
+  redis.call('ZADD', KEYS[7], ARGV[7], ARGV[1])
+  redis.call('EXPIRE', KEYS[7], ARGV[9])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[9], KEYS[10], KEYS[11])
+  redis.call('INCR', KEYS[15])
+elseif ARGV[11] == '0' then
   if redis.call('EXISTS', KEYS[1]) == 1 then
     listedit(KEYS[1], KEYS[2], KEYS[3], m, visible, wasvisible, body, tonumber(ARGV[6]))
   end
@@ -256,7 +268,9 @@ if ARGV[15] == '1' then
     redis.call('HDEL', KEYS[16], ARGV[1])
   end
 end
-return {1, bump(KEYS[4], ARGV[7], ARGV[8])}
+local v = bump(KEYS[4], ARGV[7], ARGV[8])
+if ARGV[16] == '1' then redis.call('SET', KEYS[17], string.format('%.0f', v), 'EX', ARGV[17]) end
+return {1, v}
 `)
 
 // settleScript is the syncer's step after Cassandra holds a version: the
