@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,15 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/vidcomments/vidcomments/cdc/binlog"
 	"github.com/vidcomments/vidcomments/cdc/internal/cdctest"
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
-	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 )
 
 // cdcEnv points a cdc process at a private database and a Redis.
@@ -433,45 +428,14 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	}
 }
 
-// privateRedis starts a redis-server of this test's own on a free port:
-// reset-position invalidates every cached video, which must not touch the
-// videos of tests sharing the stack's Redis.
-func privateRedis(t *testing.T) (string, redis.UniversalClient) {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found (%v): %s", err, stacktest.StartHint)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	rdb := redisstore.New(config.Redis{Addrs: []string{addr}})
-	t.Cleanup(func() { rdb.Close() })
-	cdctest.Eventually(t, 10*time.Second, "private redis-server answers", func() bool {
-		return rdb.Ping(context.Background()).Err() == nil
-	})
-	return addr, rdb
-}
-
 // A saved position the server no longer has stops cdc with a message naming
 // the recovery command; that command refuses while a cdc holds the lock,
 // otherwise saves the current position and invalidates every cached video,
 // after which cdc runs again.
 func TestPurgedPositionAndItsRecovery(t *testing.T) {
 	my := stacktest.NewMySQL(t)
-	redisAddr, rdb := privateRedis(t)
+	pr := stacktest.NewPrivateRedis(t) // reset-position invalidates every cached video
+	redisAddr, rdb := pr.Addr, pr.Client
 	cache := pagecache.New(rdb, pagecache.Options{})
 	ctx := context.Background()
 	vs := videos(2)

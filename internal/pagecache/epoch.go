@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vidcomments/vidcomments/internal/pagecache/epochkey"
 )
 
 // Epoch states.
@@ -58,57 +59,11 @@ func (c *Cache) SetEpoch(ctx context.Context, state string) error {
 
 // epochKeys is vc:epoch, or on a Redis Cluster one key per master.
 func (c *Cache) epochKeys(ctx context.Context) ([]string, error) {
-	cc, ok := c.rdb.(*redis.ClusterClient)
-	if !ok {
-		return []string{"vc:epoch"}, nil
-	}
-	slots, err := cc.ClusterSlots(ctx).Result()
+	keys, err := epochkey.Keys(ctx, c.rdb)
 	if err != nil {
-		return nil, fmt.Errorf("pagecache epoch: cluster slots: %w", err)
-	}
-	var keys []string
-	for _, s := range slots {
-		keys = append(keys, epochKeyFor(s.Start, s.End))
+		return nil, fmt.Errorf("pagecache epoch: %w", err)
 	}
 	return keys, nil
-}
-
-var (
-	epochKeyMu    sync.Mutex
-	epochKeyCache = map[[2]int]string{}
-)
-
-// epochKeyFor returns a key vc:{eN}:epoch whose slot lies in [start, end].
-func epochKeyFor(start, end int) string {
-	epochKeyMu.Lock()
-	defer epochKeyMu.Unlock()
-	if k, ok := epochKeyCache[[2]int{start, end}]; ok {
-		return k
-	}
-	for n := 0; ; n++ {
-		tag := "e" + strconv.Itoa(n)
-		if s := int(crc16([]byte(tag)) % 16384); s >= start && s <= end {
-			k := "vc:{" + tag + "}:epoch"
-			epochKeyCache[[2]int{start, end}] = k
-			return k
-		}
-	}
-}
-
-// crc16 is CRC-16/XMODEM, the hash of Redis Cluster's key slots.
-func crc16(b []byte) uint16 {
-	var crc uint16
-	for _, c := range b {
-		crc ^= uint16(c) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
 }
 
 // SetPending puts one pending comment's body into its author's private

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/pagecache/epochkey"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
@@ -144,6 +145,19 @@ func Redis(t testing.TB) redis.UniversalClient {
 	if err := redisstore.Ping(ctx, c); err != nil {
 		c.Close()
 		missing(t, "Redis", strings.Join(cfg.Addrs, ","), err)
+	}
+	// The shared Redis never loses its data on purpose: mark its epoch
+	// (pagecache's "Redis data loss"), as the first cdc against it would,
+	// so a cdc a test starts does not recover — dropping every video of
+	// the tests running beside it. Tests of a data loss use PrivateRedis.
+	keys, err := epochkey.Keys(ctx, c)
+	if err != nil {
+		t.Fatalf("the shared Redis's epoch keys: %v", err)
+	}
+	for _, k := range keys {
+		if err := c.SetNX(ctx, k, "ok", 0).Err(); err != nil {
+			t.Fatalf("mark the shared Redis's epoch: %v", err)
+		}
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
