@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -34,7 +35,8 @@ import (
 )
 
 // The components chaos kills: the four services (kill -9, then started
-// again) and the four servers (scripts/stack restart).
+// again), the four servers (scripts/stack restart) and Redis' data
+// (chaosFlush: FLUSHALL with everything running).
 var (
 	chaosServices = []string{"writesvc", "syncer", "cdc", "readsvc"}
 	chaosServers  = []string{"mariadb", "redis", "kafka", "cassandra"}
@@ -53,14 +55,18 @@ type chaosConfig struct {
 	RetryFor time.Duration
 	StackDir string
 	Servers  bool
+	Flush    bool          // FLUSHALL is a kill kind
+	SQL      int           // plain-SQL writers
+	SQLGap   time.Duration // pause of each between two statements
 	Out      string
 }
 
 // short is the version `make test` runs, under two minutes: each service
-// once, Redis and MariaDB (Kafka and Cassandra take about a minute each to
-// restart on a busy two-core machine: only the full run restarts them).
+// once, Redis and MariaDB, and one FLUSHALL (Kafka and Cassandra take about
+// a minute each to restart on a busy two-core machine: only the full run
+// restarts them).
 func (c *chaosConfig) short() []string {
-	return []string{"writesvc", "redis", "syncer", "mariadb", "cdc", "readsvc"}
+	return []string{"writesvc", "redis", "syncer", chaosFlush, "mariadb", "cdc", "readsvc"}
 }
 
 // plan returns the kill order: rounds over every component, each round
@@ -73,6 +79,9 @@ func (c *chaosConfig) plan(r *rand.Rand) []string {
 	if c.Servers {
 		all = append(all, chaosServers...)
 	}
+	if c.Flush {
+		all = append(all, chaosFlush)
+	}
 	var out []string
 	for len(out) < c.Kills {
 		round := slices.Clone(all)
@@ -80,14 +89,6 @@ func (c *chaosConfig) plan(r *rand.Rand) []string {
 		out = append(out, round...)
 	}
 	return out[:c.Kills]
-}
-
-// accepted is a POST that got a 2xx.
-type accepted struct {
-	ID      int64
-	Video   int64
-	Key     string
-	Content string
 }
 
 // chaosRun is one run: the cluster, the service processes, what the load
@@ -102,16 +103,23 @@ type chaosRun struct {
 	client *http.Client
 	svcs   map[string]*chaosSvc
 
-	mu        sync.Mutex
-	accepted  []accepted
-	mods      map[int64]string // comment → last acknowledged action
-	kills     map[string]int
-	crashes   map[string]int
-	unacked   int // posts given up without any answer (never acknowledged)
-	refused   int // posts answered 4xx
-	modTodo   chan int64
-	reads     atomic.Int64
-	readFails atomic.Int64
+	mu          sync.Mutex
+	comments    []*tracked         // acknowledged posts and plain-SQL inserts, in that order
+	byID        map[int64]*tracked // the same by id
+	accepted    int                // posts answered 2xx
+	sqlInserted int                // plain-SQL inserts committed
+	sql         sqlStats
+	kills       map[string]int
+	crashes     map[string]int
+	losses      map[string]int // Redis data losses cdc recovered from, by cause
+	recoverMax  time.Duration  // longest loss → epoch ok again
+	jobRuns     float64        // cdc inspector job runs of cdc processes killed since
+	jobRepairs  float64        // and their repairs (0: -inspect-repair=false)
+	unacked     int            // posts given up without any answer (never acknowledged)
+	refused     int            // posts answered 4xx
+	modTodo     chan int64
+	reads       atomic.Int64
+	readFails   atomic.Int64
 }
 
 // chaosSvc is one service with fixed addresses, restarted in place.
@@ -130,7 +138,7 @@ func runChaos(ctx context.Context, args []string, w io.Writer) int {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.IntVar(&cfg.Kills, "kills", 24, "kills and restarts over the eight components (full run)")
 	fs.DurationVar(&cfg.Every, "every", 4*time.Second, "pause between two kills")
-	fs.BoolVar(&cfg.Short, "short", false, "the short version make test runs: six kills (each service, Redis, MariaDB)")
+	fs.BoolVar(&cfg.Short, "short", false, "the short version make test runs: seven kills (each service, Redis, MariaDB, one FLUSHALL)")
 	fs.IntVar(&cfg.Writers, "writers", 4, "concurrent posting clients")
 	fs.DurationVar(&cfg.PostGap, "post-gap", 100*time.Millisecond, "pause of each writer between two posts")
 	fs.IntVar(&cfg.Readers, "readers", 2, "concurrent reading clients")
@@ -138,6 +146,9 @@ func runChaos(ctx context.Context, args []string, w io.Writer) int {
 	fs.DurationVar(&cfg.Drain, "drain-timeout", 3*time.Minute, "how long the pipeline may take to drain and agree after the chaos")
 	fs.DurationVar(&cfg.RetryFor, "retry-for", 3*time.Minute, "how long a client retries one request that got no answer")
 	fs.BoolVar(&cfg.Servers, "servers", true, "restart the servers too (false: services only)")
+	fs.BoolVar(&cfg.Flush, "flushall", true, "FLUSHALL the stack's Redis as one more kill kind (full run; -short always has one)")
+	fs.IntVar(&cfg.SQL, "sql-writers", 1, "concurrent plain-SQL writers (DELETE, UPDATE status, UPDATE content, INSERT approved, multi-row UPDATE)")
+	fs.DurationVar(&cfg.SQLGap, "sql-gap", 300*time.Millisecond, "pause of each plain-SQL writer between two statements")
 	fs.StringVar(&cfg.StackDir, "stack-dir", os.Getenv("VC_STACK_DIR"), "the stack scripts/stack restarts (default: VC_STACK_DIR, else the repository's .stack)")
 	fs.StringVar(&cfg.Out, "out", "", "log directory (default bench/out/<time>-chaos)")
 	if err := fs.Parse(args); err != nil {
@@ -160,18 +171,38 @@ func runChaos(ctx context.Context, args []string, w io.Writer) int {
 
 // chaosResult is what the run found.
 type chaosResult struct {
-	Took          time.Duration
-	Kills         map[string]int
-	Crashes       map[string]int
-	Accepted      int
-	Unacked       int
-	Refused       int
-	Lost          int
-	Duplicated    int
-	ModAcked      int
-	ModLost       int
-	StaleRead     int
-	StaleInspect  int
+	Took         time.Duration
+	Kills        map[string]int
+	Crashes      map[string]int
+	Accepted     int
+	Unacked      int
+	Refused      int
+	Lost         int
+	Duplicated   int
+	ModAcked     int
+	ModLost      int
+	StaleRead    int
+	StaleInspect int
+	StaleRedis   int // StaleInspect's Redis kinds (inspect.CacheKinds)
+	StaleCass    int // and its Cassandra kinds
+	// Redis data losses cdc recovered from (FLUSHALL, restart) and the
+	// longest time from the loss to the epoch being ok again.
+	Losses     map[string]int
+	RecoverMax time.Duration
+	// Plain SQL: statements acknowledged, inserts among them, what the
+	// removals were (intended, never lost), their end states not in MySQL.
+	SQL         sqlStats
+	SQLInserted int
+	SQLDeleted  int // comments hard-deleted by plain SQL
+	SQLRejected int // comments whose last change was a plain-SQL rejection
+	SQLLost     int
+	Uncertain   int // comments not checked: a plain-SQL statement on them was given up unanswered
+	// Missing names what the run was meant to exercise and did not
+	// (a harness failure, not a product one).
+	Missing []string
+	// The cdc inspector job's repairs over the whole run (it runs with
+	// -inspect-repair=false, so anything but 0 is a harness fault).
+	JobRepairs    float64
 	Reads         int64
 	ReadFails     int64
 	DrainTook     time.Duration
@@ -184,13 +215,18 @@ type chaosResult struct {
 }
 
 func (r *chaosResult) pass() bool {
-	return r.Lost == 0 && r.Duplicated == 0 && r.ModLost == 0 && r.StaleRead == 0 && r.StaleInspect == 0
+	return r.mysqlMismatches() == 0 && r.StaleRead == 0 && r.StaleInspect == 0 && len(r.Missing) == 0 && r.JobRepairs == 0
 }
+
+// mysqlMismatches is the MySQL tier: acknowledged posts, moderation actions
+// and plain-SQL statements whose end state the system of record lacks,
+// and duplicates.
+func (r *chaosResult) mysqlMismatches() int { return r.Lost + r.Duplicated + r.ModLost + r.SQLLost }
 
 func countsLine(m map[string]int) string {
 	var parts []string
 	total := 0
-	for _, n := range append(slices.Clone(chaosServices), chaosServers...) {
+	for _, n := range append(append(slices.Clone(chaosServices), chaosServers...), chaosFlush) {
 		if m[n] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", n, m[n]))
 			total += m[n]
@@ -202,19 +238,50 @@ func countsLine(m map[string]int) string {
 	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
 }
 
+func lossesLine(m map[string]int) string {
+	var parts []string
+	total := 0
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		total += m[k]
+	}
+	if total == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
+}
+
+func sqlLine(m map[string]int) string {
+	var parts []string
+	total := 0
+	for _, k := range sqlKinds {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		total += m[k]
+	}
+	return fmt.Sprintf("%d statements (%s)", total, strings.Join(parts, ", "))
+}
+
 func (r *chaosResult) print(w io.Writer) {
 	fmt.Fprintf(w, "\nchaos finished in %s\n", r.Took.Round(time.Second))
 	fmt.Fprintf(w, "  kills               %s\n", countsLine(r.Kills))
 	fmt.Fprintf(w, "  unplanned restarts  %s\n", countsLine(r.Crashes))
+	fmt.Fprintf(w, "  redis data losses   %s; cdc back to epoch ok after at most %s\n", lossesLine(r.Losses), r.RecoverMax.Round(time.Millisecond))
 	fmt.Fprintf(w, "  reads               %d ok, %d failed (during the chaos)\n", r.Reads-r.ReadFails, r.ReadFails)
+	fmt.Fprintf(w, "  plain SQL           %s, %d rows; %d given up, %d attempts retried\n", sqlLine(r.SQL.ByKind), r.SQL.Rows, r.SQL.GivenUp, r.SQL.Retries)
 	fmt.Fprintf(w, "  drain               outbox empty, consumer lag 0 after %s; read-side checks done %s later\n", r.DrainTook.Round(time.Millisecond), r.AgreeTook.Round(time.Millisecond))
-	fmt.Fprintf(w, "  accepted            %d   (POST 2xx; %d given up unanswered, %d refused 4xx)\n", r.Accepted, r.Unacked, r.Refused)
+	fmt.Fprintf(w, "  accepted            %d   (POST 2xx; %d given up unanswered, %d refused 4xx) + %d inserted by plain SQL\n", r.Accepted, r.Unacked, r.Refused, r.SQLInserted)
+	fmt.Fprintf(w, "  removed by SQL      %d   (intended, not lost: %d deleted, %d rejected)\n", r.SQLDeleted+r.SQLRejected, r.SQLDeleted, r.SQLRejected)
 	fmt.Fprintf(w, "  lost                %d\n", r.Lost)
 	fmt.Fprintf(w, "  duplicated          %d\n", r.Duplicated)
 	fmt.Fprintf(w, "  moderation acked    %d, lost %d\n", r.ModAcked, r.ModLost)
+	fmt.Fprintf(w, "  plain SQL lost      %d   (a committed statement's end state not in MySQL; %d comments unchecked after a statement given up)\n", r.SQLLost, r.Uncertain)
 	fmt.Fprintf(w, "  stale               %d   (readsvc %d, inspector %d)\n", r.StaleRead+r.StaleInspect, r.StaleRead, r.StaleInspect)
+	fmt.Fprintf(w, "  mismatches by tier  mysql %d, cassandra %d, redis %d, readsvc %d\n", r.mysqlMismatches(), r.StaleCass, r.StaleRedis, r.StaleRead)
 	if r.JobRuns >= 0 {
-		fmt.Fprintf(w, "  cdc inspector job   %.0f runs since cdc's last start; last run counted %.0f mismatches older than its grace\n", r.JobRuns, r.JobMismatches)
+		fmt.Fprintf(w, "  cdc inspector job   repair off; %.0f runs, %.0f repairs over the run; its last run counted %.0f mismatches older than its grace\n", r.JobRuns, r.JobRepairs, r.JobMismatches)
+	}
+	for _, m := range r.Missing {
+		fmt.Fprintf(w, "  ! not exercised: %s\n", m)
 	}
 	if len(r.InspectByKind) > 0 {
 		fmt.Fprintf(w, "  inspector kinds     %v\n", r.InspectByKind)
@@ -243,7 +310,7 @@ func chaos(ctx context.Context, logger *slog.Logger, cfg chaosConfig) (*chaosRes
 	if cfg.StackDir == "" {
 		cfg.StackDir = filepath.Join(root, ".stack")
 	}
-	if cfg.Servers || cfg.Short {
+	if cfg.Servers || cfg.Short || cfg.Flush {
 		if err := checkStackDir(cfg.StackDir); err != nil {
 			return nil, err
 		}
@@ -257,7 +324,8 @@ func chaos(ctx context.Context, logger *slog.Logger, cfg chaosConfig) (*chaosRes
 	}
 	r := &chaosRun{cfg: cfg, logger: logger, c: c, root: root, runID: uniqueName("run"),
 		client: &http.Client{Timeout: 5 * time.Second}, svcs: map[string]*chaosSvc{},
-		mods: map[int64]string{}, kills: map[string]int{}, crashes: map[string]int{}, modTodo: make(chan int64, 1<<20)}
+		byID: map[int64]*tracked{}, kills: map[string]int{}, crashes: map[string]int{}, losses: map[string]int{},
+		sql: sqlStats{ByKind: map[string]int{}}, modTodo: make(chan int64, 1<<20)}
 	first := 1<<53 + rand.Int64N(1<<50)
 	for i := range cfg.Videos {
 		r.videos = append(r.videos, first+int64(i))
@@ -288,24 +356,33 @@ func chaos(ctx context.Context, logger *slog.Logger, cfg chaosConfig) (*chaosRes
 	return res, err
 }
 
-// checkStackDir refuses to restart servers of a stack other than the one
-// the run's storage lives on: the stack directory's env must name the
-// MySQL address this process uses.
+// checkStackDir refuses to restart (or FLUSHALL) servers of a stack other
+// than the one the run's storage lives on: the stack directory's env must
+// name the MySQL address this process uses, and the same Redis when it
+// names one.
 func checkStackDir(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, "env"))
 	if err != nil {
 		return fmt.Errorf("stack dir %s: %w (is it a scripts/stack directory?)", dir, err)
 	}
-	want := envOr("VC_MYSQL_DSN", config.DefaultMySQLDSN)
+	wantMySQL := envOr("VC_MYSQL_DSN", config.DefaultMySQLDSN)
+	wantRedis := envOr("VC_REDIS_ADDR", config.DefaultRedisAddr)
+	mysqlOK := false
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VC_MYSQL_DSN="); ok {
-			if strings.Trim(v, "'\"") == want {
-				return nil
+			if strings.Trim(v, "'\"") != wantMySQL {
+				return fmt.Errorf("stack dir %s runs MySQL %s, but VC_MYSQL_DSN is %s: refusing to restart another stack's servers", dir, v, wantMySQL)
 			}
-			return fmt.Errorf("stack dir %s runs MySQL %s, but VC_MYSQL_DSN is %s: refusing to restart another stack's servers", dir, v, want)
+			mysqlOK = true
+		}
+		if v, ok := strings.CutPrefix(line, "VC_REDIS_ADDR="); ok && strings.Trim(v, "'\"") != wantRedis {
+			return fmt.Errorf("stack dir %s runs Redis %s, but VC_REDIS_ADDR is %s: refusing to restart or flush another stack's servers", dir, v, wantRedis)
 		}
 	}
-	return fmt.Errorf("stack dir %s: env names no VC_MYSQL_DSN", dir)
+	if !mysqlOK {
+		return fmt.Errorf("stack dir %s: env names no VC_MYSQL_DSN", dir)
+	}
+	return nil
 }
 
 func (r *chaosRun) startServices(ctx context.Context) error {
@@ -320,7 +397,7 @@ func (r *chaosRun) startServices(ctx context.Context) error {
 	defs := []*chaosSvc{
 		{name: "syncer", bin: "syncer", admin: addr(), moderation: "pre"},
 		{name: "cdc", bin: "cdc", admin: addr(), moderation: "pre",
-			args: []string{"-server-id", fmt.Sprint(40000 + rand.IntN(10000)), "-inspect-every", "5s", "-inspect-grace", "30s"}},
+			args: []string{"-server-id", fmt.Sprint(40000 + rand.IntN(10000)), "-inspect-every", "5s", "-inspect-grace", "30s", "-inspect-repair=false"}},
 		{name: "readsvc", bin: "readsvc", admin: addr(), addr: addr(), moderation: "pre", args: []string{"-peer-addr", peer}},
 		{name: "writesvc", bin: "writesvc", admin: addr(), addr: addr(), moderation: "pre"},
 	}
@@ -341,6 +418,9 @@ func (r *chaosRun) startServices(ctx context.Context) error {
 // kill9 kills a service with SIGKILL and starts it again at once.
 func (r *chaosRun) kill9(ctx context.Context, name string) error {
 	s := r.svcs[name]
+	if name == "cdc" { // its counters die with it
+		r.scrapeJob(ctx, true)
+	}
 	s.mu.Lock()
 	_ = s.p.cmd.Process.Kill()
 	err := <-s.p.exited
@@ -359,6 +439,23 @@ func (r *chaosRun) kill9(ctx context.Context, name string) error {
 		r.logger.Warn("service slow to become ready after its kill", "service", name, "err", err)
 	}
 	return nil
+}
+
+// scrapeJob reads cdc's inspector job counters: before a kill (add) they
+// are added to the run's, at the end they are returned with them.
+func (r *chaosRun) scrapeJob(ctx context.Context, add bool) (runs, repairs, mismatches float64, ok bool) {
+	m, err := scrape(ctx, r.client, "http://"+r.svcs["cdc"].admin+"/metrics")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	runs, repairs = m.sum("cdc_inspector_runs_total", "result", "ok"), m.sum("cdc_inspector_repairs_total")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if add {
+		r.jobRuns += runs
+		r.jobRepairs += repairs
+	}
+	return r.jobRuns + runs, r.jobRepairs + repairs, m.sum("cdc_inspector_mismatches"), true
 }
 
 // supervise restarts a service that died by itself (as systemd would),
@@ -419,6 +516,10 @@ func (r *chaosRun) run(ctx context.Context) (*chaosResult, error) {
 		writers.Add(1)
 		go func() { defer writers.Done(); r.writer(loadCtx, ctx, i) }()
 	}
+	for i := range r.cfg.SQL {
+		writers.Add(1)
+		go func() { defer writers.Done(); r.sqlWriter(loadCtx, ctx, i) }()
+	}
 	for range 2 {
 		others.Add(1)
 		go func() { defer others.Done(); r.moderator(loadCtx, ctx) }()
@@ -439,10 +540,16 @@ func (r *chaosRun) run(ctx context.Context) (*chaosResult, error) {
 		}
 		start := time.Now()
 		var err error
-		if slices.Contains(chaosServices, name) {
+		switch {
+		case slices.Contains(chaosServices, name):
 			err = r.kill9(ctx, name)
-		} else {
+		case name == chaosFlush:
+			err = r.flushRedis(ctx)
+		default:
 			err = r.restartServer(ctx, name)
+			if err == nil && name == "redis" { // a restart without persistence is a data loss too
+				r.waitEpoch(ctx, "restart")
+			}
 		}
 		if err != nil {
 			chaosErr = err
@@ -450,7 +557,7 @@ func (r *chaosRun) run(ctx context.Context) (*chaosResult, error) {
 		}
 		r.mu.Lock()
 		r.kills[name]++
-		n := len(r.accepted)
+		n := r.accepted
 		r.mu.Unlock()
 		r.logger.Info("killed and restarted", "n", i+1, "of", len(plan), "component", name, "took", time.Since(start).Round(time.Millisecond), "accepted so far", n)
 	}
@@ -474,8 +581,24 @@ func (r *chaosRun) run(ctx context.Context) (*chaosResult, error) {
 	}
 	res := &chaosResult{Kills: r.kills, Crashes: r.crashes, Reads: r.reads.Load(), ReadFails: r.readFails.Load()}
 	r.mu.Lock()
-	res.Accepted, res.Unacked, res.Refused, res.ModAcked = len(r.accepted), r.unacked, r.refused, len(r.mods)
+	res.Accepted, res.Unacked, res.Refused, res.SQLInserted = r.accepted, r.unacked, r.refused, r.sqlInserted
+	res.SQL, res.Losses, res.RecoverMax = r.sql, r.losses, r.recoverMax
+	for _, t := range r.comments {
+		if t.Mod != "" {
+			res.ModAcked++
+		}
+	}
 	r.mu.Unlock()
+	// What the run was meant to exercise (DESIGN.md invariant 5 after a
+	// FLUSHALL and plain-SQL removals).
+	if r.cfg.Short || r.cfg.Flush {
+		if res.Kills[chaosFlush] == 0 {
+			res.Missing = append(res.Missing, "no FLUSHALL")
+		}
+	}
+	if r.cfg.SQL > 0 && res.SQL.ByKind["delete"] == 0 {
+		res.Missing = append(res.Missing, "no plain-SQL delete committed")
+	}
 	r.logger.Info("chaos over; waiting for the pipeline to drain", "accepted", res.Accepted)
 	drainStart := time.Now()
 	deadline := drainStart.Add(r.cfg.Drain)
@@ -499,8 +622,8 @@ func (r *chaosRun) run(ctx context.Context) (*chaosResult, error) {
 	}
 	res.AgreeTook = time.Since(agreeStart)
 	res.JobRuns = -1
-	if m, err := scrape(ctx, r.client, "http://"+r.svcs["cdc"].admin+"/metrics"); err == nil {
-		res.JobRuns, res.JobMismatches = m.sum("cdc_inspector_runs_total", "result", "ok"), m.sum("cdc_inspector_mismatches")
+	if runs, repairs, mismatches, ok := r.scrapeJob(ctx, false); ok {
+		res.JobRuns, res.JobRepairs, res.JobMismatches = runs, repairs, mismatches
 	}
 	return res, nil
 }
@@ -573,7 +696,10 @@ func (r *chaosRun) writer(load, hardCtx context.Context, i int) {
 			if err := json.Unmarshal(body, &out); err == nil {
 				var id int64
 				_, _ = fmt.Sscan(out.ID, &id)
-				r.accepted = append(r.accepted, accepted{ID: id, Video: video, Key: key, Content: content})
+				t := &tracked{ID: id, Video: video, Key: key, Posted: content, Content: content, Status: "pending", LastBy: "post"}
+				r.comments = append(r.comments, t)
+				r.byID[id] = t
+				r.accepted++
 				r.modTodo <- id
 			}
 		default:
@@ -586,7 +712,9 @@ func (r *chaosRun) writer(load, hardCtx context.Context, i int) {
 }
 
 // moderator approves about three in four accepted comments and rejects the
-// rest; about one approved in six is rejected later.
+// rest; about one approved in six is rejected later. It leaves alone a
+// comment plain SQL removed or set the status of, and waits for one a
+// statement is changing.
 func (r *chaosRun) moderator(load, hardCtx context.Context) {
 	tok, err := auth.Issue(r.c.Secret, auth.Principal{UserID: 1, Role: auth.RoleModerator}, time.Now(), 24*time.Hour)
 	if err != nil {
@@ -601,7 +729,22 @@ func (r *chaosRun) moderator(load, hardCtx context.Context) {
 		case id = <-r.modTodo:
 		}
 		r.mu.Lock()
-		prev := r.mods[id]
+		t := r.byID[id]
+		if t == nil || t.Gone || t.SQLOwned || t.Uncertain {
+			r.mu.Unlock()
+			continue
+		}
+		if t.busy {
+			select {
+			case r.modTodo <- id:
+			default:
+			}
+			r.mu.Unlock()
+			_ = sleepCtx(load, 20*time.Millisecond)
+			continue
+		}
+		t.busy = true
+		prev := t.Mod
 		r.mu.Unlock()
 		action := "approve"
 		if prev == "approve" || rand.IntN(4) == 0 {
@@ -613,16 +756,20 @@ func (r *chaosRun) moderator(load, hardCtx context.Context) {
 		}
 		code, rb := r.retrying(hardCtx, http.MethodPost, fmt.Sprintf("%s/v1/mod/comments/%d:%s", base, id, action), tok, "", body)
 		r.mu.Lock()
+		t.busy = false
 		switch {
 		case code >= 200 && code < 300:
-			r.mods[id] = action
+			t.Mod, t.LastBy, t.StatusUnknown = action, "api", false
+			t.Status = map[string]string{"approve": "approved", "reject": "rejected"}[action]
 			if action == "approve" && rand.IntN(6) == 0 {
 				select {
 				case r.modTodo <- id:
 				default:
 				}
 			}
-		case code != 0:
+		case code == 0: // applied or not: nobody knows
+			t.StatusUnknown = true
+		default:
 			r.logger.Warn("moderation refused", "id", id, "action", action, "code", code, "body", string(rb))
 		}
 		r.mu.Unlock()
@@ -635,8 +782,8 @@ func (r *chaosRun) reader(load context.Context) {
 	for load.Err() == nil {
 		u := base + firstPage(r.videos[rand.IntN(len(r.videos))])
 		r.mu.Lock()
-		if n := len(r.accepted); n > 0 && rand.IntN(2) == 0 {
-			u = fmt.Sprintf("%s/v1/comments/%d", base, r.accepted[rand.IntN(n)].ID)
+		if n := len(r.comments); n > 0 && rand.IntN(2) == 0 {
+			u = fmt.Sprintf("%s/v1/comments/%d", base, r.comments[rand.IntN(n)].ID)
 		}
 		r.mu.Unlock()
 		code, _ := get(load, r.client, u)
@@ -727,8 +874,10 @@ func (r *chaosRun) mysqlRows(ctx context.Context) ([]mysqlRow, error) {
 	return out, rows.Err()
 }
 
-// checkDurable counts lost and duplicated comments and lost moderation
-// actions: what MySQL, the system of record, must hold.
+// checkDurable counts lost and duplicated comments, lost moderation
+// actions and lost plain-SQL changes: what MySQL, the system of record, must
+// hold. A comment plain SQL deleted must be gone and one it rejected must be
+// rejected: intended removals, never counted as lost.
 func (r *chaosRun) checkDurable(ctx context.Context, res *chaosResult) error {
 	rows, err := r.mysqlRows(ctx)
 	if err != nil {
@@ -742,12 +891,54 @@ func (r *chaosRun) checkDurable(ctx context.Context, res *chaosResult) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, a := range r.accepted {
-		m, ok := byID[a.ID]
-		if !ok || m.Content != a.Content || m.Video != a.Video {
-			res.Lost++
-			res.Examples = append(res.Examples, fmt.Sprintf("lost: comment %d (key %s, %q) acknowledged, not in MySQL as posted", a.ID, a.Key, a.Content))
+	for _, t := range r.comments {
+		if t.Uncertain {
+			res.Uncertain++
+			continue
 		}
+		m, ok := byID[t.ID]
+		what := fmt.Sprintf("comment %d (key %s, %q)", t.ID, t.Key, t.Posted)
+		if t.BySQL {
+			what = fmt.Sprintf("comment %d (plain-SQL insert %q)", t.ID, t.Posted)
+		}
+		switch {
+		case t.Gone:
+			res.SQLDeleted++
+			if ok {
+				res.SQLLost++
+				res.Examples = append(res.Examples, fmt.Sprintf("plain SQL lost: %s deleted by plain SQL, MySQL still has it (%s)", what, m.Status))
+			}
+			continue
+		case !ok || m.Video != t.Video:
+			if t.BySQL {
+				res.SQLLost++
+				res.Examples = append(res.Examples, fmt.Sprintf("plain SQL lost: %s committed, not in MySQL", what))
+			} else {
+				res.Lost++
+				res.Examples = append(res.Examples, fmt.Sprintf("lost: %s acknowledged, not in MySQL as posted", what))
+			}
+			continue
+		case m.Content != t.Content && t.EditedBySQL:
+			res.SQLLost++
+			res.Examples = append(res.Examples, fmt.Sprintf("plain SQL lost: %s edited to %q by plain SQL, MySQL has %q", what, t.Content, m.Content))
+		case m.Content != t.Content:
+			res.Lost++
+			res.Examples = append(res.Examples, fmt.Sprintf("lost: %s acknowledged, MySQL has content %q", what, m.Content))
+		}
+		if t.LastBy == "sql" && t.Status == "rejected" {
+			res.SQLRejected++
+		}
+		if t.StatusUnknown || m.Status == t.Status {
+			continue
+		}
+		if t.LastBy == "sql" {
+			res.SQLLost++
+		} else {
+			res.ModLost++
+		}
+		last := map[string]string{"post": "the post (pending)", "api": "moderation " + t.Mod, "sql": "plain SQL"}[t.LastBy]
+		res.Examples = append(res.Examples, fmt.Sprintf("%s: %s last acknowledged by %s: want %q, MySQL has %q",
+			map[bool]string{true: "plain SQL lost", false: "moderation lost"}[t.LastBy == "sql"], what, last, t.Status, m.Status))
 	}
 	for content, n := range byContent {
 		if n > 1 {
@@ -755,21 +946,15 @@ func (r *chaosRun) checkDurable(ctx context.Context, res *chaosResult) error {
 			res.Examples = append(res.Examples, fmt.Sprintf("duplicated: %d rows with content %q", n, content))
 		}
 	}
-	for id, action := range r.mods {
-		want := map[string]string{"approve": "approved", "reject": "rejected"}[action]
-		if m, ok := byID[id]; !ok || m.Status != want {
-			res.ModLost++
-			res.Examples = append(res.Examples, fmt.Sprintf("moderation lost: %s of %d acknowledged, MySQL has %q", action, id, m.Status))
-		}
-	}
 	return nil
 }
 
-// checkReadSide compares readsvc (every comment by id, every page of every
-// video) and the inspector's view of Redis and Cassandra with MySQL.
+// checkReadSide compares readsvc (every comment by id — the ones plain SQL
+// deleted included —, every page of every video with its contents and
+// total) and the inspector's view of Redis and Cassandra with MySQL.
 func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 	start := time.Now()
-	res.StaleRead, res.StaleInspect, res.InspectByKind = 0, 0, nil
+	res.StaleRead, res.StaleInspect, res.StaleRedis, res.StaleCass, res.InspectByKind = 0, 0, 0, 0, nil
 	res.Examples = slices.DeleteFunc(res.Examples, func(s string) bool { return strings.HasPrefix(s, "stale") })
 	rows, err := r.mysqlRows(ctx)
 	if err != nil {
@@ -781,12 +966,16 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 	}
 	base := "http://" + r.svcs["readsvc"].addr
 	approved := map[int64][]int64{}
+	content := map[int64]string{}
+	inMySQL := map[int64]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for _, m := range rows {
+		inMySQL[m.ID] = true
 		if m.Status == "approved" {
 			approved[m.Video] = append(approved[m.Video], m.ID)
+			content[m.ID] = m.Content
 		}
 		sem <- struct{}{}
 		wg.Add(1)
@@ -808,8 +997,30 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 			}
 		}()
 	}
+	// What plain SQL deleted has no row left: readsvc must not know it.
+	r.mu.Lock()
+	var gone []int64
+	for _, t := range r.comments {
+		if t.Gone && !inMySQL[t.ID] {
+			gone = append(gone, t.ID)
+		}
+	}
+	r.mu.Unlock()
+	for _, id := range gone {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			code, _ := get(ctx, r.client, fmt.Sprintf("%s/v1/comments/%d", base, id))
+			mu.Lock()
+			defer mu.Unlock()
+			if code != http.StatusNotFound {
+				stale("GET /v1/comments/%d: %d, want 404 (deleted by plain SQL)", id, code)
+			}
+		}()
+	}
 	wg.Wait()
-	r.logger.Info("checked every comment through readsvc", "comments", len(rows), "took", time.Since(start).Round(time.Millisecond))
+	r.logger.Info("checked every comment through readsvc", "comments", len(rows), "deleted by SQL", len(gone), "took", time.Since(start).Round(time.Millisecond))
 	for _, v := range r.videos {
 		want := approved[v]
 		sort.Slice(want, func(i, j int) bool { return want[i] > want[j] })
@@ -818,8 +1029,17 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 			stale("video %d pages: %v", v, err)
 			continue
 		}
-		if !slices.Equal(got, want) {
-			stale("video %d pages: %d ids, MySQL has %d approved (first difference at %d)", v, len(got), len(want), firstDiff(got, want))
+		ids := make([]int64, len(got))
+		for i, c := range got {
+			ids[i] = c.id
+		}
+		if !slices.Equal(ids, want) {
+			stale("video %d pages: %d ids, MySQL has %d approved (first difference at %d)", v, len(ids), len(want), firstDiff(ids, want))
+		}
+		for _, c := range got {
+			if w, ok := content[c.id]; ok && w != c.content {
+				stale("video %d pages: comment %d content %q, MySQL has %q", v, c.id, c.content, w)
+			}
 		}
 		if total != int64(len(want)) {
 			stale("video %d total %d, MySQL has %d approved", v, total, len(want))
@@ -845,6 +1065,11 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 	res.StaleInspect = len(rep.Mismatches)
 	res.InspectByKind = inspect.ByKind(rep.Mismatches)
 	for _, m := range rep.Mismatches {
+		if slices.Contains(inspect.CacheKinds, m.Kind) {
+			res.StaleRedis++
+		} else {
+			res.StaleCass++
+		}
 		res.Examples = append(res.Examples, "stale (inspector): "+m.String())
 	}
 	return nil
@@ -859,10 +1084,16 @@ func firstDiff(a, b []int64) int {
 	return min(len(a), len(b))
 }
 
-// walk reads every page of a video through readsvc and returns its ids in
-// order and the first page's total.
-func (r *chaosRun) walk(ctx context.Context, base string, video int64) ([]int64, int64, error) {
-	var ids []int64
+// pageComment is one comment of a page as the checks read it.
+type pageComment struct {
+	id      int64
+	content string
+}
+
+// walk reads every page of a video through readsvc and returns its
+// comments in order and the first page's total.
+func (r *chaosRun) walk(ctx context.Context, base string, video int64) ([]pageComment, int64, error) {
+	var out []pageComment
 	var total int64
 	cursor := ""
 	for pages := 0; pages < 10000; pages++ {
@@ -870,9 +1101,20 @@ func (r *chaosRun) walk(ctx context.Context, base string, video int64) ([]int64,
 		if cursor != "" {
 			u += "&cursor=" + url.QueryEscape(cursor)
 		}
-		p, err := fetchPage(ctx, r.client, u)
-		if err != nil {
-			return nil, 0, err
+		code, body := get(ctx, r.client, u)
+		if code != http.StatusOK {
+			return nil, 0, fmt.Errorf("GET %s: %d %s", u, code, body)
+		}
+		var p struct {
+			Comments []struct {
+				ID      string `json:"id"`
+				Content string `json:"content"`
+			} `json:"comments"`
+			NextCursor string `json:"next_cursor"`
+			Total      int64  `json:"total"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, 0, fmt.Errorf("GET %s: %w", u, err)
 		}
 		if pages == 0 {
 			total = p.Total
@@ -880,10 +1122,10 @@ func (r *chaosRun) walk(ctx context.Context, base string, video int64) ([]int64,
 		for _, c := range p.Comments {
 			var id int64
 			_, _ = fmt.Sscan(c.ID, &id)
-			ids = append(ids, id)
+			out = append(out, pageComment{id: id, content: c.Content})
 		}
 		if p.NextCursor == "" {
-			return ids, total, nil
+			return out, total, nil
 		}
 		cursor = p.NextCursor
 	}

@@ -17,10 +17,12 @@ func TestChaosPlan(t *testing.T) {
 		min       int
 		forbidden []string
 	}{
-		{"full run covers every component", chaosConfig{Kills: 24, Servers: true}, 24, append(slices.Clone(chaosServices), chaosServers...), 3, nil},
+		{"full run covers every component", chaosConfig{Kills: 24, Servers: true}, 24, append(slices.Clone(chaosServices), chaosServers...), 3, []string{chaosFlush}},
+		{"full run with FLUSHALL covers all nine", chaosConfig{Kills: 24, Servers: true, Flush: true}, 24, append(append(slices.Clone(chaosServices), chaosServers...), chaosFlush), 2, nil},
 		{"twenty kills reach all eight", chaosConfig{Kills: 20, Servers: true}, 20, append(slices.Clone(chaosServices), chaosServers...), 2, nil},
-		{"services only", chaosConfig{Kills: 8, Servers: false}, 8, chaosServices, 2, chaosServers},
-		{"short: every service and two servers", chaosConfig{Short: true, Kills: 99}, 6, append(slices.Clone(chaosServices), "mariadb", "redis"), 1, []string{"kafka", "cassandra"}},
+		{"services only", chaosConfig{Kills: 8, Servers: false}, 8, chaosServices, 2, append(slices.Clone(chaosServers), chaosFlush)},
+		{"services and FLUSHALL", chaosConfig{Kills: 10, Servers: false, Flush: true}, 10, append(slices.Clone(chaosServices), chaosFlush), 2, chaosServers},
+		{"short: every service, two servers, one FLUSHALL", chaosConfig{Short: true, Kills: 99}, 7, append(slices.Clone(chaosServices), "mariadb", "redis", chaosFlush), 1, []string{"kafka", "cassandra"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,6 +38,9 @@ func TestChaosPlan(t *testing.T) {
 				if count[c] < tc.min {
 					t.Errorf("%s killed %d times, want at least %d: %v", c, count[c], tc.min, plan)
 				}
+			}
+			if tc.cfg.Short && count[chaosFlush] != 1 {
+				t.Errorf("short plan has %d FLUSHALLs, want exactly one: %v", count[chaosFlush], plan)
 			}
 			for _, c := range tc.forbidden {
 				if count[c] > 0 {
@@ -58,6 +63,10 @@ func TestChaosResultPass(t *testing.T) {
 		{"moderation lost", chaosResult{ModLost: 1}, false},
 		{"stale through readsvc", chaosResult{StaleRead: 1}, false},
 		{"inspector mismatch", chaosResult{StaleInspect: 1}, false},
+		{"plain SQL lost", chaosResult{SQLLost: 1}, false},
+		{"removed by plain SQL is no loss", chaosResult{Accepted: 10, SQLDeleted: 3, SQLRejected: 2}, true},
+		{"not exercised", chaosResult{Missing: []string{"no FLUSHALL"}}, false},
+		{"inspector repaired", chaosResult{JobRepairs: 1}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +80,7 @@ func TestChaosResultPass(t *testing.T) {
 // chaos restarts only the servers of the stack its storage lives on.
 func TestCheckStackDir(t *testing.T) {
 	t.Setenv("VC_MYSQL_DSN", "u:p@tcp(127.0.0.1:4306)/x")
+	t.Setenv("VC_REDIS_ADDR", "127.0.0.1:7379")
 	tests := []struct {
 		name string
 		env  string // "" writes no env file
@@ -78,6 +88,7 @@ func TestCheckStackDir(t *testing.T) {
 	}{
 		{"same MySQL", "VC_MYSQL_DSN='u:p@tcp(127.0.0.1:4306)/x'\nVC_REDIS_ADDR='127.0.0.1:7379'\n", true},
 		{"another stack", "VC_MYSQL_DSN='u:p@tcp(127.0.0.1:3306)/x'\n", false},
+		{"another stack's Redis", "VC_MYSQL_DSN='u:p@tcp(127.0.0.1:4306)/x'\nVC_REDIS_ADDR='127.0.0.1:6379'\n", false},
 		{"no MySQL named", "VC_REDIS_ADDR='127.0.0.1:7379'\n", false},
 		{"not a stack directory", "", false},
 	}
