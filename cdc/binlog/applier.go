@@ -93,6 +93,9 @@ func (a *applier) run(ctx context.Context, in <-chan work) error {
 			if err := a.checkEpoch(ctx); err != nil {
 				return err
 			}
+			if err := a.maybeRecovered(ctx); err != nil {
+				return err
+			}
 		case <-a.sink.failed():
 			return a.sink.err()
 		case <-ctx.Done():
@@ -202,9 +205,19 @@ func (a *applier) checkEpoch(ctx context.Context) error {
 	return a.maybeRecovered(ctx)
 }
 
-// maybeRecovered ends a recovery once the applier is past its target.
+// maybeRecovered ends a recovery once the applier is past its target and a
+// position past it is saved (a restart from an earlier one would replay
+// older changes without Recovering); until then it is asked again at every
+// epoch tick.
 func (a *applier) maybeRecovered(ctx context.Context) error {
 	if !a.recovering || !a.guard.Reached(a.pending, a.target) {
+		return nil
+	}
+	if !a.guard.Reached(a.saved, a.target) {
+		a.save()
+	}
+	durable, err := a.guard.Durable(ctx, a.target)
+	if err != nil || !durable {
 		return nil
 	}
 	if err := a.retry(ctx, "epoch", 0, func() error { return a.guard.Finish(ctx) }); err != nil {

@@ -41,6 +41,10 @@ type lossGuard interface {
 	// Reached reports whether everything up to target has been applied once
 	// the applier's position is p.
 	Reached(p, target Position) bool
+	// Durable reports whether the saved position is at or past target: a
+	// restart from an earlier one would replay, without Recovering,
+	// changes older than the loss, so the epoch is marked ok only then.
+	Durable(ctx context.Context, target Position) (bool, error)
 	// Finish marks Redis' memory whole again.
 	Finish(ctx context.Context) error
 }
@@ -150,6 +154,16 @@ func (r *redisRecovery) Reached(p, target Position) bool {
 		}
 	}
 	return atOrPast(p, target)
+}
+
+func (r *redisRecovery) Durable(ctx context.Context, target Position) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	defer cancel()
+	p, ok, err := LoadPosition(ctx, r.db, PositionName)
+	if err != nil || !ok {
+		return false, err
+	}
+	return r.Reached(p, target), nil
 }
 
 func (r *redisRecovery) Finish(ctx context.Context) error {

@@ -73,6 +73,9 @@ type proc struct {
 	cmd   *cmd
 	admin string
 	log   string
+	env   []string
+	args  []string
+	done  chan struct{} // closed when the process has exited
 }
 
 type cmd = exec.Cmd
@@ -84,6 +87,7 @@ type cluster struct {
 	WriteURL string
 	ReadURL  string
 	MySQL    *stacktest.MySQL
+	Cass     *stacktest.Cassandra
 	procs    []*proc
 }
 
@@ -92,10 +96,17 @@ type cluster struct {
 // Services named in without are not started.
 func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 	t.Helper()
+	return startClusterEnv(t, moderation, nil, without...)
+}
+
+// startClusterEnv is startCluster with env added to every service's
+// environment (a later value of a variable wins).
+func startClusterEnv(t *testing.T, moderation string, env []string, without ...string) *cluster {
+	t.Helper()
 	stacktest.Integration(t)
 	buildServices(t)
 	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, stacktest.KafkaPartitions(t, 3))
-	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my}
+	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my, Cass: cass}
 	common := append(os.Environ(),
 		"VC_MYSQL_DSN="+my.Config.DSN,
 		"VC_CASSANDRA_KEYSPACE="+cass.Config.Keyspace,
@@ -106,6 +117,7 @@ func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 		"VC_CURSOR_KEY=e2e-cursor-key-0123456789abcdef",
 		"VC_LOG_LEVEL=info",
 	)
+	common = append(common, env...)
 	write, read := stacktest.FreeAddr(t), stacktest.FreeAddr(t)
 	c.WriteURL, c.ReadURL = "http://"+write, "http://"+read
 	skip := map[string]bool{}
@@ -137,10 +149,10 @@ func (c *cluster) start(name string, env []string, args ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{name: name, cmd: cmd, admin: admin, log: logPath}
+	p := &proc{name: name, cmd: cmd, admin: admin, log: logPath, env: env, args: args, done: make(chan struct{})}
 	c.procs = append(c.procs, p)
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logf.Close() }()
+	go func() { exited <- cmd.Wait(); logf.Close(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
