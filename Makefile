@@ -4,7 +4,7 @@ GO    ?= go
 # Integration tests share two cores with four servers: keep them patient.
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help stack-up stack-down stack-status up down status demo test test-unit chaos cluster-up cluster-down test-cluster bench-ring lint fuzz fuzz-1m bench bench-quick bench-hot bench-read bench-write bench-syncer
+.PHONY: help stack-up stack-down stack-status up down status demo test test-unit chaos cluster-up cluster-down test-cluster bench-ring bench-onetruth lint fuzz fuzz-1m bench bench-quick bench-hot bench-read bench-write bench-syncer
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ fuzz-1m: ## every fuzz target to one million executions (docs/fuzzing.md)
 
 bench-ring: cluster-up ## 1 vs 3 readsvc (groupcache ring) on the Redis Cluster: hot-page throughput, backfills per 1,000 cold requests
 	set -a && . .stack/env && . .stack/cluster.env && set +a && $(GO) run ./bench ring -profile default
+
+bench-onetruth: stack-up ## plain-SQL change → Cassandra latency over 200 hand-written changes (p50/p90/p99), through the real four services
+	set -a && . .stack/env && set +a && VC_ONETRUTH_CHANGES=200 $(GO) test -count=1 ./internal/e2e -run '^TestPlainSQLToCassandraLatency$$' -v | grep -E 'plain SQL|^(ok|FAIL|---)'
 
 bench-read: stack-up ## readsvc hot page vs a static handler vs the Redis tier alone
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench HotPage -benchtime 20000x -count 3 -v

@@ -73,7 +73,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Bool(&c.RateLimitFailOpen, "rate-limit-fail-open", "VC_RATE_LIMIT_FAIL_OPEN", DefaultRateLimitFailOpen, "when Redis fails: true accepts posts unlimited, false answers 503")
 	f.String(&c.RateLimitPrefix, "rate-limit-prefix", "VC_RATE_LIMIT_PREFIX", DefaultRateLimitPrefix, "Redis key prefix of the per-user allowances")
 	f.Duration(&c.NodeLeaseTTL, "node-lease-ttl", "VC_NODE_LEASE_TTL", DefaultNodeLeaseTTL, "lease on the comment-id node number; renewed every third of it")
-	f.Duration(&c.OutboxPoll, "outbox-poll", "VC_OUTBOX_POLL", DefaultOutboxPoll, "how often the relay leader looks for rows other instances committed")
+	f.Duration(&c.OutboxPoll, "outbox-poll", "VC_OUTBOX_POLL", DefaultOutboxPoll, "how often the relay leader looks for rows other instances or plain SQL committed")
 	f.Int(&c.OutboxBatch, "outbox-batch", "VC_OUTBOX_BATCH", DefaultOutboxBatch, "outbox rows per Kafka batch")
 	f.Duration(&c.OutboxMaxBackoff, "outbox-max-backoff", "VC_OUTBOX_MAX_BACKOFF", DefaultOutboxMaxBackoff, "longest pause between relay retries while Kafka fails")
 	f.Duration(&c.OutboxRetention, "outbox-retention", "VC_OUTBOX_RETENTION", DefaultOutboxRetention, "sent outbox rows are deleted after this long (0: kept)")

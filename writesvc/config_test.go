@@ -29,7 +29,7 @@ func TestConfigDefaults(t *testing.T) {
 		RateLimitFailOpen: true,
 		RateLimitPrefix:   "vidcomments:writesvc:posts:",
 		NodeLeaseTTL:      15 * time.Second,
-		OutboxPoll:        100 * time.Millisecond,
+		OutboxPoll:        20 * time.Millisecond,
 		OutboxBatch:       500,
 		OutboxMaxBackoff:  30 * time.Second,
 		OutboxRetention:   24 * time.Hour,

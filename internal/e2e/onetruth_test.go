@@ -391,3 +391,80 @@ func (c *cluster) metric(name, metric string) float64 {
 	}
 	return -1
 }
+
+// The time from a plain-SQL statement's commit to Cassandra holding the
+// row's new version, over a cycle of hand-written changes (reject, approve
+// again, edit, hard delete, insert): the change log's path through the
+// outbox relay, Kafka and the syncer. `make test` runs 20 changes and
+// checks only that each arrives; `make bench-onetruth` runs
+// VC_ONETRUTH_CHANGES=200 and logs p50/p90/p99 (a figure, not a bound).
+func TestPlainSQLToCassandraLatency(t *testing.T) {
+	n := 20
+	if s := os.Getenv("VC_ONETRUTH_CHANGES"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	c := startCluster(t, "post")
+	ctx := context.Background()
+	video := time.Now().UnixNano()%1e12 + 300
+	var live []int64
+	for i := range 10 {
+		live = append(live, c.post(video, int64(60+i), fmt.Sprintf("seed %d", i)))
+	}
+	c.waitFor(30*time.Second, "the seed is in Cassandra", func() bool { return c.cassandraAgrees(ctx, video) })
+
+	version := func(id int64) int64 {
+		var v int64
+		if err := c.MySQL.DB.QueryRowContext(ctx, `SELECT version FROM comments WHERE id = ?`, id).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	next := live[len(live)-1] + 1
+	var took []time.Duration
+	for i := range n {
+		id := live[i%len(live)]
+		var q string
+		var args []any
+		want := int64(0)
+		switch i % 5 {
+		case 0:
+			q, args = `UPDATE comments SET status = 'rejected' WHERE id = ?`, []any{id}
+		case 1:
+			q, args = `UPDATE comments SET status = 'approved' WHERE id = ?`, []any{id}
+		case 2:
+			q, args = `UPDATE comments SET content = ? WHERE id = ?`, []any{fmt.Sprintf("edited by hand %d", i), id}
+		case 3:
+			want = version(id) + 1
+			q, args = `DELETE FROM comments WHERE id = ?`, []any{id}
+		case 4:
+			id, next = next, next+1
+			live[(i-1)%len(live)] = id // the deleted one's place
+			q, args = `INSERT INTO comments (id, video_id, user_id, parent_id, content, status, created_at, updated_at)
+				VALUES (?, ?, 70, 0, 'inserted by hand', 'approved', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))`, []any{id, video}
+		}
+		start := time.Now()
+		if _, err := c.MySQL.DB.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if want == 0 {
+			want = version(id)
+		}
+		deadline := start.Add(30 * time.Second)
+		for {
+			var v int64
+			err := c.Cass.Session.Query(`SELECT version FROM comments_by_id WHERE id = ?`, id).WithContext(ctx).Scan(&v)
+			if err == nil && v >= want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("change %d (%s on %d): Cassandra holds version %d (%v), want %d, after 30s", i, q, id, v, err, want)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	q := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))].Round(100 * time.Microsecond) }
+	t.Logf("plain SQL → Cassandra over %d changes: p50 %v, p90 %v, p99 %v, max %v", len(took), q(0.50), q(0.90), q(0.99), took[len(took)-1].Round(100*time.Microsecond))
+	c.waitAgrees(video, 15*time.Second)
+}

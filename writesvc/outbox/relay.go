@@ -51,7 +51,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultBatch      = 500
-	DefaultPoll       = 100 * time.Millisecond
+	DefaultPoll       = 20 * time.Millisecond // rows of other instances and of plain SQL (the change-log triggers) wait at most this
 	DefaultLockRetry  = time.Second
 	DefaultMinBackoff = 100 * time.Millisecond
 	DefaultMaxBackoff = 30 * time.Second
