@@ -110,7 +110,11 @@ var lorem = []string{
 }
 
 // insertRows writes rows with multi-row INSERTs of up to 1000 rows, four
-// statements at a time.
+// statements at a time. The change-log triggers (schema/mysql/050) put a
+// "created" event per row into the outbox; the bulk path applies those
+// very events to Cassandra itself, so each INSERT's transaction deletes
+// them again instead of leaving the relay a million events to publish a
+// second time.
 func insertRows(ctx context.Context, db *sql.DB, rows []comment.Comment) error {
 	const per = 1000
 	var wg sync.WaitGroup
@@ -133,7 +137,11 @@ func insertRows(ctx context.Context, db *sql.DB, rows []comment.Comment) error {
 				q.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
 				args = append(args, c.ID, c.VideoID, c.UserID, c.ParentID, c.Content, string(c.Status), c.LikeCount, c.ReplyCount, c.CreatedAt, c.CreatedAt, c.Version)
 			}
-			if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+			lo, hi := part[0].ID, part[0].ID
+			for _, c := range part {
+				lo, hi = min(lo, c.ID), max(hi, c.ID)
+			}
+			if err := insertRetired(ctx, db, q.String(), args, lo, hi); err != nil {
 				errs <- err
 			}
 		}()
@@ -141,6 +149,23 @@ func insertRows(ctx context.Context, db *sql.DB, rows []comment.Comment) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// insertRetired runs one multi-row INSERT and deletes, in its transaction,
+// the unsent "created" events the triggers wrote for ids lo..hi.
+func insertRetired(ctx context.Context, db *sql.DB, insert string, args []any, lo, hi int64) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NULL AND event_type = 'created' AND comment_id BETWEEN ? AND ?`, lo, hi); err != nil {
+		return fmt.Errorf("retire the seed's outbox rows: %w", err)
+	}
+	return tx.Commit()
 }
 
 // progress draws a one-line bar with rate and ETA on stderr.
