@@ -107,21 +107,8 @@ func TestTriggerEventsDecode(t *testing.T) {
 	exec(`INSERT INTO video_pins (video_id, comment_id, pinned_by, updated_at, version) VALUES (7, 101, 1, NOW(6), 5)`)
 	exec(`UPDATE video_pins SET comment_id = 0 WHERE video_id = 7`)
 	exec(`DELETE FROM video_pins WHERE video_id = 7`)
-	rows, err := my.DB.QueryContext(ctx, `SELECT payload FROM outbox WHERE event_type = 'pinned' AND video_id = 7 ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var pins []comment.Pin
-	for rows.Next() {
-		var p []byte
-		if err := rows.Scan(&p); err != nil {
-			t.Fatal(err)
-		}
-		e, err := comment.DecodeEvent(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range eventsWhere(t, my, `event_type = 'pinned' AND video_id = 7`) {
 		pins = append(pins, e.Pin)
 	}
 	if len(pins) != 3 || pins[0] != (comment.Pin{VideoID: 7, CommentID: 101, Version: 5}) ||

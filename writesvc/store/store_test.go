@@ -70,7 +70,13 @@ func TestNext(t *testing.T) {
 
 func eventsOf(t *testing.T, my *stacktest.MySQL, id int64) []comment.Event {
 	t.Helper()
-	rows, err := my.DB.Query(`SELECT payload FROM outbox WHERE comment_id = ? ORDER BY id`, id)
+	return eventsWhere(t, my, `comment_id = ?`, id)
+}
+
+// eventsWhere decodes the outbox rows matching where, in outbox order.
+func eventsWhere(t *testing.T, my *stacktest.MySQL, where string, args ...any) []comment.Event {
+	t.Helper()
+	rows, err := my.DB.Query(`SELECT payload FROM outbox WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
