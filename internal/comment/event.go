@@ -40,12 +40,25 @@ func (t EventType) IsComment() bool {
 	return false
 }
 
-// Like is one user liking (Delta +1) or unliking (Delta −1) a comment.
+// Like is one user liking (Delta +1) or unliking (Delta −1) a comment, or
+// a recount.
+//
+// A recount (Recount true, Delta 0, no user) is the inspector's repair of a
+// like count the read model got wrong (internal/inspect, Repairer): Count is
+// the comment's COUNT(*) of comment_likes rows, read in the transaction that
+// wrote the event with the comment's likes locked, so every like before it in
+// the comment's Kafka partition is counted and none after it is. A consumer
+// sets the count instead of adding to it. Stale is a hot-index count the
+// inspector saw the comment filed under: the consumer removes that entry
+// too (unless it is Count).
 type Like struct {
 	CommentID int64 `json:"comment_id"`
 	VideoID   int64 `json:"video_id"`
 	UserID    int64 `json:"user_id"`
 	Delta     int64 `json:"delta"`
+	Recount   bool  `json:"recount,omitzero"`
+	Count     int64 `json:"count,omitzero"`
+	Stale     int64 `json:"stale,omitzero"`
 }
 
 // Pin is a video's pinned comment after a change: CommentID 0 means none.
@@ -170,8 +183,15 @@ func (e Event) validateLike() string {
 		return "a like event carries only a like"
 	case e.Version != 0:
 		return fmt.Sprintf("like event with version %d, want 0", e.Version)
+	case l.Recount && (l.CommentID <= 0 || l.VideoID <= 0 || l.UserID != 0 || l.Delta != 0):
+		return "like recount: comment and video ids must be positive, user and delta 0"
+	case l.Recount && (l.Count < 0 || l.Stale < 0):
+		return fmt.Sprintf("like recount: count %d, stale %d must not be negative", l.Count, l.Stale)
+	case l.Recount:
 	case l.CommentID <= 0 || l.VideoID <= 0 || l.UserID <= 0:
 		return "like: ids must be positive"
+	case l.Count != 0 || l.Stale != 0:
+		return "like: count and stale belong to a recount"
 	case l.Delta != 1 && l.Delta != -1:
 		return fmt.Sprintf("like: delta %d, want 1 or -1", l.Delta)
 	}

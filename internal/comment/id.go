@@ -3,6 +3,7 @@ package comment
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 	"time"
 )
@@ -39,6 +40,10 @@ const BucketHours = 1
 func Bucket(id int64) int32 {
 	return int32(IDTime(id).Unix() / (3600 * BucketHours))
 }
+
+// HotBand is the hot-index band of a like count (hot_by_video.band):
+// bits.Len64, so 0 for no likes, 1 for 1, 2 for 2–3, 3 for 4–7 …
+func HotBand(likes int64) int32 { return int32(bits.Len64(uint64(max(likes, 0)))) }
 
 // IDGenerator makes ids for one node. Safe for concurrent use.
 type IDGenerator struct {

@@ -184,7 +184,7 @@ func (h *handler) write(ctx context.Context, claim sarama.ConsumerGroupClaim, ba
 		}
 		if e.Type == comment.EventLike {
 			w.likes = append(w.likes, readmodel.LikeEvent{CommentID: e.Like.CommentID, VideoID: e.Like.VideoID, Delta: e.Like.Delta,
-				Partition: msg.Partition, Offset: msg.Offset})
+				Recount: e.Like.Recount, Count: e.Like.Count, Stale: e.Like.Stale, Partition: msg.Partition, Offset: msg.Offset})
 			continue
 		}
 		w.events = append(w.events, e)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -28,9 +27,13 @@ const (
 type LikeEvent struct {
 	CommentID int64
 	VideoID   int64
-	Delta     int64 // +1 or −1
-	Partition int32
-	Offset    int64
+	Delta     int64 // +1 or −1; 0 for a recount
+	// Recount sets the count to Count instead of adding Delta, and drops
+	// the hot index entry at Stale too (comment.Like).
+	Recount      bool
+	Count, Stale int64
+	Partition    int32
+	Offset       int64
 }
 
 // LikeCount is a comment's absolute like count as comment_likes holds it
@@ -44,9 +47,8 @@ type LikeCount struct {
 	Changed   bool
 }
 
-// Band is the hot_by_video band of a like count: bits.Len64 (0 for no
-// likes, 1 for 1, 2 for 2–3, 3 for 4–7 …).
-func Band(count int64) int32 { return int32(bits.Len64(uint64(max(count, 0)))) }
+// Band is the hot_by_video band of a like count (comment.HotBand).
+func Band(count int64) int32 { return comment.HotBand(count) }
 
 // ApplyLikes aggregates like events per comment and writes absolute counts
 // (docs/likes-hot-replies.md): the comment's stored (like_count,
@@ -107,11 +109,18 @@ func (w *Writer) applyCommentLikes(ctx context.Context, evs []LikeEvent) (LikeCo
 		return LikeCount{}, err
 	}
 	count, offset := base, baseOffset
+	var stale []int64 // hot index counts a recount says the comment may stand at
 	for _, e := range evs {
-		if e.Offset > baseOffset {
-			count += e.Delta
-			offset = max(offset, e.Offset)
+		if e.Offset <= baseOffset {
+			continue
 		}
+		if e.Recount {
+			count = e.Count
+			stale = append(stale, e.Stale)
+		} else {
+			count += e.Delta
+		}
+		offset = max(offset, e.Offset)
 	}
 	count = max(count, 0) // only a lost event could take it below zero
 	out := LikeCount{CommentID: id, VideoID: video, Count: count, Offset: offset}
@@ -120,9 +129,10 @@ func (w *Writer) applyCommentLikes(ctx context.Context, evs []LikeEvent) (LikeCo
 		return out, nil // nothing new: a replay
 	}
 	// The hot index first: if the count write below fails, a retry
-	// recomputes the same move from the same base.
-	if count != base {
-		if err := w.moveHot(ctx, id, video, base, count); err != nil {
+	// recomputes the same move from the same base. A recount moves it
+	// even when the count stays: its entry is what the repair is for.
+	if count != base || len(stale) > 0 {
+		if err := w.moveHot(ctx, id, video, count, append(stale, base)...); err != nil {
 			return LikeCount{}, err
 		}
 	}
@@ -162,10 +172,11 @@ func (w *Writer) readShape(ctx context.Context, id int64) (shape, error) {
 	return shape{found: true, video: video, root: parent == 0, visible: comment.Status(status).Visible()}, nil
 }
 
-// moveHot moves a comment's hot index entry from old to count likes. The
-// old entry is removed whatever the comment's state (a delete of nothing is
-// harmless); the new one is written only for a visible root.
-func (w *Writer) moveHot(ctx context.Context, id, video, old, count int64) error {
+// moveHot moves a comment's hot index entry from each of old to count
+// likes. The old entries are removed whatever the comment's state (a
+// delete of nothing is harmless); the new one is written for a visible
+// root only (and an old equal to count is then that very row).
+func (w *Writer) moveHot(ctx context.Context, id, video, count int64, old ...int64) error {
 	sh, err := w.readShape(ctx, id)
 	if err != nil {
 		return err
@@ -175,9 +186,14 @@ func (w *Writer) moveHot(ctx context.Context, id, video, old, count int64) error
 	}
 	stamp := w.stamp()
 	b := w.s.Batch(gocql.UnloggedBatch).WithContext(ctx)
-	// The entries may sit in two partitions (bands): still one small batch.
-	b.Entries = append(b.Entries, gocql.BatchEntry{Stmt: deleteHot, Args: []any{stamp, video, Band(old), old, id}, Idempotent: true})
-	if sh.found && sh.visible {
+	// The entries may sit in a few partitions (bands): still one small batch.
+	visible := sh.found && sh.visible
+	for _, o := range old {
+		if o != count || !visible {
+			b.Entries = append(b.Entries, gocql.BatchEntry{Stmt: deleteHot, Args: []any{stamp, video, Band(o), o, id}, Idempotent: true})
+		}
+	}
+	if visible {
 		b.Entries = append(b.Entries,
 			gocql.BatchEntry{Stmt: insertHot, Args: []any{video, Band(count), count, id, stamp}, Idempotent: true},
 			gocql.BatchEntry{Stmt: insertBand, Args: []any{video, Band(count)}, Idempotent: true})

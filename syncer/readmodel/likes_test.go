@@ -115,6 +115,46 @@ func TestZombieLikeWriterLoses(t *testing.T) {
 	}
 }
 
+// TestRecountSetsTheCount: a recount (the inspector's repair) replaces
+// whatever count a lost event left, drops the stray hot entry it names,
+// is followed by the likes after it, and adds nothing when replayed.
+func TestRecountSetsTheCount(t *testing.T) {
+	cass := stacktest.NewCassandra(t)
+	w := NewWriter(cass.Session, 0, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	video := randomVideo()
+	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
+	if err := w.Apply(ctx, events(root...)); err != nil {
+		t.Fatal(err)
+	}
+	id := root[0].ID
+	if _, err := w.ApplyLikes(ctx, likeEvents(id, video, +1, 0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	// A stray entry no count move will ever delete: the comment filed at 9.
+	if err := cass.Session.Query(insertHot, video, Band(9), int64(9), id, time.Now().UnixMicro()).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	recount := LikeEvent{CommentID: id, VideoID: video, Recount: true, Count: 5, Stale: 9, Offset: 3}
+	batch := append([]LikeEvent{recount}, likeEvents(id, video, +1, 4, 1)...)
+	for _, step := range []struct {
+		name  string
+		batch []LikeEvent
+	}{{"recount to 5, then one like", batch}, {"the same again (a replay)", batch}, {"the recount alone, replayed", batch[:1]}} {
+		t.Run(step.name, func(t *testing.T) {
+			counts, err := w.ApplyLikes(ctx, step.batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(counts) != 1 || counts[0].Count != 6 {
+				t.Fatalf("counts %+v, want 6", counts)
+			}
+			checkState(t, ctx, w, video, root, map[int64]int64{id: 6})
+		})
+	}
+}
+
 // TestHotIndexFollowsVisibilityAndReplies: the hot index holds exactly the
 // visible roots at their counts through rejection, re-approval, deletion
 // and likes; replies go to replies_by_parent, never to the hot index or the
