@@ -464,7 +464,9 @@ func TestPlainSQLToCassandraLatency(t *testing.T) {
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	q := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))].Round(100 * time.Microsecond) }
+	q := func(p float64) time.Duration {
+		return took[min(len(took)-1, int(p*float64(len(took))))].Round(100 * time.Microsecond)
+	}
 	t.Logf("plain SQL → Cassandra over %d changes: p50 %v, p90 %v, p99 %v, max %v", len(took), q(0.50), q(0.90), q(0.99), took[len(took)-1].Round(100*time.Microsecond))
 	c.waitAgrees(video, 15*time.Second)
 }
