@@ -69,15 +69,24 @@ const (
 	CassCount       Kind = "cassandra_count"        // video_counts.approved differs from the approved root count
 	CassLikes       Kind = "cassandra_likes"        // comment_likes.like_count differs from MySQL's COUNT(*) of comment_likes
 	CassPin         Kind = "cassandra_pin"          // video_pins differs from MySQL video_pins
+	CassHot         Kind = "cassandra_hot"          // hot_by_video: an approved root absent or filed under another count, or an entry that is no approved root
+	// Redis private pending views (vc:{V}:u:U), one per author U.
+	PendingMissing Kind = "pending_missing" // the author's pending comment, changed within the views' TTL, not in their view
+	PendingStale   Kind = "pending_stale"   // in U's view, but not a pending comment of U on the video (approved, removed, or no such row)
+	PendingBody    Kind = "pending_body"    // in the view with a body other than the row's public JSON
 )
 
 // CacheKinds are the kinds of the Redis checks, the ones cdc's job reports.
 var CacheKinds = []Kind{CacheMissing, CacheNotApproved, CacheWrongVideo, CacheBody, CacheTotal,
 	HotMissing, HotNotVisible, HotScore, HotBody, HotTotal,
-	ReplyMissing, ReplyNotVisible, ReplyBody, ReplyTotal, PinCache}
+	ReplyMissing, ReplyNotVisible, ReplyBody, ReplyTotal, PinCache,
+	PendingMissing, PendingStale, PendingBody}
+
+// CassandraKinds are the kinds of the read-model checks.
+var CassandraKinds = []Kind{CassMissing, CassNotApproved, CassOld, CassDiffers, CassCount, CassLikes, CassPin, CassHot}
 
 // Kinds lists every Kind, for reports and metrics.
-var Kinds = append(append([]Kind{}, CacheKinds...), CassMissing, CassNotApproved, CassOld, CassDiffers, CassCount, CassLikes, CassPin)
+var Kinds = append(append([]Kind{}, CacheKinds...), CassandraKinds...)
 
 // Mismatch is one disagreement.
 type Mismatch struct {
@@ -87,6 +96,16 @@ type Mismatch struct {
 	Age    time.Duration // now − the MySQL row's updated_at (or version time)
 	Where  string        // the key or table holding the wrong entry
 	Detail string
+	// Ghost says the read side holds something no change of MySQL will
+	// ever touch: a comment MySQL has no row for, another video's comment
+	// in this video's list, another author's comment in a private view, a
+	// pin MySQL has no row for.
+	Ghost bool
+	// Held is what the read side holds, where a repair needs more than the
+	// MySQL row: the Cassandra row of a comment MySQL lacks, the pin
+	// (ID, Version) of a pin MySQL lacks, the like count (LikeCount) a hot
+	// entry is filed under (−1: none), the author (UserID) of a pending view.
+	Held comment.Comment
 }
 
 func (m Mismatch) String() string {
@@ -300,7 +319,7 @@ func compareList(now time.Time, t Truth, w pagecache.WindowSnapshot, total int64
 		}
 		r, ok := t.Rows[id]
 		if wrong, why := visibility(t.Video, k.parent, r, ok); why != "" {
-			m := Mismatch{Kind: k.notVisible, Video: t.Video, ID: id, Age: r.age(now), Where: k.key, Detail: why}
+			m := Mismatch{Kind: k.notVisible, Video: t.Video, ID: id, Age: r.age(now), Where: k.key, Detail: why, Ghost: !ok || wrong}
 			if !ok {
 				m.Age = idAge(now, id)
 			}
@@ -383,8 +402,8 @@ func CompareHot(now time.Time, t Truth, h HotSnapshot) []Mismatch {
 	for _, hm := range h.Members {
 		member[hm.ID] = true
 		r, ok := t.Rows[hm.ID]
-		if _, why := visibility(t.Video, 0, r, ok); why != "" {
-			m := Mismatch{Kind: HotNotVisible, Video: t.Video, ID: hm.ID, Age: r.age(now), Where: key, Detail: why}
+		if wrong, why := visibility(t.Video, 0, r, ok); why != "" {
+			m := Mismatch{Kind: HotNotVisible, Video: t.Video, ID: hm.ID, Age: r.age(now), Where: key, Detail: why, Ghost: !ok || wrong}
 			if !ok {
 				m.Age = idAge(now, hm.ID)
 			}
@@ -437,7 +456,7 @@ func ComparePin(now time.Time, t Truth, p pagecache.Pin) []Mismatch {
 	where := fmt.Sprintf("vc:{%d}:pin", t.Video)
 	switch {
 	case !t.Pin.Exists && p.ID != 0:
-		return []Mismatch{{Kind: PinCache, Video: t.Video, Age: versionAge(now, p.Version), Where: where,
+		return []Mismatch{{Kind: PinCache, Video: t.Video, Age: versionAge(now, p.Version), Where: where, Ghost: true, Held: comment.Comment{ID: p.ID, Version: p.Version},
 			Detail: fmt.Sprintf("comment %d pinned at version %d, MySQL has no pin row", p.ID, p.Version)}}
 	case t.Pin.Exists && (p.ID != t.Pin.ID || p.Version != t.Pin.Version):
 		return []Mismatch{{Kind: PinCache, Video: t.Video, Age: max(now.Sub(t.Pin.UpdatedAt), 0), Where: where,
@@ -449,6 +468,12 @@ func ComparePin(now time.Time, t Truth, p pagecache.Pin) []Mismatch {
 // CassRow is one Cassandra row of a comment.
 type CassRow struct {
 	comment.Comment // Status is Approved for comments_by_video and replies_by_parent rows
+}
+
+// CassHotEntry is one hot_by_video row.
+type CassHotEntry struct {
+	Band      int32
+	Likes, ID int64
 }
 
 // CassPinRow is a Cassandra video_pins row.
@@ -473,6 +498,9 @@ type CassVideo struct {
 	HasCount bool
 	// Pin is the video_pins row, when there is one.
 	Pin *CassPinRow
+	// Hot are the hot_by_video rows of every band video_hot_bands lists
+	// (and every band of the MySQL counts).
+	Hot []CassHotEntry
 }
 
 // CompareCassandra checks the read model of one video against MySQL:
@@ -529,6 +557,108 @@ func CompareCassandra(now time.Time, t Truth, c CassVideo) []Mismatch {
 			Detail: fmt.Sprintf("comment %d at version %d, MySQL has comment %d at version %d (row: %t)", got.ID, got.Version, want.ID, want.Version, t.Pin.Exists)})
 		if !t.Pin.Exists {
 			out[len(out)-1].Age = versionAge(now, got.Version)
+			out[len(out)-1].Ghost = true
+		}
+		out[len(out)-1].Held = comment.Comment{ID: got.ID, Version: got.Version}
+	}
+	out = append(out, compareHotIndex(now, t, c.Hot)...)
+	return out
+}
+
+// compareHotIndex checks hot_by_video: every approved root of the video
+// filed exactly once, under its MySQL like count (in that count's band),
+// and nothing else.
+func compareHotIndex(now time.Time, t Truth, hot []CassHotEntry) []Mismatch {
+	var out []Mismatch
+	filed := map[int64]bool{}
+	for _, e := range hot {
+		r, ok := t.Rows[e.ID]
+		m := Mismatch{Kind: CassHot, Video: t.Video, ID: e.ID, Where: "hot_by_video", Held: comment.Comment{ID: e.ID, LikeCount: e.Likes}}
+		switch {
+		case !ok:
+			m.Age, m.Detail, m.Ghost = idAge(now, e.ID), fmt.Sprintf("filed under %d likes, but MySQL has no such comment", e.Likes), true
+		case r.VideoID != t.Video || r.Status != comment.Approved || r.ParentID != 0:
+			m.Age, m.Detail = r.age(now), fmt.Sprintf("filed under %d likes, but a %s %s of video %d in MySQL", e.Likes, r.Status, shapeOf(r), r.VideoID)
+		case e.Likes != r.LikeCount || e.Band != comment.HotBand(e.Likes):
+			m.Age, m.Detail = r.likeAge(now), fmt.Sprintf("filed under %d likes in band %d, MySQL has %d likes", e.Likes, e.Band, r.LikeCount)
+		case filed[e.ID]:
+			m.Age, m.Detail = r.likeAge(now), fmt.Sprintf("filed twice (again under %d likes)", e.Likes)
+		default:
+			filed[e.ID] = true
+			continue
+		}
+		out = append(out, m)
+	}
+	for _, id := range t.approvedIDs(0) {
+		if !filed[id] {
+			r := t.Rows[id]
+			out = append(out, Mismatch{Kind: CassHot, Video: t.Video, ID: id, Age: r.likeAge(now), Where: "hot_by_video",
+				Detail: fmt.Sprintf("approved root with %d likes (version %d), not filed", r.LikeCount, r.Version), Held: comment.Comment{ID: id, LikeCount: -1}})
+		}
+	}
+	return out
+}
+
+func shapeOf(r Row) string {
+	if r.ParentID != 0 {
+		return "reply"
+	}
+	return "root"
+}
+
+// PendingView is one author's private view vc:{V}:u:U as Redis holds it.
+type PendingView struct {
+	User   int64
+	Bodies map[int64][]byte // id → body
+}
+
+// ComparePending checks the private pending views of the authors in views
+// (every author the inspection looked at, with or without a view): each
+// entry must be a pending comment of its author on the video, its body the
+// row's public JSON; each pending comment of those authors changed since
+// since (now − the views' TTL: an older view may have expired) must be in
+// its author's view. t.Rows must hold every pending row of those authors and
+// the row of every entry MySQL has.
+func ComparePending(now time.Time, t Truth, since time.Time, views []PendingView) []Mismatch {
+	var out []Mismatch
+	for _, v := range views {
+		where := fmt.Sprintf("vc:{%d}:u:%d", t.Video, v.User)
+		held := comment.Comment{UserID: v.User}
+		ids := make([]int64, 0, len(v.Bodies))
+		for id := range v.Bodies {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
+		for _, id := range ids {
+			r, ok := t.Rows[id]
+			m := Mismatch{Kind: PendingStale, Video: t.Video, ID: id, Age: r.age(now), Where: where, Held: held}
+			switch {
+			case !ok:
+				m.Age, m.Detail, m.Ghost = idAge(now, id), "in the view, but MySQL has no such comment", true
+			case r.VideoID != t.Video || r.UserID != v.User:
+				m.Detail, m.Ghost = fmt.Sprintf("in the view, but a comment of user %d on video %d", r.UserID, r.VideoID), true
+			case r.Status != comment.Pending:
+				m.Detail = fmt.Sprintf("in the view, but %s in MySQL (version %d)", r.Status, r.Version)
+			default:
+				d := bodyDiff(v.Bodies[id], r.Comment)
+				if d == "" {
+					continue
+				}
+				m.Kind, m.Age, m.Detail = PendingBody, r.bodyAge(now, v.Bodies[id]), d
+			}
+			out = append(out, m)
+		}
+		var mine []int64
+		for id, r := range t.Rows {
+			if r.VideoID == t.Video && r.UserID == v.User && r.Status == comment.Pending && !r.UpdatedAt.Before(since) && v.Bodies[id] == nil {
+				mine = append(mine, id)
+			}
+		}
+		sort.Slice(mine, func(i, j int) bool { return mine[i] > mine[j] })
+		for _, id := range mine {
+			r := t.Rows[id]
+			out = append(out, Mismatch{Kind: PendingMissing, Video: t.Video, ID: id, Age: r.age(now), Where: where, Held: held,
+				Detail: fmt.Sprintf("pending comment of user %d (version %d), not in their view", v.User, r.Version)})
 		}
 	}
 	return out
@@ -562,6 +692,7 @@ func extraRows(now time.Time, t Truth, rows map[int64]CassRow, table string, fit
 		} else {
 			m.Age = versionAge(now, cr.Version)
 			m.Detail = fmt.Sprintf("present at version %d, but MySQL has no such comment", cr.Version)
+			m.Held, m.Ghost = cr.Comment, true
 		}
 		out = append(out, m)
 	}

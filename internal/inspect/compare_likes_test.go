@@ -237,7 +237,8 @@ func TestCompareCassandraLikesRepliesPin(t *testing.T) {
 	all.Pin = PinRow{Exists: true, ID: 101, Version: 5000, UpdatedAt: changed}
 	good := func() CassVideo {
 		c := CassVideo{ByVideo: map[int64]CassRow{}, ByID: map[int64]CassRow{}, ByParent: map[int64]CassRow{},
-			Likes: map[int64]int64{101: 4, 103: 1}, Count: 2, HasCount: true, Pin: &CassPinRow{ID: 101, Version: 5000}}
+			Likes: map[int64]int64{101: 4, 103: 1}, Count: 2, HasCount: true, Pin: &CassPinRow{ID: 101, Version: 5000},
+			Hot: []CassHotEntry{{Band: 3, Likes: 4, ID: 101}, {Band: 0, Likes: 0, ID: 102}}}
 		for _, r := range []Row{a1, a2, r3, p4} {
 			x := r.Comment
 			x.LikeCount = 0 // never written in the comment tables

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,6 +134,7 @@ func cass(count int64, rows ...Row) CassVideo {
 			byVideo := r.Comment
 			byVideo.Status = comment.Approved
 			c.ByVideo[r.ID] = CassRow{Comment: byVideo}
+			c.Hot = append(c.Hot, CassHotEntry{Band: comment.HotBand(r.LikeCount), Likes: r.LikeCount, ID: r.ID})
 		}
 	}
 	return c
@@ -205,6 +207,100 @@ func TestCompareCassandra(t *testing.T) {
 			for _, m := range got {
 				if m.Age <= 0 || m.Detail == "" || m.Where == "" {
 					t.Errorf("incomplete mismatch %+v", m)
+				}
+			}
+		})
+	}
+}
+
+func TestCompareHotIndex(t *testing.T) {
+	a1, a2, p3 := liked(row(101, comment.Approved), 5), row(102, comment.Approved), row(103, comment.Pending)
+	r4 := reply(104, 101, comment.Approved)
+	all := truth(a1, a2, p3, r4)
+	all.Approved = 2
+	entry := func(likes, id int64) CassHotEntry {
+		return CassHotEntry{Band: comment.HotBand(likes), Likes: likes, ID: id}
+	}
+	tests := []struct {
+		name  string
+		hot   []CassHotEntry
+		want  []found
+		ghost bool
+	}{
+		{"agrees", []CassHotEntry{entry(5, 101), entry(0, 102)}, nil, false},
+		{"a root not filed", []CassHotEntry{entry(5, 101)}, []found{{CassHot, 102}}, false},
+		{"filed under an old count", []CassHotEntry{entry(4, 101), entry(0, 102)}, []found{{CassHot, 101}, {CassHot, 101}}, false},
+		{"filed in the wrong band", []CassHotEntry{{Band: 2, Likes: 5, ID: 101}, entry(0, 102)}, []found{{CassHot, 101}, {CassHot, 101}}, false},
+		{"filed twice", []CassHotEntry{entry(5, 101), entry(5, 101), entry(0, 102)}, []found{{CassHot, 101}}, false},
+		{"a pending comment filed", []CassHotEntry{entry(5, 101), entry(0, 102), entry(0, 103)}, []found{{CassHot, 103}}, false},
+		{"a reply filed", []CassHotEntry{entry(5, 101), entry(0, 102), entry(0, 104)}, []found{{CassHot, 104}}, false},
+		{"a comment MySQL lacks filed", []CassHotEntry{entry(5, 101), entry(0, 102), entry(3, 300)}, []found{{CassHot, 300}}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := compareHotIndex(now, all, tc.hot)
+			if !slices.Equal(kinds(got), tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for _, m := range got {
+				if m.Age <= 0 || m.Detail == "" || m.Where != "hot_by_video" {
+					t.Errorf("incomplete mismatch %+v", m)
+				}
+				if m.Held.LikeCount < -1 || (m.Held.LikeCount == -1) != strings.Contains(m.Detail, "not filed") {
+					t.Errorf("held count %d for %q", m.Held.LikeCount, m.Detail)
+				}
+			}
+			if len(got) > 0 && got[0].Ghost != tc.ghost {
+				t.Errorf("ghost %v, want %v", got[0].Ghost, tc.ghost)
+			}
+		})
+	}
+}
+
+func TestComparePending(t *testing.T) {
+	p1, p2, a3 := row(101, comment.Pending), row(102, comment.Pending), row(103, comment.Approved)
+	old := row(99, comment.Pending)
+	old.UpdatedAt = now.Add(-48 * time.Hour)
+	theirs := row(104, comment.Pending)
+	theirs.UserID = 6
+	all := truth(p1, p2, a3, old, theirs)
+	since := now.Add(-24 * time.Hour)
+	view := func(rows ...Row) PendingView {
+		v := PendingView{User: 5, Bodies: map[int64][]byte{}}
+		for _, r := range rows {
+			v.Bodies[r.ID] = PublicBody(r.Comment)
+		}
+		return v
+	}
+	tests := []struct {
+		name  string
+		view  func() PendingView
+		want  []found
+		ghost []bool
+	}{
+		{"agrees (an expired view may lack an old one)", func() PendingView { return view(p1, p2) }, nil, nil},
+		{"agrees, the old one kept by a later write", func() PendingView { return view(p1, p2, old) }, nil, nil},
+		{"no view at all", func() PendingView { return view() }, []found{{PendingMissing, 102}, {PendingMissing, 101}}, []bool{false, false}},
+		{"an approved one left behind", func() PendingView { return view(p1, p2, a3) }, []found{{PendingStale, 103}}, []bool{false}},
+		{"another author's comment", func() PendingView { return view(p1, p2, theirs) }, []found{{PendingStale, 104}}, []bool{true}},
+		{"a comment MySQL lacks", func() PendingView { return view(p1, p2, row(300, comment.Pending)) }, []found{{PendingStale, 300}}, []bool{true}},
+		{"body differs", func() PendingView {
+			v := view(p1, p2)
+			b := p2
+			b.Content = "not this"
+			v.Bodies[102] = PublicBody(b.Comment)
+			return v
+		}, []found{{PendingBody, 102}}, []bool{false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ComparePending(now, all, since, []PendingView{tc.view()})
+			if !slices.Equal(kinds(got), tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for i, m := range got {
+				if m.Age <= 0 || m.Detail == "" || m.Where != "vc:{77}:u:5" || m.Held.UserID != 5 || m.Ghost != tc.ghost[i] {
+					t.Errorf("mismatch %+v (want ghost %v)", m, tc.ghost[i])
 				}
 			}
 		})

@@ -30,6 +30,8 @@ const (
 	selectReplyParents = `SELECT DISTINCT parent_id FROM comments WHERE video_id = ? AND parent_id <> 0 LIMIT ?`
 	countLikes         = `SELECT comment_id, COUNT(*), MAX(created_at) FROM comment_likes WHERE comment_id IN (%s) GROUP BY comment_id`
 	selectPin          = `SELECT comment_id, version, updated_at FROM video_pins WHERE video_id = ?`
+	selectAuthors      = `SELECT DISTINCT user_id FROM comments WHERE video_id = ? AND updated_at >= ? LIMIT ?`
+	selectPendingOf    = `SELECT ` + rowColumns + ` FROM comments WHERE video_id = ? AND status = 'pending' AND user_id IN (%s)`
 )
 
 // Defaults of Options.
@@ -42,6 +44,10 @@ const (
 	// roots MySQL has replies of (full inspection), then up to as many
 	// roots of the cached windows.
 	DefaultMaxReplyLists = 1000
+	// DefaultMaxPendingViews bounds the authors whose private pending views
+	// are read per video: those with a comment changed within the views'
+	// TTL (pagecache.Cache.PendingTTL), the only ones that can have a view.
+	DefaultMaxPendingViews = 1000
 	// idChunk is the size of one IN (…) list.
 	idChunk = 500
 )
@@ -69,6 +75,8 @@ type Options struct {
 	MaxHotRoots int
 	// MaxReplyLists: see DefaultMaxReplyLists.
 	MaxReplyLists int
+	// MaxPendingViews: see DefaultMaxPendingViews.
+	MaxPendingViews int
 	// Now is the clock of mismatch ages; time.Now by default.
 	Now func() time.Time
 	// Concurrency is how many videos Run inspects at once (default 4).
@@ -97,6 +105,9 @@ func New(db *sql.DB, cache *pagecache.Cache, opts Options) *Inspector {
 	if opts.MaxReplyLists <= 0 {
 		opts.MaxReplyLists = DefaultMaxReplyLists
 	}
+	if opts.MaxPendingViews <= 0 {
+		opts.MaxPendingViews = DefaultMaxPendingViews
+	}
 	return &Inspector{db: db, cache: cache, opts: opts}
 }
 
@@ -106,10 +117,13 @@ type cacheState struct {
 	hot     HotSnapshot
 	pin     pagecache.Pin
 	replies map[int64]pagecache.WindowSnapshot // cached lists by root
+	pending []PendingView                      // the views of the authors looked at (empty ones too)
+	since   time.Time                          // the oldest change a pending view can still hold
 }
 
 // Video inspects one video: its cached time window, hot window, reply
-// lists and pin and, with a CassandraSource, its read model.
+// lists, pin and private pending views and, with a CassandraSource, its
+// read model.
 func (in *Inspector) Video(ctx context.Context, video int64) ([]Mismatch, error) {
 	cs, err := in.readCache(ctx, video)
 	if err != nil {
@@ -137,6 +151,7 @@ func (in *Inspector) Video(ctx context.Context, video int64) ([]Mismatch, error)
 		out = append(out, CompareReplies(now, t, p, cs.replies[p])...)
 	}
 	out = append(out, ComparePin(now, t, cs.pin)...)
+	out = append(out, ComparePending(now, t, cs.since, cs.pending)...)
 	if in.opts.Cassandra != nil {
 		ids := make([]int64, 0, len(t.Rows))
 		var rparents []int64
@@ -207,8 +222,44 @@ func (in *Inspector) readCache(ctx context.Context, video int64) (cacheState, er
 			parents = append(parents, m.ID)
 		}
 	}
-	cs.replies, err = readReplyLists(ctx, in.opts.Redis, video, parents)
-	return cs, err
+	if cs.replies, err = readReplyLists(ctx, in.opts.Redis, video, parents); err != nil {
+		return cs, err
+	}
+	return cs, in.readPending(ctx, video, &cs)
+}
+
+// readPending reads the private views of the video's authors who changed
+// a comment within the views' TTL.
+func (in *Inspector) readPending(ctx context.Context, video int64, cs *cacheState) error {
+	cs.since = in.opts.Now().Add(-in.cache.PendingTTL())
+	rows, err := in.db.QueryContext(ctx, selectAuthors, video, cs.since, in.opts.MaxPendingViews)
+	if err != nil {
+		return fmt.Errorf("inspect: recent authors of video %d: %w", video, err)
+	}
+	defer rows.Close()
+	var users []int64
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return fmt.Errorf("inspect: recent authors of video %d: %w", video, err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("inspect: recent authors of video %d: %w", video, err)
+	}
+	for _, u := range users {
+		entries, err := in.cache.Pending(ctx, video, u)
+		if err != nil {
+			return err
+		}
+		v := PendingView{User: u, Bodies: make(map[int64][]byte, len(entries))}
+		for _, e := range entries {
+			v.Bodies[e.ID] = e.Body
+		}
+		cs.pending = append(cs.pending, v)
+	}
+	return nil
 }
 
 func (in *Inspector) replyParents(ctx context.Context, video int64) ([]int64, error) {
@@ -303,7 +354,9 @@ func (in *Inspector) videoTruth(ctx context.Context, video int64, cs cacheState)
 }
 
 // complete adds to t the approved replies of the cached reply lists, the
-// rows of every cached member it lacks, every row's like count and the pin.
+// rows of every cached member and pending-view entry it lacks, the pending
+// rows of the authors whose views were read, every row's like count and
+// the pin.
 func (in *Inspector) complete(ctx context.Context, t *Truth, cs cacheState) error {
 	parents := make([]int64, 0, len(cs.replies))
 	for p := range cs.replies {
@@ -333,8 +386,20 @@ func (in *Inspector) complete(ctx context.Context, t *Truth, cs cacheState) erro
 			add(id)
 		}
 	}
+	users := make([]int64, 0, len(cs.pending))
+	for _, v := range cs.pending {
+		users = append(users, v.User)
+		for id := range v.Bodies {
+			add(id)
+		}
+	}
 	if err := in.eachChunk(missing, func(args []any, marks string) error {
 		return in.queryRows(ctx, t.Rows, fmt.Sprintf(selectByIDs, marks), args...)
+	}); err != nil {
+		return err
+	}
+	if err := in.eachChunk(users, func(args []any, marks string) error {
+		return in.queryRows(ctx, t.Rows, fmt.Sprintf(selectPendingOf, marks), append([]any{t.Video}, args...)...)
 	}); err != nil {
 		return err
 	}

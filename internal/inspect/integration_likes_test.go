@@ -155,6 +155,7 @@ func (w *world) seedRich(t *testing.T) rich {
 	fill("replies", func(tok pagecache.FillToken) (pagecache.FillResult, error) {
 		return w.cache.FillReplies(ctx, video, s.root, tok, []pagecache.Entry{{ID: r.ID, Body: inspect.PublicBody(r), Version: r.Version}}, 1, true)
 	})
+	w.ownViews(t, s.seeded)
 	return s
 }
 

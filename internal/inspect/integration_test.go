@@ -83,7 +83,7 @@ func (w *world) seed(t *testing.T, approved int) seeded {
 	ctx := context.Background()
 	video := 1<<52 + rand.Int64N(1<<50)
 	t.Cleanup(func() {
-		for _, k := range []string{"meta", "time", "body", "ver", "ov", "ovt", "fence"} {
+		for _, k := range []string{"meta", "time", "body", "ver", "ov", "ovt", "fence", "u:7", "pin"} {
 			w.rdb.Del(context.Background(), fmt.Sprintf("vc:{%d}:%s", video, k))
 		}
 	})
@@ -123,7 +123,21 @@ func (w *world) seed(t *testing.T, approved int) seeded {
 	if err != nil || !res.Written {
 		t.Fatalf("fill: %+v %v", res, err)
 	}
+	w.ownViews(t, s)
 	return s
+}
+
+// ownViews puts each pending row of s into its author's view, as cdc
+// records a pending row.
+func (w *world) ownViews(t *testing.T, s seeded) {
+	t.Helper()
+	for _, c := range s.rows {
+		if c.Status == comment.Pending {
+			if err := w.cache.SetPending(context.Background(), s.video, c.UserID, c.ID, inspect.PublicBody(c)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 func (w *world) inspect(t *testing.T, video int64) []inspect.Mismatch {
@@ -233,6 +247,33 @@ func TestInspectorFindsEveryCorruption(t *testing.T) {
 			bg(w.cass.Session.Query(`UPDATE video_counts SET approved = 42 WHERE video_id = ?`, s.video).Exec())
 			return 0
 		}, inspect.CassCount},
+		{"cassandra: a root missing from the hot index", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[1]
+			bg(w.cass.Session.Query(`DELETE FROM hot_by_video WHERE video_id = ? AND band = 0 AND like_count = 0 AND id = ?`, s.video, id).Exec())
+			return id
+		}, inspect.CassHot},
+		{"cassandra: a root filed under a count it does not have", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[0]
+			bg(w.cass.Session.Query(`INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, 6, ?)`, s.video, comment.HotBand(6), id).Exec())
+			bg(w.cass.Session.Query(`INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`, s.video, comment.HotBand(6)).Exec())
+			return id
+		}, inspect.CassHot},
+		{"redis: a pending view lacks the author's pending comment", 3, func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Pending)[0]
+			bg(w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(id)).Err())
+			return id
+		}, inspect.PendingMissing},
+		{"redis: a pending view holds an approved comment", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Approved)[0])
+			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
+			return c.ID
+		}, inspect.PendingStale},
+		{"redis: a pending view holds another body", 3, func(t *testing.T, s seeded) int64 {
+			c := s.row(s.byStatus(comment.Pending)[0])
+			c.Content = "not this"
+			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
+			return c.ID
+		}, inspect.PendingBody},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,7 +355,7 @@ func TestJobRepairDropsAStaleVideo(t *testing.T) {
 	if old := job.RunOnce(ctx); len(old) == 0 {
 		t.Fatal("the planted total was not found")
 	}
-	if got := metricValue(t, reg, "cdc_inspector_repairs_total", "", ""); got != 1 {
+	if got := metricValue(t, reg, "cdc_inspector_repairs_total", "action", string(inspect.DropPages)); got != 1 {
 		t.Errorf("cdc_inspector_repairs_total = %v, want 1", got)
 	}
 	if n, err := rdb.Exists(ctx, meta).Result(); err != nil || n != 0 {
@@ -470,4 +511,134 @@ func TestJobSamplesWalkEveryCachedVideo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Repair corrects the read model from MySQL through the change log: every
+// kind of Cassandra damage, a ghost in a private view and a cached total
+// are repaired, and once the syncer has applied what the repair wrote to
+// the outbox (here: its writer, fed the unsent outbox rows in order, as
+// the relay and the syncer would) the inspector finds nothing.
+func TestRepairCorrectsTheReadModelThroughTheOutbox(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	s := w.seed(t, 3)
+	if ms := w.inspect(t, s.video); len(ms) != 0 {
+		t.Fatalf("consistent state: %v", ms)
+	}
+	var mark int64
+	if err := w.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM outbox`).Scan(&mark); err != nil {
+		t.Fatal(err)
+	}
+	approved := s.byStatus(comment.Approved)
+	ghost := s.rows[0]
+	ghost.ID, ghost.Version = ghost.ID+1, ghost.Version+5
+	damage := []struct {
+		what string
+		cql  string
+		args []any
+	}{
+		{"a root lost from comments_by_video", `DELETE FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id = ?`,
+			[]any{s.video, comment.Bucket(approved[2]), approved[2]}},
+		{"a root MySQL never had", `INSERT INTO comments_by_video (video_id, bucket, id, user_id, parent_id, content, created_at, reply_count, version)
+			VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?) USING TIMESTAMP ?`,
+			[]any{s.video, comment.Bucket(ghost.ID), ghost.ID, ghost.UserID, "ghost", ghost.CreatedAt, ghost.Version, ghost.Version}},
+		{"a like count a lost event left", `INSERT INTO comment_likes (comment_id, video_id, like_count, kafka_offset) VALUES (?, ?, 3, 1) USING TIMESTAMP 2`,
+			[]any{approved[0], s.video}},
+		{"a stray hot entry", `INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, 6, ?)`,
+			[]any{s.video, comment.HotBand(6), approved[1]}},
+		{"its band", `INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`, []any{s.video, comment.HotBand(6)}},
+		{"a wrong count", `UPDATE video_counts SET approved = 42 WHERE video_id = ?`, []any{s.video}},
+		{"a pin MySQL never had", `INSERT INTO video_pins (video_id, comment_id, version) VALUES (?, ?, 5) USING TIMESTAMP 5`, []any{s.video, approved[0]}},
+	}
+	for _, d := range damage {
+		if err := w.cass.Session.Query(d.cql, d.args...).Exec(); err != nil {
+			t.Fatalf("%s: %v", d.what, err)
+		}
+	}
+	if err := w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(ghost.ID), inspect.PublicBody(ghost)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", s.video), "total", 9).Err(); err != nil {
+		t.Fatal(err)
+	}
+	found := w.inspect(t, s.video)
+	want := []inspect.Kind{inspect.CassMissing, inspect.CassNotApproved, inspect.CassLikes, inspect.CassHot, inspect.CassCount, inspect.CassPin,
+		inspect.PendingStale, inspect.CacheTotal}
+	for _, k := range want {
+		if inspect.ByKind(found)[k] == 0 {
+			t.Fatalf("the damage shows no %s: %v", k, found)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	done, err := inspect.NewRepairer(w.db, w.cache, nil, reg).Repair(ctx, found, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []inspect.Action{inspect.EraseGhost, inspect.TouchComment, inspect.TouchBuckets, inspect.Recount, inspect.Unpin, inspect.DropPending, inspect.DropPages} {
+		if done.ByAction[a] == 0 {
+			t.Errorf("no %s among the repairs %v", a, done.ByAction)
+		}
+	}
+	for _, k := range want {
+		if got := metricValue(t, reg, "cdc_inspector_repairs_total", "kind", string(k)); got < 1 {
+			t.Errorf("cdc_inspector_repairs_total{kind=%s} = %v", k, got)
+		}
+	}
+	t.Logf("repairs by action %v, by kind %v", done.ByAction, done.ByKind)
+	w.applyOutbox(t, mark)
+
+	if ms := w.inspect(t, s.video); len(ms) != 0 {
+		t.Fatalf("after the repair and the syncer: %d mismatches: %v", len(ms), ms)
+	}
+	var n int
+	if err := w.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM comments WHERE id = ?`, ghost.ID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the repair wrote a row MySQL never had (%d, %v)", n, err)
+	}
+}
+
+// applyOutbox applies the outbox rows after mark to the read model in
+// order, as the relay and the syncer do: comment and pin events, then the
+// likes, ordered by their outbox id as Kafka would by offset.
+func (w *world) applyOutbox(t *testing.T, mark int64) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := w.db.QueryContext(ctx, `SELECT id, payload FROM outbox WHERE id > ? ORDER BY id`, mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var (
+		events []comment.Event
+		likes  []readmodel.LikeEvent
+	)
+	for rows.Next() {
+		var (
+			id      int64
+			payload []byte
+		)
+		if err := rows.Scan(&id, &payload); err != nil {
+			t.Fatal(err)
+		}
+		e, err := comment.DecodeEvent(payload)
+		if err != nil {
+			t.Fatalf("outbox row %d: %v: %s", id, err, payload)
+		}
+		if e.Type == comment.EventLike {
+			l := e.Like
+			likes = append(likes, readmodel.LikeEvent{CommentID: l.CommentID, VideoID: l.VideoID, Delta: l.Delta, Recount: l.Recount, Count: l.Count, Stale: l.Stale, Offset: id})
+			continue
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.w.Apply(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.w.ApplyLikes(ctx, likes); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("applied %d events and %d likes from the outbox", len(events), len(likes))
 }

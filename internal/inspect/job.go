@@ -17,10 +17,11 @@ type JobConfig struct {
 	Every     time.Duration // between runs (> 0)
 	Grace     time.Duration // mismatches younger than this are not counted
 	MaxVideos int           // cached videos inspected per run (> 0)
-	// Repair drops the cached pages of a video with a Redis mismatch older
-	// than Grace (pagecache.Invalidate): the next read refills it from
-	// Cassandra. Dropping a cache entry is always safe; a stale one that no
-	// change will touch again would otherwise live until its TTL.
+	// Repair repairs each mismatch older than Grace (Repairer): a comment
+	// MySQL has is touched, so the change log and cdc carry it to every
+	// tier again; what no change will touch (a cached total, a member MySQL
+	// lacks) and a video whose repair in the previous run did not take lose
+	// their cached pages (pagecache.Invalidate), the last resort.
 	Repair   bool
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // gets the cdc_inspector_* metrics
@@ -48,7 +49,8 @@ type Job struct {
 	videos     prometheus.Counter
 	duration   prometheus.Histogram
 	lastRun    prometheus.Gauge
-	repairs    prometheus.Counter
+	repairer   *Repairer
+	repaired   map[int64]bool // videos the previous run repaired
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -77,9 +79,7 @@ func NewJob(in *Inspector, cache *pagecache.Cache, cfg JobConfig) *Job {
 		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cdc_inspector_last_run_timestamp_seconds", Help: "End of the last successful inspector run.",
 		}),
-		repairs: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cdc_inspector_repairs_total", Help: "Videos whose cached pages the inspector dropped for a mismatch older than the grace period.",
-		}),
+		repairer: NewRepairer(in.db, cache, cfg.Logger, cfg.Registry),
 	}
 	for _, k := range CacheKinds {
 		j.mismatches.WithLabelValues(string(k))
@@ -87,7 +87,7 @@ func NewJob(in *Inspector, cache *pagecache.Cache, cfg JobConfig) *Job {
 	j.runs.WithLabelValues("ok")
 	j.runs.WithLabelValues("error")
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(j.mismatches, j.runs, j.videos, j.duration, j.lastRun, j.repairs)
+		cfg.Registry.MustRegister(j.mismatches, j.runs, j.videos, j.duration, j.lastRun)
 	}
 	return j
 }
@@ -158,20 +158,26 @@ func (j *Job) RunOnce(ctx context.Context) []Mismatch {
 	return old
 }
 
-// repair invalidates each video with an old Redis mismatch, once per run.
+// repair repairs the old mismatches; a video the previous run repaired
+// that is still stale has its pages dropped instead.
 func (j *Job) repair(ctx context.Context, old []Mismatch) {
-	done := map[int64]bool{}
+	now := map[int64]bool{}
 	for _, m := range old {
-		if done[m.Video] || !slices.Contains(CacheKinds, m.Kind) {
-			continue
+		now[m.Video] = true
+	}
+	again := map[int64]bool{}
+	for v := range now {
+		if j.repaired[v] {
+			again[v] = true
 		}
-		done[m.Video] = true
-		if _, err := j.cache.Invalidate(ctx, m.Video); err != nil {
-			j.cfg.Logger.Warn("inspector: dropping a stale video's pages failed", "video", m.Video, "err", err)
-			continue
-		}
-		j.repairs.Inc()
-		j.cfg.Logger.Warn("inspector: dropped a stale video's pages; the next read refills them", "video", m.Video, "kind", m.Kind)
+	}
+	done, err := j.repairer.Repair(ctx, old, again)
+	if err != nil {
+		j.cfg.Logger.Warn("inspector: some repairs failed; the next run finds them again", "err", err)
+	}
+	j.repaired = now
+	if n := done.Total(); n > 0 {
+		j.cfg.Logger.Warn("inspector: repaired stale entries", "steps", n, "by_action", done.ByAction)
 	}
 }
 

@@ -91,6 +91,10 @@ func (c *Cache) Window() int { return c.opts.Window }
 // HotWindow is the number of most liked roots cached per video.
 func (c *Cache) HotWindow() int { return c.opts.HotWindow }
 
+// PendingTTL is how long an author's private pending view outlives its last
+// write (Options.OverlayTTL).
+func (c *Cache) PendingTTL() time.Duration { return c.opts.OverlayTTL }
+
 // Entry is one cached comment: its id and its public JSON body. Version is
 // the row version the entry was built from, for FillSince (Merge sets it;
 // Read leaves it 0).

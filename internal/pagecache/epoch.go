@@ -68,7 +68,7 @@ func (c *Cache) epochKeys(ctx context.Context) ([]string, error) {
 
 // SetPending puts one pending comment's body into its author's private
 // view, as Record does for a pending row: cdc's rebuild of the views after
-// Redis lost its data.
+// Redis lost its data, and the inspector's repair of a view.
 func (c *Cache) SetPending(ctx context.Context, video, user, id int64, body []byte) error {
 	k := userKey(video, user)
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -78,6 +78,16 @@ func (c *Cache) SetPending(ctx context.Context, video, user, id int64, body []by
 	})
 	if err != nil {
 		return fmt.Errorf("pagecache set pending video %d comment %d: %w", video, id, err)
+	}
+	return nil
+}
+
+// DropPending removes comment id from user's private view of video, as
+// Record does when the row stops being pending: the inspector's repair of
+// an entry MySQL no longer has.
+func (c *Cache) DropPending(ctx context.Context, video, user, id int64) error {
+	if err := c.rdb.HDel(ctx, userKey(video, user), strconv.FormatInt(id, 10)).Err(); err != nil {
+		return fmt.Errorf("pagecache drop pending video %d comment %d: %w", video, id, err)
 	}
 	return nil
 }

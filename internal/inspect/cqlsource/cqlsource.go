@@ -1,7 +1,8 @@
 // Package cqlsource reads the Cassandra read model for the cache inspector
 // (internal/inspect): a video's comments_by_video rows, the comments_by_id
 // and comment_likes rows of given ids, the replies_by_parent rows of given
-// roots, its video_counts row and its video_pins row. It is a package of its own so
+// roots, its video_counts row, its video_pins row and its hot index
+// (hot_by_video). It is a package of its own so
 // that services which must not depend on the Cassandra driver (cdc) can use
 // the inspector's cache checks without it.
 package cqlsource
@@ -29,6 +30,8 @@ const (
 	selectLikes   = `SELECT like_count FROM comment_likes WHERE comment_id = ?`
 	selectCount   = `SELECT approved FROM video_counts WHERE video_id = ?`
 	selectPin     = `SELECT comment_id, version FROM video_pins WHERE video_id = ?`
+	selectBands   = `SELECT band FROM video_hot_bands WHERE video_id = ?`
+	selectHot     = `SELECT like_count, id FROM hot_by_video WHERE video_id = ? AND band = ?`
 )
 
 // concurrency bounds the comments_by_id lookups in flight per video.
@@ -157,6 +160,36 @@ func (s *Source) Video(ctx context.Context, video int64, ids, parents []int64) (
 		return out, fmt.Errorf("cassandra pin of video %d: %w", video, err)
 	default:
 		out.Pin = &pin
+	}
+	if out.Hot, err = s.hot(ctx, video); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// hot reads every hot_by_video row of the bands video_hot_bands lists (a
+// band row is written with every entry and never removed, so an entry
+// outside them cannot be written by the syncer).
+func (s *Source) hot(ctx context.Context, video int64) ([]inspect.CassHotEntry, error) {
+	it := s.s.Query(selectBands, video).Idempotent(true).IterContext(ctx)
+	var bands []int32
+	var b int32
+	for it.Scan(&b) {
+		bands = append(bands, b)
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("cassandra hot bands of video %d: %w", video, err)
+	}
+	var out []inspect.CassHotEntry
+	for _, b := range bands {
+		it := s.s.Query(selectHot, video, b).Idempotent(true).PageSize(1000).IterContext(ctx)
+		e := inspect.CassHotEntry{Band: b}
+		for it.Scan(&e.Likes, &e.ID) {
+			out = append(out, e)
+		}
+		if err := it.Close(); err != nil {
+			return nil, fmt.Errorf("cassandra hot index of video %d band %d: %w", video, b, err)
+		}
 	}
 	return out, nil
 }
