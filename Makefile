@@ -32,7 +32,7 @@ status: ## servers and services
 demo: up ## everything running, sample data posted, URLs printed
 	scripts/demo
 
-test: stack-up ## start the stack, run every test against it, then a short chaos run (6 kills)
+test: stack-up ## start the stack, run every test against it, then a short chaos run (7 kills)
 	set -a && . .stack/env && set +a && $(GO) test $(TEST_FLAGS) ./...
 	@# After the tests, never beside them: chaos restarts the stack's servers.
 	set -a && . .stack/env && set +a && $(GO) run ./bench chaos -short

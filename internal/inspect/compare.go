@@ -1,8 +1,9 @@
 // Package inspect is the cache inspector: it compares what the read side
 // holds — in Redis every cached time window, hot window (vc:{V}:hot), reply
-// list and pin with their ZSET members, scores and bodies, and the rows of
-// the Cassandra read model (comments_by_video, comments_by_id,
-// replies_by_parent, comment_likes, video_counts, video_pins) — with the
+// list, pin and private pending view with their ZSET members, scores and
+// bodies, and the rows of the Cassandra read model (comments_by_video,
+// comments_by_id, replies_by_parent, comment_likes, video_counts,
+// video_pins, hot_by_video) — with the
 // system of record, MySQL (comments, comment_likes, video_pins), and reports
 // each disagreement with the comment or video it concerns and its age (now −
 // the MySQL row's updated_at, or the version time when MySQL has no row).
@@ -19,11 +20,14 @@
 // Callers therefore judge mismatches by age (see Report.Older).
 //
 // The comparisons are pure functions over loaded data (CompareWindow,
-// CompareHot, CompareReplies, ComparePin, CompareCassandra), so each rule is
-// unit-tested with constructed data; the Inspector loads that data from
-// MySQL, Redis and, when given a CassandraSource (inspect/cqlsource),
-// Cassandra. A new check is one more Kind, one more compare function and one
-// more call in Inspector.Video.
+// CompareHot, CompareReplies, ComparePin, ComparePending, CompareCassandra),
+// so each rule is unit-tested with constructed data; the Inspector loads
+// that data from MySQL, Redis and, when given a CassandraSource
+// (inspect/cqlsource), Cassandra. A new check is one more Kind, one more
+// compare function and one more call in Inspector.Video.
+//
+// The Repairer (repair.go) corrects what an inspection found from MySQL,
+// through the change log and cdc; Plan, pure too, is its rule table.
 package inspect
 
 import (
@@ -499,7 +503,7 @@ type CassVideo struct {
 	// Pin is the video_pins row, when there is one.
 	Pin *CassPinRow
 	// Hot are the hot_by_video rows of every band video_hot_bands lists
-	// (and every band of the MySQL counts).
+	// (the syncer writes the band with every entry).
 	Hot []CassHotEntry
 }
 
