@@ -10,6 +10,22 @@ import (
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 )
 
+// oneRoot is a private keyspace, a writer and one approved root comment
+// in the read model.
+func oneRoot(t *testing.T) (*stacktest.Cassandra, *Writer, context.Context, comment.Comment) {
+	t.Helper()
+	cass := stacktest.NewCassandra(t)
+	w := NewWriter(cass.Session, 0, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	video := randomVideo()
+	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
+	if err := w.Apply(ctx, events(root...)); err != nil {
+		t.Fatal(err)
+	}
+	return cass, w, ctx, root[0]
+}
+
 func likeEvents(id, video, delta, from, n int64) []LikeEvent {
 	out := make([]LikeEvent, n)
 	for i := range out {
@@ -82,17 +98,9 @@ func TestApplyLikesIsExact(t *testing.T) {
 // TestZombieLikeWriterLoses: a writer that computed a count from an older
 // base writes an older timestamp (offset + 1), so the newer count stays.
 func TestZombieLikeWriterLoses(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
+	cass, w, ctx, root := oneRoot(t)
+	video, id := root.VideoID, root.ID
 	zombie := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	video := randomVideo()
-	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
-	if err := w.Apply(ctx, events(root...)); err != nil {
-		t.Fatal(err)
-	}
-	id := root[0].ID
 	// The zombie read the base after offset 4 (5 likes) ...
 	if _, err := zombie.ApplyLikes(ctx, likeEvents(id, video, +1, 0, 5)); err != nil {
 		t.Fatal(err)
@@ -119,16 +127,8 @@ func TestZombieLikeWriterLoses(t *testing.T) {
 // whatever count a lost event left, drops the stray hot entry it names,
 // is followed by the likes after it, and adds nothing when replayed.
 func TestRecountSetsTheCount(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	video := randomVideo()
-	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
-	if err := w.Apply(ctx, events(root...)); err != nil {
-		t.Fatal(err)
-	}
-	id := root[0].ID
+	cass, w, ctx, c := oneRoot(t)
+	video, id, root := c.VideoID, c.ID, []comment.Comment{c}
 	if _, err := w.ApplyLikes(ctx, likeEvents(id, video, +1, 0, 3)); err != nil {
 		t.Fatal(err)
 	}
