@@ -31,10 +31,6 @@ func (cachesOff) FillSince(context.Context, int64, pagecache.FillToken, []pageca
 func (cachesOff) Overlay(context.Context, int64) (map[int64]pagecache.OverlayEntry, error) {
 	return nil, errCachesOff
 }
-func (cachesOff) TryLease(context.Context, int64, time.Duration) (string, bool, error) {
-	return "", false, errCachesOff
-}
-func (cachesOff) ReleaseLease(context.Context, int64, string) error { return errCachesOff }
 func (cachesOff) ReadHot(context.Context, int64, int64, pagecache.HotPos, int) (pagecache.HotPage, error) {
 	return pagecache.HotPage{}, errCachesOff
 }

@@ -229,18 +229,3 @@ func (g *guardedCache) Overlay(ctx context.Context, video int64) (map[int64]page
 	ov, err := g.c.Overlay(ctx, video)
 	return ov, g.done(err)
 }
-
-func (g *guardedCache) TryLease(ctx context.Context, video int64, ttl time.Duration) (string, bool, error) {
-	if err := g.check(); err != nil {
-		return "", false, err
-	}
-	tok, ok, err := g.c.TryLease(ctx, video, ttl)
-	return tok, ok, g.done(err)
-}
-
-func (g *guardedCache) ReleaseLease(ctx context.Context, video int64, token string) error {
-	if err := g.check(); err != nil {
-		return err
-	}
-	return g.done(g.c.ReleaseLease(ctx, video, token))
-}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
@@ -255,33 +254,16 @@ func (r *Reader) hotDirect(ctx context.Context, video int64, pos pagecache.HotPo
 	return built{entries: out, total: total, cacheable: ov != nil}, nil
 }
 
-// backfillHot refills a video's hot window once per process and across
-// processes (lease "hot"), from the top bands of the hot index: O(window).
+// backfillHot refills a video's hot window (fill.go, lease "hot") from the
+// top bands of the hot index: O(window).
 func (r *Reader) backfillHot(ctx context.Context, video int64) error {
-	_, err, _ := r.fills.Do("h"+strconv.FormatInt(video, 10), func() (any, error) {
-		lease, ok, err := r.cache.TryLeaseOf(ctx, video, "hot", r.opts.LeaseTTL)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			r.m.leases.WithLabelValues("busy").Inc()
-			r.waitFor(ctx, func() bool {
-				hp, err := r.cache.ReadHot(ctx, video, 0, pagecache.HotPos{Likes: 0, ID: 1}, 0)
-				return err != nil || hp.Cached
-			})
-			return nil, nil
-		}
-		r.m.leases.WithLabelValues("acquired").Inc()
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			defer cancel()
-			_ = r.cache.ReleaseLeaseOf(rctx, video, "hot", lease)
-		}()
-		for attempt := 1; attempt <= r.opts.FillAttempts; attempt++ {
-			tok, err := r.cache.BeginFill(ctx, video)
-			if err != nil {
-				return nil, err
-			}
+	_, err := r.fillList(ctx, fillSpec{
+		video: video, key: "h" + strconv.FormatInt(video, 10), lease: "hot",
+		cached: func(ctx context.Context) (bool, error) {
+			hp, err := r.cache.ReadHot(ctx, video, 0, pagecache.HotPos{Likes: 0, ID: 1}, 0)
+			return hp.Cached, err
+		},
+		read: func(ctx context.Context) (*window, error) {
 			ov, err := r.cache.Overlay(ctx, video)
 			if err != nil {
 				return nil, err
@@ -294,51 +276,15 @@ func (r *Reader) backfillHot(ctx context.Context, video int64) error {
 			if err != nil {
 				return nil, err
 			}
-			complete := all && len(rows) <= r.opts.HotWindow
-			if len(rows) > r.opts.HotWindow {
-				rows = rows[:r.opts.HotWindow]
-			}
-			res, err := r.cache.FillHot(ctx, video, tok, rows, total, complete)
-			if err != nil {
-				r.m.fills.WithLabelValues("error").Inc()
-				return nil, err
-			}
-			if res.Written {
-				if res.Version == tok.Version {
-					r.m.fills.WithLabelValues("written").Inc()
-				} else {
-					r.m.fills.WithLabelValues("merged").Inc()
-				}
-				return nil, nil
-			}
-			r.m.fills.WithLabelValues("voided").Inc()
-		}
-		return nil, nil
+			w := &window{entries: rows, total: total}
+			w.trim(r.opts.HotWindow, all) // the fill script merges the overlay itself
+			return w, nil
+		},
+		write: func(ctx context.Context, w *window) (pagecache.FillResult, error) {
+			return r.cache.FillHot(ctx, video, w.token, w.entries, w.total, w.complete)
+		},
 	})
 	return err
-}
-
-// waitFor polls cond until it holds or FillWait ends.
-func (r *Reader) waitFor(ctx context.Context, cond func() bool) {
-	deadline := time.NewTimer(r.opts.FillWait)
-	defer deadline.Stop()
-	tick := time.NewTicker(fillPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			r.m.fillWaits.WithLabelValues("timeout").Inc()
-			return
-		case <-deadline.C:
-			r.m.fillWaits.WithLabelValues("timeout").Inc()
-			return
-		case <-tick.C:
-			if cond() {
-				r.m.fillWaits.WithLabelValues("filled").Inc()
-				return
-			}
-		}
-	}
 }
 
 // Pending returns user's own pending comments of video (newest first),

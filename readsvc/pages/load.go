@@ -3,10 +3,8 @@ package pages
 import (
 	"context"
 	"errors"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
@@ -168,104 +166,34 @@ func (r *Reader) direct(ctx context.Context, req Request, withRedis bool) (built
 	return built{entries: entries, total: total, stale: true, cacheable: true}, nil
 }
 
-// window is a video's newest comments as one backfill read them.
-type window struct {
-	entries  []pagecache.Entry // newest first
-	total    int64
-	complete bool
-	token    pagecache.FillToken // taken before the overlay and Cassandra were read
-	version  int64               // the token's version
-	filled   bool                // the fill was written as read: the version had not moved
-}
-
-// after returns up to n entries older than before (0: from the newest).
-func (w *window) after(before int64, n int) []pagecache.Entry {
-	i := 0
-	if before > 0 {
-		i = sort.Search(len(w.entries), func(i int) bool { return w.entries[i].ID < before })
-	}
-	return w.entries[i:min(len(w.entries), i+n)]
-}
-
-// backfill refills a video's window once per process (singleflight) and
-// once across processes (the Redis lease). It returns the window when this
-// process read it, nil when another process filled it or the wait for that
-// ended.
+// backfill refills a video's time window (fill.go). It returns the window
+// when this process read it, nil when another process filled it or the
+// wait for that ended.
 func (r *Reader) backfill(ctx context.Context, video int64) (*window, error) {
-	v, err, _ := r.fills.Do(strconv.FormatInt(video, 10), func() (any, error) { return r.fill(ctx, video) })
-	if err != nil {
-		return nil, err
-	}
-	return v.(*window), nil
+	return r.fillList(ctx, fillSpec{
+		video: video, key: strconv.FormatInt(video, 10),
+		cached: func(ctx context.Context) (bool, error) {
+			p, err := r.cache.Read(ctx, video, 0, 0)
+			return p.Cached, err
+		},
+		read: func(ctx context.Context) (*window, error) { return r.readWindow(ctx, video) },
+		write: func(ctx context.Context, w *window) (pagecache.FillResult, error) {
+			return r.cache.FillSince(ctx, video, w.token, w.entries, w.total, w.complete)
+		},
+	})
 }
 
-func (r *Reader) fill(ctx context.Context, video int64) (*window, error) {
-	lease, ok, err := r.cache.TryLease(ctx, video, r.opts.LeaseTTL)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		r.m.leases.WithLabelValues("busy").Inc()
-		r.waitForFill(ctx, video)
-		return nil, nil
-	}
-	r.m.leases.WithLabelValues("acquired").Inc()
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		_ = r.cache.ReleaseLease(rctx, video, lease) // it expires anyway
-	}()
-	// Filled between our miss and the lease (the lease was just released)?
-	if p, err := r.cache.Read(ctx, video, 0, 0); err != nil {
-		return nil, err
-	} else if p.Cached {
-		return nil, nil
-	}
-
-	var w *window
-	for attempt := 1; ; attempt++ {
-		if w, err = r.readWindow(ctx, video); err != nil {
-			return nil, err
-		}
-		res, err := r.cache.FillSince(ctx, video, w.token, w.entries, w.total, w.complete)
-		switch {
-		case err != nil:
-			r.m.fills.WithLabelValues("error").Inc()
-			r.opts.Logger.Warn("fill failed; page served uncached", "video", video, "err", err)
-			return w, nil
-		case res.Written && res.Version == w.version:
-			w.filled = true
-			r.m.fills.WithLabelValues("written").Inc()
-			return w, nil
-		case res.Written:
-			// Changes landed during the backfill and the fill script merged
-			// them from the overlay: Redis holds a newer window than w, so
-			// the waiting requests read it there.
-			r.m.fills.WithLabelValues("merged").Inc()
-			return nil, nil
-		}
-		r.m.fills.WithLabelValues("voided").Inc()
-		r.opts.Logger.Debug("fill voided: the backfill outlived the overlay horizon or the video was invalidated", "video", video, "token", w.version, "attempt", attempt)
-		if attempt >= r.opts.FillAttempts {
-			return w, nil // served to the waiting requests, cached nowhere
-		}
-	}
-}
-
-// readWindow reads a video's newest comments for a fill. The order is the
-// protocol: the fill token first (a change recorded later is merged by the
-// fill script from the overlay; one outside the overlay voids the fill),
-// then the overlay, then Cassandra. A change cdc recorded before the
-// overlay read is in the overlay or, if the syncer already settled it, in
-// Cassandra before Cassandra is read; with Cassandra read first, a change
-// written and settled between the two reads would be in neither and, since
-// settling does not bump the version, the fill would miss it for good.
-// Each entry carries the version it was built from, for the fill script.
+// readWindow reads a video's newest comments for a fill, after the fill
+// token. The order is the protocol: the token first (a change recorded
+// later is merged by the fill script from the overlay; one outside the
+// overlay voids the fill), then the overlay, then Cassandra. A change cdc
+// recorded before the overlay read is in the overlay or, if the syncer
+// already settled it, in Cassandra before Cassandra is read; with Cassandra
+// read first, a change written and settled between the two reads would be
+// in neither and, since settling does not bump the version, the fill would
+// miss it for good. Each entry carries the version it was built from, for
+// the fill script.
 func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
-	token, err := r.cache.BeginFill(ctx, video)
-	if err != nil {
-		return nil, err
-	}
 	ov, err := r.cache.Overlay(ctx, video)
 	if err != nil {
 		return nil, err
@@ -279,40 +207,14 @@ func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged := pagecache.Merge(rows, ov, r.opts.Window+1, all)
-	complete := all && len(merged) <= r.opts.Window
-	if len(merged) > r.opts.Window {
-		merged = merged[:r.opts.Window]
-	}
-	if complete {
-		total = int64(len(merged))
+	w := &window{entries: pagecache.Merge(rows, ov, r.opts.Window+1, all)}
+	w.trim(r.opts.Window, all)
+	if w.complete {
+		w.total = int64(len(w.entries))
 	} else {
-		total = adjustTotal(total, rows, ov, all)
+		w.total = adjustTotal(total, rows, ov, all)
 	}
-	return &window{entries: merged, total: total, complete: complete, token: token, version: token.Version}, nil
-}
-
-// waitForFill polls until another process's fill lands or FillWait ends.
-func (r *Reader) waitForFill(ctx context.Context, video int64) {
-	deadline := time.NewTimer(r.opts.FillWait)
-	defer deadline.Stop()
-	tick := time.NewTicker(fillPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			r.m.fillWaits.WithLabelValues("timeout").Inc()
-			return
-		case <-deadline.C:
-			r.m.fillWaits.WithLabelValues("timeout").Inc()
-			return
-		case <-tick.C:
-			if p, err := r.cache.Read(ctx, video, 0, 0); err != nil || p.Cached {
-				r.m.fillWaits.WithLabelValues("filled").Inc()
-				return
-			}
-		}
-	}
+	return w, nil
 }
 
 // before keeps the overlay entries of ids older than id: the part of the

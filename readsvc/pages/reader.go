@@ -56,8 +56,6 @@ type Cache interface {
 	BeginFill(ctx context.Context, video int64) (pagecache.FillToken, error)
 	FillSince(ctx context.Context, video int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error)
 	Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error)
-	TryLease(ctx context.Context, video int64, ttl time.Duration) (token string, ok bool, err error)
-	ReleaseLease(ctx context.Context, video int64, token string) error
 
 	// Hot order, replies, pins and own pending comments.
 	ReadHot(ctx context.Context, video, epoch int64, pos pagecache.HotPos, limit int) (pagecache.HotPage, error)

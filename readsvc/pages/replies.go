@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
@@ -154,34 +153,16 @@ func older(ov map[int64]pagecache.OverlayEntry, id int64) map[int64]pagecache.Ov
 	return before(ov, id)
 }
 
-// backfillReplies refills a root's reply list once per process and across
-// processes (lease "r:P"), with the rules of the time window's fill.
+// backfillReplies refills a root's reply list (fill.go, lease "r:P").
 func (r *Reader) backfillReplies(ctx context.Context, video, parent int64) error {
 	kind := "r:" + strconv.FormatInt(parent, 10)
-	_, err, _ := r.fills.Do(kind, func() (any, error) {
-		lease, ok, err := r.cache.TryLeaseOf(ctx, video, kind, r.opts.LeaseTTL)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			r.m.leases.WithLabelValues("busy").Inc()
-			r.waitFor(ctx, func() bool {
-				p, err := r.cache.ReadReplies(ctx, video, parent, 0, 0)
-				return err != nil || p.Cached
-			})
-			return nil, nil
-		}
-		r.m.leases.WithLabelValues("acquired").Inc()
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			defer cancel()
-			_ = r.cache.ReleaseLeaseOf(rctx, video, kind, lease)
-		}()
-		for attempt := 1; attempt <= r.opts.FillAttempts; attempt++ {
-			tok, err := r.cache.BeginFill(ctx, video)
-			if err != nil {
-				return nil, err
-			}
+	_, err := r.fillList(ctx, fillSpec{
+		video: video, key: kind, lease: kind,
+		cached: func(ctx context.Context) (bool, error) {
+			p, err := r.cache.ReadReplies(ctx, video, parent, 0, 0)
+			return p.Cached, err
+		},
+		read: func(ctx context.Context) (*window, error) {
 			ov, err := r.cache.Overlay(ctx, video)
 			if err != nil {
 				return nil, err
@@ -191,23 +172,14 @@ func (r *Reader) backfillReplies(ctx context.Context, video, parent int64) error
 			if err != nil {
 				return nil, err
 			}
-			merged := pagecache.Merge(rows, ov, r.opts.Window+1, all)
-			complete := all && len(merged) <= r.opts.Window
-			if len(merged) > r.opts.Window {
-				merged = merged[:r.opts.Window]
-			}
-			res, err := r.cache.FillReplies(ctx, video, parent, tok, merged, int64(len(merged)), complete)
-			if err != nil {
-				r.m.fills.WithLabelValues("error").Inc()
-				return nil, err
-			}
-			if res.Written {
-				r.m.fills.WithLabelValues("written").Inc()
-				return nil, nil
-			}
-			r.m.fills.WithLabelValues("voided").Inc()
-		}
-		return nil, nil
+			w := &window{entries: pagecache.Merge(rows, ov, r.opts.Window+1, all)}
+			w.trim(r.opts.Window, all)
+			w.total = int64(len(w.entries))
+			return w, nil
+		},
+		write: func(ctx context.Context, w *window) (pagecache.FillResult, error) {
+			return r.cache.FillReplies(ctx, video, parent, w.token, w.entries, w.total, w.complete)
+		},
 	})
 	return err
 }
