@@ -174,72 +174,35 @@ return out
 // (µs), now (µs), horizon (µs), window, then member, likes, version, body
 // quads.
 // Reply: {written (0|1), ver, overlay entries merged}.
-var fillHotScript = redis.NewScript(bodyLua + `
-local cur = redis.call('GET', KEYS[4]) or '0'
-if cur ~= ARGV[1] then
-  if tonumber(ARGV[7]) - tonumber(ARGV[6]) >= tonumber(ARGV[8]) then return {0, cur, 0} end
-  local fence = redis.call('GET', KEYS[6])
-  if fence and tonumber(fence) > tonumber(ARGV[1]) then return {0, cur, 0} end
-end
-local total, complete, window = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[9])
+var fillHotScript = redis.NewScript(bodyLua + fillLua + `
+local cur, ok = fillguard(KEYS[4], KEYS[6], ARGV[1], ARGV[6], ARGV[7], ARGV[8])
+if not ok then return {0, cur, 0} end
+local total, complete = tonumber(ARGV[4]), ARGV[5] == '1'
 local fill, lows, lowm = {}, nil, nil
 local function below(s1, m1, s2, m2) return s1 < s2 or (s1 == s2 and m1 < m2) end
 for i = 10, #ARGV, 4 do
   local s = tonumber(ARGV[i + 1])
-  fill[ARGV[i]] = {s, tonumber(ARGV[i + 2]), ARGV[i + 3]}
+  fill[ARGV[i]] = {s = s, v = tonumber(ARGV[i + 2]), b = ARGV[i + 3]}
   if lows == nil or below(s, ARGV[i], lows, lowm) then lows, lowm = s, ARGV[i] end
 end
-local merged = 0
-local ov = redis.call('HGETALL', KEYS[5])
-for j = 1, #ov, 2 do
-  local id = ov[j]
-  local m = pad(id)
-  local v, vis, b = string.match(ov[j + 1], '^(%d+)|([01])|(.*)$')
-  v = tonumber(v)
-  local f = fill[m]
-  if v and not (f and f[2] >= v) then
-    if vis == '0' then
-      if f then fill[m] = nil; total = total - 1; merged = merged + 1 end
-    elseif (parentof(b) or '0') == '0' then
-      local s = tonumber(likesof(KEYS[7], id) or (f and f[1]) or 0)
-      if f or complete or lows == nil or not below(s, m, lows, lowm) then
-        if not f then total = total + 1 end
-        fill[m] = {s, v, b}; merged = merged + 1
-      end
-    end
-  end
-end
+local merged
+total, merged = mergeoverlay(KEYS[5], fill, total, function(m, id, v, b, f)
+  if (parentof(b) or '0') ~= '0' then return nil end
+  local s = tonumber(likesof(KEYS[7], id) or (f and f.s) or 0)
+  if f or complete or lows == nil or not below(s, m, lows, lowm) then return {s = s, v = v, b = b} end
+end)
 local ms = {}
 for m, f in pairs(fill) do
   local n = likesof(KEYS[7], string.gsub(m, '^0+', ''))
-  if n then f[1] = tonumber(n) end
-  if complete or lows == nil or not below(f[1], m, lows, lowm) then ms[#ms + 1] = m end
+  if n then f.s = tonumber(n) end
+  if complete or lows == nil or not below(f.s, m, lows, lowm) then ms[#ms + 1] = m end
 end
 table.sort(ms, function(x, y)
-  local a, b = fill[x][1], fill[y][1]
+  local a, b = fill[x].s, fill[y].s
   if a ~= b then return a > b end
   return x > y
 end)
-if complete then total = #ms end
-if #ms > window then
-  complete = false
-  for i = #ms, window + 1, -1 do ms[i] = nil end
-end
-if total < 0 then total = 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], 'total', total, 'complete', complete and '1' or '0', 'gen', ARGV[7])
-local z, h = {}, {}
-for i = 1, #ms do
-  local f = fill[ms[i]]
-  z[#z + 1] = f[1]; z[#z + 1] = ms[i]
-  h[#h + 1] = ms[i]; h[#h + 1] = splice(f[3], string.format('%.0f', f[1]))
-  if #z >= 400 then
-    redis.call('ZADD', KEYS[2], unpack(z)); redis.call('HSET', KEYS[3], unpack(h)); z, h = {}, {}
-  end
-end
-if #z > 0 then redis.call('ZADD', KEYS[2], unpack(z)); redis.call('HSET', KEYS[3], unpack(h)) end
-local ttl = ARGV[2]
-if #ms == 0 then ttl = ARGV[3] end
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+writelist(KEYS[1], KEYS[2], KEYS[3], ms, fill, tonumber(ARGV[9]), total, complete, {'gen', ARGV[7]}, ARGV[2], ARGV[3],
+  function(f) return f.s end, function(f) return splice(f.b, string.format('%.0f', f.s)) end)
 return {1, cur, merged}
 `)

@@ -44,6 +44,85 @@ end
 local function pad(id) return string.rep('0', 19 - #id) .. id end
 `
 
+// fillLua is what every fill script shares (FillSince for the time window
+// and reply lists, FillHot): the guard, the one overlay merge and the write
+// of the list. Needs bodyLua.
+//
+// fillguard says whether a fill taken at token may be written: the version
+// may have moved since, unless the fill is horizon old (started and now in
+// µs) or the fence (a bump whose change is not in the overlay) is above the
+// token. It returns the current version too.
+//
+// mergeoverlay merges the video's current overlay into fill (member → entry
+// {v = version, b = body, ...}) with the rules of Merge: an overlay entry
+// newer than the fill's entry for its id (or whose id the fill lacks) wins
+// — an invisible one removes the member, a visible one is added when
+// accept(member, id, version, body, fill's entry or nil) returns the entry
+// to store (it belongs to the list and falls inside its range). It returns
+// the total adjusted by what it added and removed, and how many entries it
+// merged.
+//
+// writelist replaces the list: members ms (in list order) trimmed to
+// window, meta total (the count of ms when complete), complete and the
+// extra fields, members scored by score(entry) with body(entry) as body,
+// and the TTL (negttl for an empty list).
+const fillLua = `
+local function fillguard(verkey, fencekey, token, started, now, horizon)
+  local cur = redis.call('GET', verkey) or '0'
+  if cur ~= token then
+    if tonumber(now) - tonumber(started) >= tonumber(horizon) then return cur, false end
+    local fence = redis.call('GET', fencekey)
+    if fence and tonumber(fence) > tonumber(token) then return cur, false end
+  end
+  return cur, true
+end
+local function mergeoverlay(ovkey, fill, total, accept)
+  local merged = 0
+  local ov = redis.call('HGETALL', ovkey)
+  for j = 1, #ov, 2 do
+    local id = ov[j]
+    local m = pad(id)
+    local v, vis, b = string.match(ov[j + 1], '^(%d+)|([01])|(.*)$')
+    v = tonumber(v)
+    local f = fill[m]
+    if v and not (f and f.v >= v) then
+      if vis == '0' then
+        if f then fill[m] = nil; total = total - 1; merged = merged + 1 end
+      else
+        local e = accept(m, id, v, b, f)
+        if e then
+          if not f then total = total + 1 end
+          fill[m] = e; merged = merged + 1
+        end
+      end
+    end
+  end
+  return total, merged
+end
+local function writelist(mk, zk, bk, ms, fill, window, total, complete, extra, ttl, negttl, score, body)
+  if complete then total = #ms end
+  if #ms > window then
+    complete = false
+    for i = #ms, window + 1, -1 do ms[i] = nil end
+  end
+  if total < 0 then total = 0 end
+  redis.call('DEL', mk, zk, bk)
+  redis.call('HSET', mk, 'total', total, 'complete', complete and '1' or '0', unpack(extra))
+  local z, h = {}, {}
+  for i = 1, #ms do
+    local f = fill[ms[i]]
+    z[#z + 1] = score(f); z[#z + 1] = ms[i]
+    h[#h + 1] = ms[i]; h[#h + 1] = body(f)
+    if #z >= 400 then
+      redis.call('ZADD', zk, unpack(z)); redis.call('HSET', bk, unpack(h)); z, h = {}, {}
+    end
+  end
+  if #z > 0 then redis.call('ZADD', zk, unpack(z)); redis.call('HSET', bk, unpack(h)) end
+  if #ms == 0 then ttl = negttl end
+  redis.call('EXPIRE', mk, ttl); redis.call('EXPIRE', zk, ttl); redis.call('EXPIRE', bk, ttl)
+end
+`
+
 // readScript returns one page of a cached list: the time window, or a
 // reply list (then its gen must be the current one).
 // KEYS: meta, zset, body, ver, rgen. ARGV: start ("+" or "(MEMBER"), limit,
@@ -80,61 +159,29 @@ return out
 // (µs), now (µs), horizon (µs), window, parent, then member, version,
 // body triples.
 // Reply: {written (0|1), ver, overlay entries merged}.
-var fillScript = redis.NewScript(bodyLua + `
-local cur = redis.call('GET', KEYS[4]) or '0'
-if cur ~= ARGV[1] then
-  if tonumber(ARGV[7]) - tonumber(ARGV[6]) >= tonumber(ARGV[8]) then return {0, cur, 0} end
-  local fence = redis.call('GET', KEYS[6])
-  if fence and tonumber(fence) > tonumber(ARGV[1]) then return {0, cur, 0} end
-end
-local total, complete, window = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[9])
+var fillScript = redis.NewScript(bodyLua + fillLua + `
+local cur, ok = fillguard(KEYS[4], KEYS[6], ARGV[1], ARGV[6], ARGV[7], ARGV[8])
+if not ok then return {0, cur, 0} end
+local total, complete = tonumber(ARGV[4]), ARGV[5] == '1'
 local fill, oldest = {}, nil
 local parent = ARGV[10]
 for i = 11, #ARGV, 3 do
-  fill[ARGV[i]] = {tonumber(ARGV[i + 1]), ARGV[i + 2]}
+  fill[ARGV[i]] = {v = tonumber(ARGV[i + 1]), b = ARGV[i + 2]}
   if oldest == nil or ARGV[i] < oldest then oldest = ARGV[i] end
 end
-local merged = 0
-local ov = redis.call('HGETALL', KEYS[5])
-for j = 1, #ov, 2 do
-  local id = ov[j]
-  local m = string.rep('0', 19 - #id) .. id
-  local v, vis, b = string.match(ov[j + 1], '^(%d+)|([01])|(.*)$')
-  v = tonumber(v)
-  local f = fill[m]
-  if v and not (f and f[1] >= v) then
-    if vis == '0' then
-      if f then fill[m] = nil; total = total - 1; merged = merged + 1 end
-    elseif (parentof(b) or '0') == parent and (f or complete or oldest == nil or m > oldest) then
-      if not f then total = total + 1 end
-      fill[m] = {v, splice(b, likesof(KEYS[8], id))}; merged = merged + 1
-    end
+local merged
+total, merged = mergeoverlay(KEYS[5], fill, total, function(m, id, v, b, f)
+  if (parentof(b) or '0') == parent and (f or complete or oldest == nil or m > oldest) then
+    return {v = v, b = splice(b, likesof(KEYS[8], id))}
   end
-end
+end)
 local ms = {}
 for m in pairs(fill) do ms[#ms + 1] = m end
 table.sort(ms, function(x, y) return x > y end)
-if complete then total = #ms end
-if #ms > window then
-  complete = false
-  for i = #ms, window + 1, -1 do ms[i] = nil end
-end
-if total < 0 then total = 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], 'total', total, 'complete', complete and '1' or '0')
-if parent ~= '0' then redis.call('HSET', KEYS[1], 'gen', redis.call('GET', KEYS[7]) or '0') end
-local z, h = {}, {}
-for i = 1, #ms do
-  z[#z + 1] = 0; z[#z + 1] = ms[i]
-  h[#h + 1] = ms[i]; h[#h + 1] = fill[ms[i]][2]
-  if #z >= 400 then
-    redis.call('ZADD', KEYS[2], unpack(z)); redis.call('HSET', KEYS[3], unpack(h)); z, h = {}, {}
-  end
-end
-if #z > 0 then redis.call('ZADD', KEYS[2], unpack(z)); redis.call('HSET', KEYS[3], unpack(h)) end
-local ttl = ARGV[2]
-if #ms == 0 then ttl = ARGV[3] end
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+local extra = {}
+if parent ~= '0' then extra = {'gen', redis.call('GET', KEYS[7]) or '0'} end
+writelist(KEYS[1], KEYS[2], KEYS[3], ms, fill, tonumber(ARGV[9]), total, complete, extra, ARGV[2], ARGV[3],
+  function(f) return 0 end, function(f) return f.b end)
 return {1, cur, merged}
 `)
 
