@@ -266,6 +266,41 @@ func TestHotFillMergesOverlayAndLikes(t *testing.T) {
 	}
 }
 
+// The syncer settles an approval before cdc records it (cdc behind or
+// down): the settle drops the pages and leaves the settled marker, and
+// cdc's late record of that change is skipped for the lists — but it still
+// takes the comment out of its author's private view, which no settle can
+// reach. An older change replayed afterwards leaves the view alone.
+func TestLateRecordOfASettledChangeEmptiesTheView(t *testing.T) {
+	c, ctx := newHotCache(t, 100, 100)
+	v := video()
+	const id, user = 20, 77
+	pending := func() int {
+		es, err := c.Pending(ctx, v, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	created := pagecache.Change{VideoID: v, ID: id, Version: 1, UserID: user, Pending: true, Body: pub(id, 0, 0)}
+	if ok, _, err := c.Record(ctx, created); err != nil || !ok || pending() != 1 {
+		t.Fatalf("pending comment recorded=%v err=%v, view holds %d", ok, err, pending())
+	}
+	if s, err := c.Settle(ctx, v, id, 2); err != nil || s != pagecache.SettleInvalidated {
+		t.Fatalf("settle of the approval before cdc: %v %v", s, err)
+	}
+	approved := pagecache.Change{VideoID: v, ID: id, Version: 2, UserID: user, Visible: true, Body: pub(id, 0, 0)}
+	if ok, _, err := c.Record(ctx, approved); err != nil || ok {
+		t.Fatalf("late record applied=%v err=%v, want skipped", ok, err)
+	}
+	if n := pending(); n != 0 {
+		t.Errorf("the author's view still holds the approved comment (%d)", n)
+	}
+	if ok, _, _ := c.Record(ctx, created); ok || pending() != 0 {
+		t.Errorf("the replayed pending change applied=%v, view holds %d", ok, pending())
+	}
+}
+
 func TestRecordRoutesRepliesPendingAndHot(t *testing.T) {
 	c, ctx := newHotCache(t, 100, 100)
 	v := video()

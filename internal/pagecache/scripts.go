@@ -247,7 +247,9 @@ end
 // A recorded entry is pending again: it leaves the settled set. A root
 // edits the time window and the hot window, a reply its parent's reply
 // list; a pending row goes into its author's private hash and leaves it
-// with its next change. Bodies get the like count of vc:{V}:lk.
+// with its next change — also when the syncer settled that change first
+// (the settled marker is exactly its version), since a settle cannot know
+// the author. Bodies get the like count of vc:{V}:lk.
 //
 // Recovering (Redis lost its data; see Cache.Epoch): the entry is written
 // as already settled — Cassandra may have had it before the loss, and the
@@ -261,10 +263,22 @@ end
 // recovering, fence TTL.
 // Reply: {applied (0|1), ver}.
 var recordScript = redis.NewScript(bumpLua + overlayVersionLua + bodyLua + listEditLua + hotLua + `
+local function ownview(likes)
+  if ARGV[15] ~= '1' then return end
+  if ARGV[12] == '1' then
+    redis.call('HSET', KEYS[16], ARGV[1], splice(ARGV[13], likes))
+    redis.call('EXPIRE', KEYS[16], ARGV[9])
+  else
+    redis.call('HDEL', KEYS[16], ARGV[1])
+  end
+end
 local version = tonumber(ARGV[2])
 local settled = tonumber(redis.call('GET', KEYS[6]) or '0')
 local seen = ovversion(redis.call('HGET', KEYS[5], ARGV[1]))
 if settled >= version or (seen and seen >= version) then
+  -- The syncer settled this very change before cdc saw it: its settle
+  -- dropped the pages, but the author's private view is cdc's alone.
+  if settled == version and not (seen and seen >= version) then ownview(likesof(KEYS[8], ARGV[1])) end
   return {0, redis.call('GET', KEYS[4]) or '0'}
 end
 local likes = likesof(KEYS[8], ARGV[1])
@@ -307,14 +321,7 @@ elseif redis.call('EXISTS', KEYS[12]) == 1 then
     listedit(KEYS[12], KEYS[13], KEYS[14], m, visible, wasvisible, body, tonumber(ARGV[6]))
   end
 end
-if ARGV[15] == '1' then
-  if ARGV[12] == '1' then
-    redis.call('HSET', KEYS[16], ARGV[1], splice(ARGV[13], likes))
-    redis.call('EXPIRE', KEYS[16], ARGV[9])
-  else
-    redis.call('HDEL', KEYS[16], ARGV[1])
-  end
-end
+ownview(likes)
 local v = bump(KEYS[4], ARGV[7], ARGV[8])
 if ARGV[16] == '1' then redis.call('SET', KEYS[17], string.format('%.0f', v), 'EX', ARGV[17]) end
 return {1, v}
