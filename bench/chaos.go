@@ -340,7 +340,7 @@ func chaos(ctx context.Context, logger *slog.Logger, cfg chaosConfig) (*chaosRes
 		logger.Info("services stopped", "took", time.Since(start).Round(time.Millisecond))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := dropVideoKeys(ctx, c.Redis, first, cfg.Videos); err != nil {
+		if err := pagecache.DropVideos(ctx, c.Redis, first, cfg.Videos); err != nil {
 			logger.Warn("redis clean-up", "err", err)
 		}
 		c.Close()
@@ -1046,7 +1046,7 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 		}
 	}
 	r.logger.Info("walked every page through readsvc", "videos", len(r.videos), "took", time.Since(start).Round(time.Millisecond))
-	in := inspect.New(r.c.DB, pagecache.New(r.c.Redis, pagecache.Options{}), inspect.Options{Cassandra: cqlsource.New(r.c.Session), Redis: r.c.Redis})
+	in := inspect.New(r.c.DB, pagecache.New(r.c.Redis, pagecache.Options{}), inspect.Options{Cassandra: cqlsource.New(r.c.Session), Lists: true})
 	videos, err := in.Videos(ctx)
 	if err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -345,46 +344,4 @@ func (c *cluster) Close() {
 	if err := errors.Join(errs...); err != nil {
 		c.logger.Warn("clean-up incomplete", "err", err)
 	}
-}
-
-// dropVideoKeys deletes the Redis keys of videos [first, first+n) from the
-// shared Redis (one SCAN over the page-cache keys; on a Redis Cluster one
-// per master, since SCAN only sees the node it runs on).
-func dropVideoKeys(ctx context.Context, rdb redis.UniversalClient, first int64, n int) error {
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			return dropVideoKeysOn(ctx, m, first, n)
-		})
-	}
-	return dropVideoKeysOn(ctx, rdb, first, n)
-}
-
-func dropVideoKeysOn(ctx context.Context, rdb redis.Cmdable, first int64, n int) error {
-	iter := rdb.Scan(ctx, 0, "vc:{*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		k := iter.Val()
-		inner, _, ok := strings.Cut(strings.TrimPrefix(k, "vc:{"), "}")
-		if !ok {
-			continue
-		}
-		var v int64
-		if _, err := fmt.Sscan(inner, &v); err != nil || v < first || v >= first+int64(n) {
-			continue
-		}
-		batch = append(batch, k)
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	for len(batch) > 0 {
-		k := batch[:min(500, len(batch))]
-		batch = batch[len(k):]
-		for _, key := range k { // keys of different videos may live in different slots
-			if err := rdb.Del(ctx, key).Err(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

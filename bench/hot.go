@@ -53,7 +53,7 @@ func runHot(ctx context.Context, logger *slog.Logger, p profile, outDir, command
 		c.stopAll()
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := dropVideoKeys(cctx, c.Redis, video, 1); err != nil {
+		if err := pagecache.DropVideos(cctx, c.Redis, video, 1); err != nil {
 			logger.Warn("redis clean-up", "err", err)
 		}
 		c.Close()

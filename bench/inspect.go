@@ -108,7 +108,7 @@ func openInspection(ctx context.Context, cfg inspectConfig) (*inspection, error)
 	rdb := redisstore.New(cfg.Redis)
 	st.db, st.closes = db, []func() error{db.Close, rdb.Close}
 	st.cache = pagecache.New(rdb, pagecache.Options{Window: cfg.Window})
-	opts := inspect.Options{Concurrency: 8, Redis: rdb}
+	opts := inspect.Options{Concurrency: 8, Lists: true}
 	if !cfg.NoCQL {
 		if cfg.Cassandra.Timeout <= 0 {
 			cfg.Cassandra.Timeout = 20 * time.Second

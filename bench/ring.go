@@ -13,6 +13,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/bench/load"
 	"github.com/vidcomments/vidcomments/bench/report"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 )
 
 // ringSize is the number of readsvc instances of the ring scenario.
@@ -38,7 +39,7 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 		if d.Counts != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := dropVideoKeys(ctx, c.Redis, d.First, len(d.Counts)); err != nil {
+			if err := pagecache.DropVideos(ctx, c.Redis, d.First, len(d.Counts)); err != nil {
 				logger.Warn("redis clean-up", "err", err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/bench/load"
 	"github.com/vidcomments/vidcomments/bench/report"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 )
 
 // profile sizes a run.
@@ -69,7 +70,7 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		if d.Counts != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := dropVideoKeys(ctx, c.Redis, d.First, len(d.Counts)); err != nil {
+			if err := pagecache.DropVideos(ctx, c.Redis, d.First, len(d.Counts)); err != nil {
 				logger.Warn("redis clean-up", "err", err)
 			}
 		}

@@ -76,7 +76,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 	app.Watch("binlog listener", listener.Err())
 	listener.Start()
 	if cfg.InspectEvery > 0 {
-		job := inspect.NewJob(inspect.New(db, cache, inspect.Options{Redis: rdb}), cache, inspect.JobConfig{
+		job := inspect.NewJob(inspect.New(db, cache, inspect.Options{Lists: true}), cache, inspect.JobConfig{
 			Every: cfg.InspectEvery, Grace: cfg.InspectGrace, MaxVideos: cfg.InspectVideos, Repair: cfg.InspectRepair,
 			Logger: logger, Registry: reg,
 		})

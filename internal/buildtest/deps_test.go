@@ -1,7 +1,11 @@
 package buildtest
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -41,5 +45,48 @@ func TestServiceDependencyEdges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Only internal/pagecache builds Redis keys (its package doc lists each
+// key, who writes it and in which order): a key spelled elsewhere is a
+// protocol rule applied outside the one place that states it. Tests may
+// spell keys to plant damage; the services, the inspector and bench may
+// not.
+func TestOnlyPagecacheBuildsRedisKeys(t *testing.T) {
+	root := repoRoot(t)
+	key := regexp.MustCompile("[\"`]vc:")
+	checked := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == filepath.Join("internal", "pagecache") || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		checked++
+		for i, line := range strings.Split(string(b), "\n") {
+			if key.MatchString(line) {
+				t.Errorf("%s:%d builds a Redis key (only internal/pagecache may): %s", rel, i+1, strings.TrimSpace(line))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 50 {
+		t.Fatalf("checked only %d files", checked)
 	}
 }

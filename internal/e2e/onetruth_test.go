@@ -86,7 +86,7 @@ func TestPlainSQLChangesReachEveryTier(t *testing.T) {
 	c.waitAgrees(v2, 15*time.Second)
 
 	cache := pagecache.New(redis.Client, pagecache.Options{})
-	in := inspect.New(c.MySQL.DB, cache, inspect.Options{Redis: redis.Client, Cassandra: cqlsource.New(c.Cass.Session)})
+	in := inspect.New(c.MySQL.DB, cache, inspect.Options{Lists: true, Cassandra: cqlsource.New(c.Cass.Session)})
 	c.waitFor(15*time.Second, "the inspector finds nothing", func() bool {
 		n := 0
 		for _, v := range []int64{v1, v2} {
@@ -209,7 +209,7 @@ func TestRedisDataLossHealsWithoutRepair(t *testing.T) {
 		c.waitAgrees(v, 30*time.Second)
 	}
 	cache := pagecache.New(redis.Client, pagecache.Options{})
-	in := inspect.New(c.MySQL.DB, cache, inspect.Options{Redis: redis.Client})
+	in := inspect.New(c.MySQL.DB, cache, inspect.Options{Lists: true})
 	for _, v := range videos {
 		ms, err := in.Video(ctx, v)
 		if err != nil {
@@ -245,7 +245,7 @@ func TestInspectorRepairHealsEveryTier(t *testing.T) {
 	c.waitFor(30*time.Second, "the outbox is delivered", func() bool { return c.unsent() == 0 })
 	c.waitFor(30*time.Second, "Cassandra holds every comment", func() bool { return c.cassandraAgrees(ctx, video) })
 	cache := pagecache.New(redis.Client, pagecache.Options{})
-	in := inspect.New(c.MySQL.DB, cache, inspect.Options{Redis: redis.Client, Cassandra: cqlsource.New(c.Cass.Session)})
+	in := inspect.New(c.MySQL.DB, cache, inspect.Options{Lists: true, Cassandra: cqlsource.New(c.Cass.Session)})
 	inspectAll := func() []inspect.Mismatch {
 		ms, err := in.Video(ctx, video)
 		if err != nil {

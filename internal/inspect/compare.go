@@ -255,13 +255,13 @@ type listRules struct {
 
 func timeRules(video int64) listRules {
 	return listRules{missing: CacheMissing, notVisible: CacheNotApproved, wrongVideo: CacheWrongVideo, body: CacheBody, total: CacheTotal,
-		key: fmt.Sprintf("vc:{%d}:time", video), bodyKey: fmt.Sprintf("vc:{%d}:body", video), metaKey: fmt.Sprintf("vc:{%d}:meta", video),
+		key: pagecache.KeyName(video, "time"), bodyKey: pagecache.KeyName(video, "body"), metaKey: pagecache.KeyName(video, "meta"),
 		what: "approved root", counted: "approved roots"}
 }
 
 func replyRules(video, parent int64) listRules {
 	return listRules{parent: parent, missing: ReplyMissing, notVisible: ReplyNotVisible, wrongVideo: ReplyNotVisible, body: ReplyBody, total: ReplyTotal,
-		key: fmt.Sprintf("vc:{%d}:r:%d", video, parent), bodyKey: fmt.Sprintf("vc:{%d}:rb:%d", video, parent), metaKey: fmt.Sprintf("vc:{%d}:rm:%d", video, parent),
+		key: pagecache.KeyName(video, fmt.Sprint("r:", parent)), bodyKey: pagecache.KeyName(video, fmt.Sprint("rb:", parent)), metaKey: pagecache.KeyName(video, fmt.Sprint("rm:", parent)),
 		what: fmt.Sprintf("approved reply of %d", parent), counted: fmt.Sprintf("approved replies of %d", parent)}
 }
 
@@ -364,21 +364,11 @@ func compareList(now time.Time, t Truth, w pagecache.WindowSnapshot, total int64
 	return out
 }
 
-// HotMember is one member of the hot window.
-type HotMember struct {
-	ID, Likes int64 // Likes is the member's score
-}
-
-// HotSnapshot is a video's cached hot window as Redis holds it.
-type HotSnapshot struct {
-	Cached   bool // vc:{V}:hmeta exists
-	Total    int64
-	Complete bool
-	// Members in Redis order: score (likes) desc, then id desc.
-	Members []HotMember
-	// Bodies holds the vc:{V}:hbody body of every member that has one.
-	Bodies map[int64][]byte
-}
+// HotMember and HotSnapshot are the hot window as pagecache reads it raw.
+type (
+	HotMember   = pagecache.HotMember
+	HotSnapshot = pagecache.HotSnapshot
+)
 
 // hotBefore says whether (likes a, id a) comes before (likes b, id b) in
 // the hot order: likes desc, then id desc.
@@ -401,7 +391,7 @@ func CompareHot(now time.Time, t Truth, h HotSnapshot) []Mismatch {
 		return nil
 	}
 	var out []Mismatch
-	key, bodyKey := fmt.Sprintf("vc:{%d}:hot", t.Video), fmt.Sprintf("vc:{%d}:hbody", t.Video)
+	key, bodyKey := pagecache.KeyName(t.Video, "hot"), pagecache.KeyName(t.Video, "hbody")
 	member := make(map[int64]bool, len(h.Members))
 	for _, hm := range h.Members {
 		member[hm.ID] = true
@@ -445,7 +435,7 @@ func CompareHot(now time.Time, t Truth, h HotSnapshot) []Mismatch {
 		}
 	}
 	if h.Total != t.Approved {
-		out = append(out, Mismatch{Kind: HotTotal, Video: t.Video, Age: t.videoAge(now), Where: fmt.Sprintf("vc:{%d}:hmeta", t.Video),
+		out = append(out, Mismatch{Kind: HotTotal, Video: t.Video, Age: t.videoAge(now), Where: pagecache.KeyName(t.Video, "hmeta"),
 			Detail: fmt.Sprintf("total %d, MySQL has %d approved roots", h.Total, t.Approved)})
 	}
 	return out
@@ -457,7 +447,7 @@ func ComparePin(now time.Time, t Truth, p pagecache.Pin) []Mismatch {
 	if !p.Cached {
 		return nil
 	}
-	where := fmt.Sprintf("vc:{%d}:pin", t.Video)
+	where := pagecache.KeyName(t.Video, "pin")
 	switch {
 	case !t.Pin.Exists && p.ID != 0:
 		return []Mismatch{{Kind: PinCache, Video: t.Video, Age: versionAge(now, p.Version), Where: where, Ghost: true, Held: comment.Comment{ID: p.ID, Version: p.Version},
@@ -626,7 +616,7 @@ type PendingView struct {
 func ComparePending(now time.Time, t Truth, since time.Time, views []PendingView) []Mismatch {
 	var out []Mismatch
 	for _, v := range views {
-		where := fmt.Sprintf("vc:{%d}:u:%d", t.Video, v.User)
+		where := pagecache.KeyName(t.Video, fmt.Sprint("u:", v.User))
 		held := comment.Comment{UserID: v.User}
 		ids := make([]int64, 0, len(v.Bodies))
 		for id := range v.Bodies {

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 )
@@ -67,10 +65,9 @@ type Options struct {
 	// Cassandra, when set, adds the read-model checks (which read every
 	// MySQL row of the video).
 	Cassandra CassandraSource
-	// Redis, when set, adds the hot-window and reply-list checks (the
-	// client of the Cache given to New; pagecache's own readers would hide
-	// a missing body).
-	Redis redis.UniversalClient
+	// Lists adds the hot-window, reply-list and private-view checks to
+	// the time window and the pin.
+	Lists bool
 	// MaxHotRoots: see DefaultMaxHotRoots.
 	MaxHotRoots int
 	// MaxReplyLists: see DefaultMaxReplyLists.
@@ -194,10 +191,10 @@ func (in *Inspector) readCache(ctx context.Context, video int64) (cacheState, er
 	if cs.pin, err = in.cache.Pin(ctx, video); err != nil {
 		return cs, err
 	}
-	if in.opts.Redis == nil {
+	if !in.opts.Lists {
 		return cs, nil
 	}
-	if cs.hot, err = readHot(ctx, in.opts.Redis, video); err != nil {
+	if cs.hot, err = in.cache.SnapshotHot(ctx, video); err != nil {
 		return cs, err
 	}
 	var parents []int64
@@ -222,7 +219,7 @@ func (in *Inspector) readCache(ctx context.Context, video int64) (cacheState, er
 			parents = append(parents, m.ID)
 		}
 	}
-	if cs.replies, err = readReplyLists(ctx, in.opts.Redis, video, parents); err != nil {
+	if cs.replies, err = in.cache.SnapshotReplies(ctx, video, parents); err != nil {
 		return cs, err
 	}
 	return cs, in.readPending(ctx, video, &cs)

@@ -261,7 +261,7 @@ func TestInspectorFindsLikesRepliesPinCorruption(t *testing.T) {
 	}
 	// bounded is the inspector cdc's job runs: Redis against MySQL only,
 	// reading no more of MySQL than the cached lists cover.
-	bounded := inspect.New(w.db, w.cache, inspect.Options{Redis: w.rdb})
+	bounded := inspect.New(w.db, w.cache, inspect.Options{Lists: true})
 	run := func(t *testing.T, in *inspect.Inspector, video int64) []inspect.Mismatch {
 		t.Helper()
 		rep, err := in.Run(ctx, []int64{video})
@@ -306,7 +306,7 @@ func TestJobCountsHotMismatches(t *testing.T) {
 	my := stacktest.NewMySQL(t)
 	rdb := privateRedis(t)
 	cache := pagecache.New(rdb, pagecache.Options{Window: window})
-	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Redis: rdb})}
+	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
 	var entries []pagecache.Entry

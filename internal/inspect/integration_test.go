@@ -45,7 +45,7 @@ func newWorld(t *testing.T) *world {
 	rdb := stacktest.Redis(t)
 	cache := pagecache.New(rdb, pagecache.Options{Window: window})
 	return &world{db: my.DB, cass: cs, rdb: rdb, cache: cache,
-		in: inspect.New(my.DB, cache, inspect.Options{Cassandra: cqlsource.New(cs.Session), Redis: rdb}),
+		in: inspect.New(my.DB, cache, inspect.Options{Cassandra: cqlsource.New(cs.Session), Lists: true}),
 		w:  readmodel.NewWriter(cs.Session, 0, nil)}
 }
 
@@ -303,7 +303,7 @@ func TestJobExportsOldMismatches(t *testing.T) {
 	my := stacktest.NewMySQL(t)
 	rdb := privateRedis(t)
 	cache := pagecache.New(rdb, pagecache.Options{Window: window})
-	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Redis: rdb})}
+	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
 	id := s.byStatus(comment.Approved)[0]
@@ -342,7 +342,7 @@ func TestJobRepairDropsAStaleVideo(t *testing.T) {
 	my := stacktest.NewMySQL(t)
 	rdb := privateRedis(t)
 	cache := pagecache.New(rdb, pagecache.Options{Window: window})
-	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Redis: rdb})}
+	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
 	meta := fmt.Sprintf("vc:{%d}:meta", s.video)

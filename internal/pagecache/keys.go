@@ -133,6 +133,11 @@ const InvalChannel = "vc:inval"
 
 func tag(video int64) string { return "vc:{" + strconv.FormatInt(video, 10) + "}:" }
 
+// KeyName is the name of one of video's keys, name as the package doc
+// lists it after "vc:{V}:" ("time", "hot", "r:P", "u:U" …): for messages
+// that say where something sits. Only this package builds keys.
+func KeyName(video int64, name string) string { return tag(video) + name }
+
 // Keys of one video.
 func metaKey(v int64) string              { return tag(v) + "meta" }
 func timeKey(v int64) string              { return tag(v) + "time" }

@@ -67,3 +67,32 @@ func videoOfKey(key string) (int64, bool) {
 	v, err := strconv.ParseInt(id, 10, 64)
 	return v, err == nil
 }
+
+// DropVideos deletes every key of the videos [first, first+n) — pages,
+// overlay, markers, views, pin — with one SCAN (one per master on a Redis
+// Cluster, since SCAN only sees the node it runs on): a benchmark's clean
+// slate, never the serving path (which drops pages with Invalidate).
+func DropVideos(ctx context.Context, rdb redis.UniversalClient, first int64, n int) error {
+	drop := func(ctx context.Context, rdb redis.Cmdable) error {
+		iter := rdb.Scan(ctx, 0, "vc:{*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			if v, ok := videoOfKey(iter.Val()); ok && v >= first && v < first+int64(n) {
+				keys = append(keys, iter.Val())
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("pagecache drop videos: %w", err)
+		}
+		for _, k := range keys { // keys of different videos may live in different slots
+			if err := rdb.Del(ctx, k).Err(); err != nil {
+				return fmt.Errorf("pagecache drop videos: %w", err)
+			}
+		}
+		return nil
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return drop(ctx, m) })
+	}
+	return drop(ctx, rdb)
+}

@@ -49,13 +49,8 @@ func (c *Cache) Snapshot(ctx context.Context, video int64) (WindowSnapshot, erro
 		s.Version = v
 	}
 	s.Cached = exist.Val() == 1
-	if m := meta.Val(); len(m) == 2 {
-		if t, ok := m[0].(string); ok {
-			if s.Total, err = toInt(t); err != nil {
-				return WindowSnapshot{}, fmt.Errorf("pagecache snapshot video %d total: %w", video, err)
-			}
-		}
-		s.Complete = m[1] == "1"
+	if s.Total, s.Complete, err = parseListMeta(meta.Val()); err != nil {
+		return WindowSnapshot{}, fmt.Errorf("pagecache snapshot video %d: %w", video, err)
 	}
 	members := ids.Val()
 	s.IDs = make([]int64, 0, len(members))
@@ -72,6 +67,156 @@ func (c *Cache) Snapshot(ctx context.Context, video int64) (WindowSnapshot, erro
 		}
 	}
 	return s, nil
+}
+
+// HotMember is one member of a cached hot window.
+type HotMember struct {
+	ID, Likes int64 // Likes is the member's score
+}
+
+// HotSnapshot is a video's cached hot window exactly as Redis holds it
+// (read raw: a member without a body stays without one).
+type HotSnapshot struct {
+	Cached   bool // vc:{V}:hmeta exists
+	Total    int64
+	Complete bool
+	// Members in Redis order: score (likes) desc, then id desc.
+	Members []HotMember
+	// Bodies holds the vc:{V}:hbody body of every member that has one.
+	Bodies map[int64][]byte
+}
+
+// SnapshotHot reads a video's whole hot window in one MULTI/EXEC without
+// changing anything (the inspector's read: ReadHot would fall back to the
+// overlay for a missing body and hide it).
+func (c *Cache) SnapshotHot(ctx context.Context, video int64) (HotSnapshot, error) {
+	var (
+		exist *redis.IntCmd
+		meta  *redis.SliceCmd
+		zs    *redis.ZSliceCmd
+		all   *redis.MapStringStringCmd
+	)
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		exist = p.Exists(ctx, hotMetaKey(video))
+		meta = p.HMGet(ctx, hotMetaKey(video), "total", "complete")
+		zs = p.ZRevRangeWithScores(ctx, hotKey(video), 0, -1)
+		all = p.HGetAll(ctx, hotBodyKey(video))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return HotSnapshot{}, fmt.Errorf("pagecache snapshot hot video %d: %w", video, err)
+	}
+	h := HotSnapshot{Cached: exist.Val() == 1}
+	if !h.Cached {
+		return h, nil
+	}
+	if h.Total, h.Complete, err = parseListMeta(meta.Val()); err != nil {
+		return HotSnapshot{}, fmt.Errorf("pagecache snapshot hot video %d: %w", video, err)
+	}
+	bodies := all.Val()
+	h.Bodies = make(map[int64][]byte, len(bodies))
+	for _, z := range zs.Val() {
+		m, _ := z.Member.(string)
+		id, err := parseMember(m)
+		if err != nil {
+			return HotSnapshot{}, fmt.Errorf("pagecache snapshot hot video %d: bad member %q: %w", video, m, err)
+		}
+		h.Members = append(h.Members, HotMember{ID: id, Likes: int64(z.Score)})
+		if b, ok := bodies[m]; ok {
+			h.Bodies[id] = []byte(b)
+		}
+	}
+	return h, nil
+}
+
+// SnapshotReplies reads the cached reply lists of parents raw: a list is
+// cached when its meta exists and its gen is the video's vc:{V}:rgen (an
+// older generation reads as not cached, as ReadReplies reads it). Lists
+// that are not cached are left out.
+func (c *Cache) SnapshotReplies(ctx context.Context, video int64, parents []int64) (map[int64]WindowSnapshot, error) {
+	out := map[int64]WindowSnapshot{}
+	if len(parents) == 0 {
+		return out, nil
+	}
+	var (
+		gen   *redis.StringCmd
+		metas = make([]*redis.SliceCmd, len(parents))
+	)
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		gen = p.Get(ctx, replyGenKey(video))
+		for i, parent := range parents {
+			metas[i] = p.HMGet(ctx, replyMetaKey(video, parent), "total", "complete", "gen")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("pagecache snapshot replies video %d: %w", video, err)
+	}
+	cur := gen.Val()
+	if cur == "" {
+		cur = "0"
+	}
+	var cached []int64
+	for i, parent := range parents {
+		vals := metas[i].Val()
+		if len(vals) < 3 || vals[0] == nil && vals[1] == nil && vals[2] == nil {
+			continue // no meta
+		}
+		if g, ok := vals[2].(string); !ok || g != cur {
+			continue // no gen or an older generation: not cached
+		}
+		total, complete, err := parseListMeta(vals)
+		if err != nil {
+			return nil, fmt.Errorf("pagecache snapshot replies %s: %w", replyMetaKey(video, parent), err)
+		}
+		out[parent] = WindowSnapshot{Cached: true, Total: total, Complete: complete}
+		cached = append(cached, parent)
+	}
+	if len(cached) == 0 {
+		return out, nil
+	}
+	ids := make([]*redis.StringSliceCmd, len(cached))
+	bodies := make([]*redis.MapStringStringCmd, len(cached))
+	_, err = c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, parent := range cached {
+			ids[i] = p.ZRevRangeByLex(ctx, replyKey(video, parent), &redis.ZRangeBy{Min: "-", Max: "+"})
+			bodies[i] = p.HGetAll(ctx, replyBodyKey(video, parent))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("pagecache snapshot replies video %d: %w", video, err)
+	}
+	for i, parent := range cached {
+		w := out[parent]
+		bs := bodies[i].Val()
+		w.Bodies = make(map[int64][]byte, len(bs))
+		for _, m := range ids[i].Val() {
+			id, err := parseMember(m)
+			if err != nil {
+				return nil, fmt.Errorf("pagecache snapshot replies %s: bad member %q: %w", replyKey(video, parent), m, err)
+			}
+			w.IDs = append(w.IDs, id)
+			if b, ok := bs[m]; ok {
+				w.Bodies[id] = []byte(b)
+			}
+		}
+		out[parent] = w
+	}
+	return out, nil
+}
+
+// parseListMeta reads HMGET total, complete.
+func parseListMeta(vals []any) (total int64, complete bool, err error) {
+	if len(vals) < 2 {
+		return 0, false, nil
+	}
+	if s, ok := vals[0].(string); ok {
+		if total, err = toInt(s); err != nil {
+			return 0, false, fmt.Errorf("bad total %q: %w", s, err)
+		}
+	}
+	return total, vals[1] == "1", nil
 }
 
 // ScanCachedVideos returns about n videos with cached pages (a vc:{V}:meta
