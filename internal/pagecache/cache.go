@@ -137,18 +137,10 @@ func (c *Cache) readList(ctx context.Context, keys []string, before int64, limit
 		return Page{}, err
 	}
 	var p Page
-	if p.Version, err = toInt(res[1]); err != nil {
-		return Page{}, err
+	rest, err := readHead(res, &p.Cached, &p.Version, &p.Total, &p.Complete)
+	if err != nil || !p.Cached {
+		return p, err
 	}
-	if res[0].(int64) == 0 {
-		return p, nil
-	}
-	p.Cached = true
-	if p.Total, err = toInt(res[2]); err != nil {
-		return Page{}, err
-	}
-	p.Complete = res[3] == "1"
-	rest := res[4:]
 	n := len(rest) / 2
 	p.Entries = make([]Entry, 0, n)
 	for i := 0; i < n; i++ {
@@ -163,6 +155,28 @@ func (c *Cache) readList(ctx context.Context, keys []string, before int64, limit
 		p.Entries = append(p.Entries, Entry{ID: id, Body: []byte(body)})
 	}
 	return p, nil
+}
+
+// readHead parses the head every read script answers with — {0, ver} when
+// the list is not cached, else {1, ver, total, complete, …} — and returns
+// the rest.
+func readHead(res []any, cached *bool, version, total *int64, complete *bool) ([]any, error) {
+	var err error
+	if len(res) < 2 {
+		return nil, fmt.Errorf("pagecache: short read reply %v", res)
+	}
+	if *version, err = toInt(res[1]); err != nil {
+		return nil, err
+	}
+	if res[0].(int64) == 0 || len(res) < 4 {
+		return nil, nil
+	}
+	*cached = true
+	if *total, err = toInt(res[2]); err != nil {
+		return nil, err
+	}
+	*complete = res[3] == "1"
+	return res[4:], nil
 }
 
 // Version returns a video's cache version (0 if never bumped): the token a

@@ -49,18 +49,10 @@ func (c *Cache) ReadHot(ctx context.Context, video, epoch int64, pos HotPos, lim
 		return HotPage{}, fmt.Errorf("pagecache read hot video %d: %w", video, err)
 	}
 	var p HotPage
-	if p.Version, err = toInt(res[1]); err != nil {
-		return HotPage{}, err
+	rest, err := readHead(res, &p.Cached, &p.Version, &p.Total, &p.Complete)
+	if err != nil || !p.Cached {
+		return p, err
 	}
-	if res[0].(int64) == 0 {
-		return p, nil
-	}
-	p.Cached = true
-	if p.Total, err = toInt(res[2]); err != nil {
-		return HotPage{}, err
-	}
-	p.Complete = res[3] == "1"
-	rest := res[4:]
 	for i := 0; i+2 < len(rest); i += 3 {
 		id, err := parseMember(rest[i].(string))
 		if err != nil {
