@@ -49,6 +49,30 @@
 //
 // Channel vc:inval carries "V VERSION" after every bump.
 //
+// # Operations, and who calls them
+//
+// No other package builds these keys (internal/buildtest guards it); the
+// services call named operations, each one script or one MULTI/EXEC:
+//
+//	cdc, per row change        Record (overlay entry, list edits, private view, bump,
+//	                           publish), SetPin; on a Redis data loss Epoch, SetEpoch,
+//	                           Invalidate, SetPending; reset-position ScanVideos
+//	syncer, once Cassandra     SettleMany / Settle (the overlay entry of exactly that
+//	holds a version            version, or drop the pages when cdc never saw it),
+//	                           ApplyLikes (vc:{V}:lk, scores and bodies)
+//	readsvc, to serve          Read, ReadHot, ReadReplies, Pin, Pending, Version
+//	readsvc, to fill           TryLeaseOf, BeginFill, Overlay, then FillSince, FillHot,
+//	                           FillReplies (one Lua merge: fillLua), FillPin, ReleaseLeaseOf
+//	the inspector              Snapshot, SnapshotHot, SnapshotReplies, Pending, Pin;
+//	                           its repairs Invalidate, SetPin, DropPending
+//
+// The order that makes a change reach every tier: the row commits; cdc's
+// Record writes the overlay entry and edits the cached lists in the same
+// script that bumps the version; the syncer writes Cassandra and then
+// settles that entry. A fill takes its token (BeginFill) before it reads the
+// overlay, and the overlay before Cassandra, so whatever it misses is in the
+// overlay its fill script merges (next section).
+//
 // # Fills of busy videos
 //
 // A backfill takes a FillToken (the cache version and the time) before it
