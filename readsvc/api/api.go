@@ -207,7 +207,7 @@ func (h *handler) failure(w http.ResponseWriter, err error) *apiError {
 func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Page) int {
 	hdr := w.Header()
 	hdr["Cache-Control"] = h.cacheControl
-	hdr["Etag"] = []string{p.ETag}
+	hdr["Etag"] = p.ETagHeader()
 	if p.Stale {
 		hdr["X-Cache-Stale"] = staleValue
 	}
@@ -217,7 +217,7 @@ func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Pag
 	}
 	hdr["Content-Type"] = jsonType
 	hdr["X-Content-Type-Options"] = nosniff
-	hdr["Content-Length"] = []string{strconv.Itoa(p.Len())}
+	hdr["Content-Length"] = p.LengthHeader()
 	w.WriteHeader(http.StatusOK)
 	_, _ = p.WriteTo(w)
 	return http.StatusOK

@@ -89,8 +89,9 @@ func (r *Reader) hotPage(ctx context.Context, req Request) (Page, error) {
 	if req.Hot.ID == 0 {
 		snap = r.snapshotEpoch()
 	}
-	key, shape := r.pageKey(ctx, 'h', req.Video, req.Video, snap, req.Hot.Likes, req.Hot.ID, int64(req.Limit))
-	return r.get(ctx, r.pageGroup, r.loadPage, key, shape)
+	var buf [keyBuf]byte
+	key, shape := r.pageKey(ctx, buf[:0], 'h', req.Video, req.Video, snap, req.Hot.Likes, req.Hot.ID, int64(req.Limit))
+	return r.page(ctx, key, shape)
 }
 
 // loadHot builds a sort=hot page: the snapshot or hot window in Redis

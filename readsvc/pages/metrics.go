@@ -23,10 +23,14 @@ type metrics struct {
 	subscribed       prometheus.Gauge
 
 	versionFromMap prometheus.Counter // curried once: the hot path
+	memoHits       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
+		memoHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "readsvc_page_memo_hits_total", Help: "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before groupcache: the in-process hits groupcache's own counters do not see.",
+		}),
 		versionLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "readsvc_version_lookups_total", Help: "Cache-version lookups of page requests by source: the local map, Redis after a map miss, or unknown (Redis down).",
 		}, []string{"source"}),
@@ -71,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "readsvc_dependency_down", Help: "1 while a dependency's circuit is open (calls fail fast).",
 		}, []string{"dependency"}),
 	}
-	reg.MustRegister(m.versionLookups, m.loads, m.pageQueries, m.cassandraSeconds, m.fills, m.leases, m.fillWaits,
+	reg.MustRegister(m.memoHits, m.versionLookups, m.loads, m.pageQueries, m.cassandraSeconds, m.fills, m.leases, m.fillWaits,
 		m.rejected, m.staleServed, m.uncacheable, m.invalMessages, m.versionResets, m.breakerOpen, m.subscribed)
 	m.versionFromMap = m.versionLookups.WithLabelValues("map")
 	return m

@@ -283,8 +283,9 @@ func (r *Reader) Page(ctx context.Context, req Request) (Page, error) {
 	if req.Video <= 0 || req.Before < 0 || req.Limit < 1 || req.Limit > MaxLimit {
 		return Page{}, fmt.Errorf("pages: bad request %+v", req)
 	}
-	key, shape := r.pageKey(ctx, 't', req.Video, req.Video, req.Before, int64(req.Limit))
-	return r.get(ctx, r.pageGroup, r.loadPage, key, shape)
+	var buf [keyBuf]byte
+	key, shape := r.pageKey(ctx, buf[:0], 't', req.Video, req.Video, req.Before, int64(req.Limit))
+	return r.page(ctx, key, shape)
 }
 
 // Comment returns a single comment; Page.NotFound when readers may not see
@@ -334,6 +335,24 @@ func (r *Reader) version(ctx context.Context, video int64) (int64, bool) {
 	r.m.versionLookups.WithLabelValues("redis").Inc()
 	r.vers.learn(video, v.(int64), gen)
 	return v.(int64), true
+}
+
+// keyBuf holds any page key on the stack.
+const keyBuf = 128
+
+// page answers a page key. A hit of the shape's last fresh copy under the
+// very same key (version and epoch included) is the groupcache value
+// itself, already decoded, headers and all: the hot path of a hot page
+// allocates nothing. Everything else goes through groupcache (get). With
+// groupcache off every request reads Redis, as that mode promises.
+func (r *Reader) page(ctx context.Context, key []byte, shapeLen int) (Page, error) {
+	if r.pageGroup != nil {
+		if p, ok := r.stale.fresh(key[:shapeLen], key); ok {
+			r.m.memoHits.Inc()
+			return p, nil
+		}
+	}
+	return r.get(ctx, r.pageGroup, r.loadPage, string(key), shapeLen)
 }
 
 // get answers key from groupcache (or the loader directly when it is off),
@@ -421,6 +440,17 @@ func (l *lastGood) remember(shape, key string, p Page) {
 	l.m[shape] = goodPage{key: key, page: p}
 }
 
+// fresh returns the last fresh page of shape if it was stored under key.
+func (l *lastGood) fresh(shape, key []byte) (Page, bool) {
+	l.mu.RLock()
+	g, ok := l.m[string(shape)]
+	l.mu.RUnlock()
+	if !ok || g.key != string(key) {
+		return Page{}, false
+	}
+	return g.page, true
+}
+
 func (l *lastGood) get(shape string) (Page, bool) {
 	l.mu.RLock()
 	g, ok := l.m[shape]
@@ -429,13 +459,12 @@ func (l *lastGood) get(shape string) (Page, bool) {
 }
 
 // parseKey splits a groupcache key into its fields.
-// pageKey is the groupcache key of a page: kind, then the fields that say
+// pageKey appends to b the groupcache key of a page: kind, then the fields that say
 // which page (its shape, shapeLen bytes long: the stale copy's key), then
 // what makes it fresh — the video's cache version ('u' when unknown) and
 // its max-age epoch. parseKey reads it back.
-func (r *Reader) pageKey(ctx context.Context, kind byte, video int64, shape ...int64) (key string, shapeLen int) {
+func (r *Reader) pageKey(ctx context.Context, b []byte, kind byte, video int64, shape ...int64) (key []byte, shapeLen int) {
 	ver, known := r.version(ctx, video)
-	b := make([]byte, 0, 32+20*len(shape))
 	b = append(b, kind)
 	for _, f := range shape {
 		b = append(b, '/')
@@ -450,7 +479,7 @@ func (r *Reader) pageKey(ctx context.Context, kind byte, video int64, shape ...i
 	}
 	b = append(b, '/')
 	b = strconv.AppendInt(b, r.epoch(video), 10)
-	return string(b), shapeLen
+	return b, shapeLen
 }
 
 func parseKey(key string, want int) ([]int64, error) {

@@ -36,8 +36,9 @@ func (r *Reader) Replies(ctx context.Context, req ReplyRequest) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	key, shape := r.pageKey(ctx, 'r', root.video, req.Parent, root.video, req.Before, int64(req.Limit), root.replies)
-	return r.get(ctx, r.pageGroup, r.loadPage, key, shape)
+	var buf [keyBuf]byte
+	key, shape := r.pageKey(ctx, buf[:0], 'r', root.video, req.Parent, root.video, req.Before, int64(req.Limit), root.replies)
+	return r.page(ctx, key, shape)
 }
 
 // loadReplies builds a reply page.

@@ -36,6 +36,31 @@ type Page struct {
 
 	view groupcache.ByteView // the whole value; the body starts at headerLen
 	raw  []byte              // or this, when groupcache is off
+
+	etagHdr, lenHdr []string // the ETag and Content-Length header values, made once per value
+}
+
+// ETagHeader is the ETag header's value, shared by every response of this
+// value (net/http only reads header values).
+func (p *Page) ETagHeader() []string {
+	if p.etagHdr == nil {
+		return []string{p.ETag}
+	}
+	return p.etagHdr
+}
+
+// LengthHeader is the Content-Length header's value, shared likewise.
+func (p *Page) LengthHeader() []string {
+	if p.lenHdr == nil {
+		return []string{strconv.Itoa(p.Len())}
+	}
+	return p.lenHdr
+}
+
+// withHeaders makes the header values once.
+func (p Page) withHeaders() Page {
+	p.etagHdr, p.lenHdr = []string{p.ETag}, []string{strconv.Itoa(p.Len())}
+	return p
 }
 
 // Len is the body's length in bytes.
@@ -79,14 +104,14 @@ func decodeView(v groupcache.ByteView) (Page, error) {
 		return Page{}, errBadValue
 	}
 	flags := v.At(1)
-	return Page{ETag: v.Slice(2, headerLen).String(), Stale: flags&flagStale != 0, NotFound: flags&flagNotFound != 0, view: v}, nil
+	return Page{ETag: v.Slice(2, headerLen).String(), Stale: flags&flagStale != 0, NotFound: flags&flagNotFound != 0, view: v}.withHeaders(), nil
 }
 
 func decodeRaw(b []byte) (Page, error) {
 	if len(b) < headerLen || b[0] != valueFormat {
 		return Page{}, errBadValue
 	}
-	return Page{ETag: string(b[2:headerLen]), Stale: b[1]&flagStale != 0, NotFound: b[1]&flagNotFound != 0, raw: b}, nil
+	return Page{ETag: string(b[2:headerLen]), Stale: b[1]&flagStale != 0, NotFound: b[1]&flagNotFound != 0, raw: b}.withHeaders(), nil
 }
 
 // newValue starts a value; append the body, then call sealValue.

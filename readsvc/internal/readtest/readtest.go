@@ -172,6 +172,7 @@ func (s *Stack) CassandraVia(p *tcpproxy.Proxy) *gocql.Session {
 type Reader struct {
 	*pages.Reader
 	Registry *prometheus.Registry
+	Handler  http.Handler // the API, as Server serves it
 	Server   *httptest.Server
 	Cursors  *cursor.Codec
 }
@@ -222,14 +223,15 @@ func (s *Stack) NewReader(cfg Config) *Reader {
 		s.t.Fatal(err)
 	}
 	r.Start()
-	srv := httptest.NewServer(api.NewHandler(r, api.Options{MaxAge: opts.MaxAge, Cursors: opts.Cursors, Tokens: cfg.Tokens, Registry: reg}))
+	h := api.NewHandler(r, api.Options{MaxAge: opts.MaxAge, Cursors: opts.Cursors, Tokens: cfg.Tokens, Registry: reg})
+	srv := httptest.NewServer(h)
 	s.t.Cleanup(func() {
 		srv.Close()
 		if err := r.Close(); err != nil {
 			s.t.Error(err)
 		}
 	})
-	return &Reader{Reader: r, Registry: reg, Server: srv, Cursors: opts.Cursors}
+	return &Reader{Reader: r, Registry: reg, Handler: h, Server: srv, Cursors: opts.Cursors}
 }
 
 func cacheOptions(o pagecache.Options, window int) pagecache.Options {
