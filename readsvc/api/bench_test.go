@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,7 +220,7 @@ func BenchmarkHotPageHit(b *testing.B) {
 // A count, not a time: it holds on any machine.
 func TestHotPageHitAllocatesOnlyWhatTheRouterDoes(t *testing.T) {
 	st := readtest.NewStack(t)
-	video, _ := st.SeedVideo(50)
+	video := seedLiked(t, st, 50)
 	r := st.NewReader(readtest.Config{})
 	router := httpapi.NewRouter(slog.New(slog.DiscardHandler))
 	router.Get("/v1/videos/{video_id}/comments", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
@@ -242,4 +246,163 @@ func TestHotPageHitAllocatesOnlyWhatTheRouterDoes(t *testing.T) {
 			t.Logf("allocations per hit: %.1f, all of them the router's (%.1f)", got, chi)
 		})
 	}
+}
+
+// seedLiked seeds a video of n roots with like counts, so its hot page is
+// as full as its time page.
+func seedLiked(t testing.TB, st *readtest.Stack, n int) int64 {
+	t.Helper()
+	video, ids := st.SeedVideo(n)
+	for i, id := range ids {
+		if err := st.Seed.PutLikes(context.Background(), video, id, -1, int64(i%37), int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return video
+}
+
+// wrkRun is one wrk run's figures.
+type wrkRun struct {
+	rps float64
+	p99 time.Duration
+}
+
+// runWrk drives url with Debian's wrk (one thread, conns connections, for
+// d) and parses its requests/s and its p99 (--latency).
+func runWrk(b *testing.B, url string, conns int, d time.Duration) wrkRun {
+	b.Helper()
+	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", url).CombinedOutput()
+	if err != nil {
+		b.Fatalf("wrk %s: %v\n%s", url, err, out)
+	}
+	var r wrkRun
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			r.rps, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) == 2 && f[0] == "99%":
+			r.p99 = parseWrkDuration(f[1])
+		case strings.Contains(line, "Non-2xx"):
+			b.Fatalf("wrk %s: %s", url, line)
+		}
+	}
+	if r.rps == 0 {
+		b.Fatalf("wrk %s: no Requests/sec in\n%s", url, out)
+	}
+	return r
+}
+
+// parseWrkDuration reads wrk's "812.00us", "6.10ms", "1.02s".
+func parseWrkDuration(s string) time.Duration {
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return time.Duration(f * float64(u.unit))
+		}
+	}
+	return 0
+}
+
+// BenchmarkHotPageWrk measures the hot page with an independent generator,
+// Debian's wrk, in one run: a null handler (200, empty body: the ceiling of
+// the generator and net/http together on this box), static handlers writing
+// the exact bytes and headers of the time and hot pages, and readsvc serving
+// both. Modes take turns for rounds rounds; medians are reported. A mode
+// within 10% of the null handler's rate is marked generator-bound: its ratio
+// is not a figure. Run it with
+//
+//	go test ./readsvc/api -run '^$' -bench HotPageWrk -benchtime 1x
+func BenchmarkHotPageWrk(b *testing.B) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		b.Fatalf("wrk is not installed (%v): run scripts/stack install (it installs Debian's wrk)", err)
+	}
+	st := readtest.NewStack(b)
+	video := seedLiked(b, st, 200)
+	r := st.NewReader(readtest.Config{})
+	staticOf := func(path string) (*httptest.Server, int) {
+		warm := r.Get(b, path)
+		if warm.Code != 200 || len(warm.IDs()) != 20 {
+			b.Fatalf("warm-up %s: %d %s", path, warm.Code, warm.Raw)
+		}
+		body, headers := warm.Raw, http.Header{}
+		for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options"} {
+			headers[k] = warm.Header[k]
+		}
+		headers["Content-Length"] = []string{strconv.Itoa(len(body))}
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			h := w.Header()
+			for k, v := range headers {
+				h[k] = v
+			}
+			_, _ = w.Write(body)
+		})), len(body)
+	}
+	timePath, hotPath := readtest.PagePath(video, "limit=20"), readtest.PagePath(video, "limit=20&sort=hot")
+	staticTime, timeBytes := staticOf(timePath)
+	defer staticTime.Close()
+	staticHot, _ := staticOf(hotPath)
+	defer staticHot.Close()
+	null := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header()["Content-Length"] = []string{"0"}
+	}))
+	defer null.Close()
+	modes := []struct{ name, url string }{
+		{"null", null.URL + "/"},
+		{"static", staticTime.URL + timePath},
+		{"readsvc", r.Server.URL + timePath},
+		{"static-hot", staticHot.URL + hotPath},
+		{"readsvc-hot", r.Server.URL + hotPath},
+	}
+	const (
+		rounds = 3
+		conns  = 64
+		each   = 4 * time.Second
+	)
+	runs := make([][]wrkRun, len(modes))
+	for range b.N {
+		for range rounds {
+			for i, m := range modes {
+				runs[i] = append(runs[i], runWrk(b, m.url, conns, each))
+			}
+		}
+	}
+	med := func(i int) wrkRun {
+		rs := slices.Clone(runs[i])
+		slices.SortFunc(rs, func(a, b wrkRun) int { return int(a.rps - b.rps) })
+		m := rs[len(rs)/2]
+		ps := make([]time.Duration, len(rs))
+		for j, x := range rs {
+			ps[j] = x.p99
+		}
+		slices.Sort(ps)
+		m.p99 = ps[len(ps)/2]
+		return m
+	}
+	ceiling := med(0).rps
+	var lines []string
+	for i, m := range modes {
+		x := med(i)
+		b.ReportMetric(x.rps, m.name+"-req/s")
+		b.ReportMetric(float64(x.p99.Microseconds())/1000, m.name+"-p99-ms")
+		line := fmt.Sprintf("%-12s %8.0f req/s  p99 %-8v (rounds:", m.name, x.rps, x.p99)
+		for _, r := range runs[i] {
+			line += fmt.Sprintf(" %.0f", r.rps)
+		}
+		line += ")"
+		if i > 0 && x.rps >= 0.9*ceiling {
+			line += "  GENERATOR-BOUND: within 10% of the null handler, not a figure"
+		}
+		lines = append(lines, line)
+	}
+	ratio := func(a, b int) float64 { return med(a).rps / med(b).rps }
+	b.ReportMetric(ratio(0, 1), "null/static")
+	b.ReportMetric(ratio(2, 1), "readsvc/static")
+	b.ReportMetric(ratio(4, 3), "readsvc-hot/static-hot")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians; body %d bytes\n%s\nnull/static %.2f (the generator's headroom; want >= 2) | readsvc/static %.2f (goal >= 0.95) | readsvc-hot/static-hot %.2f (goal >= 0.95)",
+		conns, each, rounds, timeBytes, strings.Join(lines, "\n"), ratio(0, 1), ratio(2, 1), ratio(4, 3))
 }

@@ -14,10 +14,11 @@ var privateNoStore = []string{"private, no-store"}
 // user returns the user id of the request's Bearer token (0: no token),
 // or a 401 for a token that does not verify.
 func (h *handler) user(r *http.Request) (int64, *apiError) {
-	hdr := r.Header.Get("Authorization")
-	if hdr == "" {
+	vals := r.Header["Authorization"] // canonical already: no Header.Get on the hot path
+	if len(vals) == 0 || vals[0] == "" {
 		return 0, nil
 	}
+	hdr := vals[0]
 	token, ok := auth.BearerToken(hdr)
 	if !ok || h.tokens == nil {
 		return 0, &apiError{http.StatusUnauthorized, "unauthorized", "Authorization must be a valid Bearer token"}
