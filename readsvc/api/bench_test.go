@@ -183,6 +183,23 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(code int)        { d.code = code }
 
+// warmHit warms path and returns a function serving it to a handler
+// through one reused request and response writer.
+func warmHit(t testing.TB, r *readtest.Reader, path string) (func(http.Handler) func(), *discard) {
+	t.Helper()
+	if warm := r.Get(t, path); warm.Code != 200 {
+		t.Fatalf("warm-up: %d %s", warm.Code, warm.Raw)
+	}
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	w := &discard{h: http.Header{}}
+	return func(h http.Handler) func() {
+		return func() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		}
+	}, w
+}
+
 // BenchmarkHotPageHit is one groupcache hit of the hot page through the
 // API handler (routing, query parsing, the page key, groupcache, the
 // headers and the body), without the network: its allocs/op are what
@@ -191,21 +208,16 @@ func (d *discard) WriteHeader(code int)        { d.code = code }
 //	go test ./readsvc/api -run '^$' -bench HotPageHit -benchmem
 func BenchmarkHotPageHit(b *testing.B) {
 	st := readtest.NewStack(b)
-	video, _ := st.SeedVideo(200)
+	video := seedLiked(b, st, 200)
 	r := st.NewReader(readtest.Config{})
 	for _, q := range []string{"limit=20", "limit=20&sort=hot"} {
 		b.Run(q, func(b *testing.B) {
-			path := readtest.PagePath(video, q)
-			if warm := r.Get(b, path); warm.Code != 200 {
-				b.Fatalf("warm-up: %d %s", warm.Code, warm.Raw)
-			}
-			req := httptest.NewRequest(http.MethodGet, path, nil)
-			w := &discard{h: http.Header{}}
+			serve, w := warmHit(b, r, readtest.PagePath(video, q))
+			hit := serve(r.Handler)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				clear(w.h)
-				r.Handler.ServeHTTP(w, req)
+				hit()
 				if w.code != 200 {
 					b.Fatalf("status %d", w.code)
 				}
@@ -226,18 +238,7 @@ func TestHotPageHitAllocatesOnlyWhatTheRouterDoes(t *testing.T) {
 	router.Get("/v1/videos/{video_id}/comments", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
 	for _, q := range []string{"limit=20", "limit=20&sort=hot", "limit=5"} {
 		t.Run(q, func(t *testing.T) {
-			path := readtest.PagePath(video, q)
-			if warm := r.Get(t, path); warm.Code != 200 {
-				t.Fatalf("warm-up: %d %s", warm.Code, warm.Raw)
-			}
-			req := httptest.NewRequest(http.MethodGet, path, nil)
-			w := &discard{h: http.Header{}}
-			serve := func(h http.Handler) func() {
-				return func() {
-					clear(w.h)
-					h.ServeHTTP(w, req)
-				}
-			}
+			serve, w := warmHit(t, r, readtest.PagePath(video, q))
 			serve(r.Handler)() // the shape's fresh copy is remembered on its first hit
 			got, chi := testing.AllocsPerRun(200, serve(r.Handler)), testing.AllocsPerRun(200, serve(router))
 			if w.code != 200 || got > chi {
