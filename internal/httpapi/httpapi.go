@@ -50,6 +50,10 @@ func NewRouter(logger *slog.Logger) chi.Router {
 	return r
 }
 
+// Recoverer is the router's panic middleware, for a handler served beside
+// the router.
+func Recoverer(logger *slog.Logger) func(http.Handler) http.Handler { return recoverer(logger) }
+
 // recoverer turns a handler panic into a logged 500 with a JSON body, so one
 // bad request cannot take the process down.
 func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {

@@ -1,0 +1,4 @@
+package api
+
+// CommentsRoute exposes commentsRoute to the external tests.
+var CommentsRoute = commentsRoute
