@@ -1,7 +1,6 @@
 package main
 
 import (
-	"reflect"
 	"testing"
 	"time"
 
@@ -9,9 +8,7 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	var got Config
-	configtest.Parse(t, &got, nil)
-	want := Config{
+	configtest.Defaults(t, Config{
 		Process:      configtest.Process("127.0.0.1:9083"),
 		MySQL:        configtest.MySQL,
 		Redis:        configtest.Redis,
@@ -23,13 +20,7 @@ func TestConfigDefaults(t *testing.T) {
 		InspectEvery:  0,
 		InspectGrace:  30 * time.Second,
 		InspectVideos: 100, InspectRepair: true,
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
-	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("defaults do not validate: %v", err)
-	}
+	}, true)
 }
 
 func TestConfigFromEnv(t *testing.T) {

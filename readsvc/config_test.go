@@ -9,9 +9,7 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	var got Config
-	configtest.Parse(t, &got, nil)
-	want := Config{
+	configtest.Defaults(t, Config{
 		Process:         configtest.Process("127.0.0.1:9080"),
 		Addr:            "127.0.0.1:8080",
 		PeerAddr:        "127.0.0.1:8090",
@@ -26,13 +24,7 @@ func TestConfigDefaults(t *testing.T) {
 		FillLease:       2 * time.Second,
 		FillWait:        time.Second,
 		LoadTimeout:     2 * time.Second,
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
-	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("defaults do not validate: %v", err)
-	}
+	}, true)
 }
 
 func TestConfigFromEnv(t *testing.T) {

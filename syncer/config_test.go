@@ -1,7 +1,6 @@
 package main
 
 import (
-	"reflect"
 	"testing"
 	"time"
 
@@ -9,9 +8,7 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	var got Config
-	configtest.Parse(t, &got, nil)
-	want := Config{
+	got := configtest.Defaults(t, Config{
 		Process:          configtest.Process("127.0.0.1:9082"),
 		Group:            "vidcomments-syncer",
 		GroupInstanceID:  "",
@@ -26,15 +23,9 @@ func TestConfigDefaults(t *testing.T) {
 		Kafka:            configtest.Kafka,
 		Cassandra:        configtest.Cassandra,
 		Redis:            configtest.Redis,
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
-	}
+	}, true)
 	if got.DeadLetters() != "comments.dlq" {
 		t.Errorf("dead-letter topic %q, want comments.dlq", got.DeadLetters())
-	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("defaults do not validate: %v", err)
 	}
 }
 

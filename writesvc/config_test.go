@@ -12,9 +12,7 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	var got Config
-	configtest.Parse(t, &got, nil)
-	want := Config{
+	configtest.Defaults(t, Config{
 		Process: configtest.Process("127.0.0.1:9081"),
 		Addr:    "127.0.0.1:8081",
 		MySQL:   configtest.MySQL,
@@ -35,10 +33,7 @@ func TestConfigDefaults(t *testing.T) {
 		OutboxRetention:   24 * time.Hour,
 		RequestTimeout:    10 * time.Second,
 		EditWindow:        5 * time.Minute,
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
-	}
+	}, false)
 }
 
 func TestConfigFromEnv(t *testing.T) {

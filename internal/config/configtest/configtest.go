@@ -4,6 +4,7 @@ package configtest
 
 import (
 	"flag"
+	"reflect"
 	"testing"
 
 	"github.com/vidcomments/vidcomments/internal/config"
@@ -21,6 +22,27 @@ func Parse(t testing.TB, cfg interface{ RegisterFlags(*config.Flags) }, env map[
 	if err := f.Parse(args); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Defaults checks that a configuration parsed with no environment and no
+// arguments is exactly want and returns it. With validates, the defaults
+// must also pass the configuration's Validate (writesvc's do not: it needs
+// a token secret).
+func Defaults[T any, P interface {
+	*T
+	RegisterFlags(*config.Flags)
+	Validate() error
+}](t testing.TB, want T, validates bool) T {
+	t.Helper()
+	var got T
+	Parse(t, P(&got), nil)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("defaults\n got %+v\nwant %+v", got, want)
+	}
+	if err := P(&got).Validate(); validates && err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	return got
 }
 
 // Process is the default process configuration with the given admin address.
