@@ -83,7 +83,7 @@ bench-read: stack-up ## readsvc hot page vs a static handler vs the Redis tier a
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench 'HotPageWrk' -benchtime 1x -v
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench 'HotPageHit' -benchmem
 
-bench-write: stack-up ## accepted comments/s at concurrency 64 vs a bare INSERT loop
+bench-write: stack-up ## accepted comments/s at concurrency 64 vs a bare loop of the same transaction (BEGIN, the INSERT, COMMIT)
 	set -a && . .stack/env && set +a && $(GO) test ./writesvc -run '^$$' -bench AcceptComments -benchtime 5000x -v
 
 bench-syncer: stack-up ## applied events/s vs a bare gocql loop doing the same writes
