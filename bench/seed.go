@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
@@ -152,9 +155,23 @@ func insertRows(ctx context.Context, db *sql.DB, rows []comment.Comment) error {
 }
 
 // insertRetired runs one multi-row INSERT and deletes, in its transaction,
-// the unsent "created" events the triggers wrote for ids lo..hi.
+// the unsent "created" events the triggers wrote for ids lo..hi. READ
+// COMMITTED keeps the DELETE's scan of the unsent rows from gap-locking the
+// other seeding transactions' rows; a deadlock that still happens (InnoDB
+// picks a victim) is retried from the start, as MySQL asks.
 func insertRetired(ctx context.Context, db *sql.DB, insert string, args []any, lo, hi int64) error {
-	tx, err := db.BeginTx(ctx, nil)
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if err = insertRetiredOnce(ctx, db, insert, args, lo, hi); !isDeadlock(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	return err
+}
+
+func insertRetiredOnce(ctx context.Context, db *sql.DB, insert string, args []any, lo, hi int64) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}
@@ -166,6 +183,13 @@ func insertRetired(ctx context.Context, db *sql.DB, insert string, args []any, l
 		return fmt.Errorf("retire the seed's outbox rows: %w", err)
 	}
 	return tx.Commit()
+}
+
+// isDeadlock says whether err is InnoDB's deadlock (1213) or lock wait
+// timeout (1205): the transaction was rolled back and may be run again.
+func isDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // progress draws a one-line bar with rate and ETA on stderr.

@@ -46,7 +46,9 @@ var profiles = map[string]profile{
 		CheckSamples: 300, DeepPages: 200, WriteSamples: 100, ModSamples: 100, BackgroundRate: 1000,
 	},
 	"large": {
-		Name: "large", Videos: 2000, Comments: 1_500_000, Hot: 1_000_000,
+		// Issue #16's shape: one video with 1,000,000 comments plus 100,000
+		// videos with 2,000,000 in all (Zipf), 3,000,000 comments.
+		Name: "large", Videos: 100_001, Comments: 3_000_000, Hot: 1_000_000,
 		Step: 5 * time.Second, Warmup: 2 * time.Second, ProfileFor: 10 * time.Second, Start: 800, DirectStart: 100, Factor: 1.5, MaxRate: 64000, P99Target: 50 * time.Millisecond, Workers: 256,
 		CheckSamples: 500, DeepPages: 400, WriteSamples: 200, ModSamples: 200, BackgroundRate: 1000,
 	},
