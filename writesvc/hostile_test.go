@@ -144,6 +144,9 @@ func TestMalformedAndHostileRequests(t *testing.T) {
 		{name: "batch duplicate ids", path: "/v1/mod/comments:batch", token: mod, body: `{"action":"approve","ids":["5","5"]}`, status: 400, code: "duplicate_ids"},
 		{name: "batch reject without reason", path: "/v1/mod/comments:batch", token: mod, body: `{"action":"reject","ids":["5"]}`, status: 400, code: "reason_required"},
 		{name: "batch ids not an array", path: "/v1/mod/comments:batch", token: mod, body: `{"action":"approve","ids":"5"}`, status: 400, code: "invalid_field"},
+		{name: "batch id not a string", path: "/v1/mod/comments:batch", token: mod, body: `{"action":"approve","ids":["5",6]}`, status: 400, code: "invalid_comment_id"},
+		{name: "batch id null", path: "/v1/mod/comments:batch", token: mod, body: `{"action":"approve","ids":[null]}`, status: 400, code: "invalid_comment_id"},
+		{name: "batch duplicate ids spelled apart", path: "/v1/mod/comments:batch", token: mod, body: `{"action":"approve","ids":["5","\u0035"]}`, status: 400, code: "duplicate_ids"},
 		// Queue.
 		{name: "queue limit zero", method: "GET", path: "/v1/mod/queue?limit=0", token: mod, status: 400, code: "invalid_limit"},
 		{name: "queue limit too big", method: "GET", path: "/v1/mod/queue?limit=101", token: mod, status: 400, code: "invalid_limit"},
@@ -157,6 +160,8 @@ func TestMalformedAndHostileRequests(t *testing.T) {
 		{name: "ban zero duration", path: "/v1/mod/users/5:ban", token: mod, body: `{"duration_seconds":0}`, status: 400, code: "invalid_duration"},
 		{name: "ban duration as text", path: "/v1/mod/users/5:ban", token: mod, body: `{"duration_seconds":"1h"}`, status: 400, code: "invalid_field"},
 		{name: "user unknown action", path: "/v1/mod/users/5:promote", token: mod, status: 404, code: "unknown_action"},
+		{name: "unban with a reason", path: "/v1/mod/users/5:unban", token: mod, body: `{"reason":"x"}`, status: 400, code: "unknown_field"},
+		{name: "unban with a null field", path: "/v1/mod/users/5:unban", token: mod, body: `{"duration_seconds":null}`, status: 400, code: "unknown_field"},
 		// Deletes.
 		{name: "delete bad id", method: "DELETE", path: "/v1/comments/abc", status: 400, code: "invalid_comment_id"},
 		{name: "delete missing comment", method: "DELETE", path: "/v1/comments/999999", status: 404, code: "comment_not_found"},

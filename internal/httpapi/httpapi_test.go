@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/go-chi/chi/v5"
 )
 
 func TestRouterErrorsAreJSON(t *testing.T) {
@@ -35,6 +38,50 @@ func TestRouterErrorsAreJSON(t *testing.T) {
 			var body ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != tt.errCode || body.Error.Message == "" {
 				t.Errorf("body %s (%v), want code %s", rec.Body, err, tt.errCode)
+			}
+		})
+	}
+}
+
+// Every 405 names the path's methods in Allow (RFC 9110 15.5.6), whatever
+// the method — one chi knows (TRACE) or not (QUERY) — and a method on a
+// path no route serves is 404 without Allow.
+func TestMethodNotAllowedCarriesAllow(t *testing.T) {
+	r := NewRouter(slog.New(slog.DiscardHandler))
+	ok := func(http.ResponseWriter, *http.Request) {}
+	r.Get("/items/{id}", ok)
+	r.Head("/items/{id}", ok)
+	r.Delete("/items/{id}", ok)
+	r.Group(func(g chi.Router) { // routes registered in a group count too
+		g.Post("/items/{id}/like", ok)
+		g.Put("/items/{id}/like", ok)
+	})
+	tests := []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"POST", "/items/1", 405, "GET, HEAD, DELETE"},
+		{"TRACE", "/items/1", 405, "GET, HEAD, DELETE"},
+		{"QUERY", "/items/1", 405, "GET, HEAD, DELETE"},
+		{"OPTIONS", "/items/1", 405, "GET, HEAD, DELETE"},
+		{"GET", "/items/1/like", 405, "POST, PUT"},
+		{"QUERY", "/nothing", 404, ""},
+		{"TRACE", "/nothing", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			if rec.Code != tt.code {
+				t.Errorf("code %d, want %d", rec.Code, tt.code)
+			}
+			if got := rec.Header().Values("Allow"); strings.Join(got, ",") != tt.allow {
+				t.Errorf("Allow %q, want %q", got, tt.allow)
+			}
+			var body ErrorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code == "" {
+				t.Errorf("body %s (%v) is not the JSON error", rec.Body, err)
 			}
 		})
 	}

@@ -4,6 +4,9 @@
 //	GET /v1/comments/{id}
 //	GET /v1/comments/{id}/replies?limit=1..50&cursor=…
 //
+// Each also answers HEAD: the GET's status and headers without the body.
+// Any other method is 405 with Allow; an empty cursor= is page one.
+//
 // Page one of a video's comments (either sort) shows the pinned comment on
 // top of the limit others; no page shows it elsewhere. A request with a
 // valid Bearer token (writesvc's secret; sub = user id) also gets, on page
@@ -280,7 +283,8 @@ func etagMatches(headers []string, etag string) bool {
 }
 
 // parsePageQuery reads sort, limit and cursor. Other parameters are
-// ignored (cache busters); a parameter given twice is an error.
+// ignored (cache busters); a parameter given twice is an error; an empty
+// cursor is no cursor (page one).
 func (h *handler) parsePageQuery(raw string, video int64) (pages.Request, *apiError) {
 	req := pages.Request{Video: video, Sort: cursor.ByTime, Limit: DefaultLimit}
 	var sortS, limitS, cursorS string
@@ -338,7 +342,7 @@ func (h *handler) parsePageQuery(raw string, video int64) (pages.Request, *apiEr
 		}
 		req.Limit = n
 	}
-	if seenCursor {
+	if cursorS != "" { // cursor= (empty) is page one, as if absent
 		c, err := h.cursors.Decode(video, req.Sort, cursorS)
 		if err != nil {
 			return req, badRequest("bad_cursor", "cursor is malformed, tampered with, or belongs to another video or sort")

@@ -63,7 +63,6 @@ func TestMalformedRequests(t *testing.T) {
 		{"replies limit zero", "GET", "/v1/comments/5/replies?limit=0", 400, "bad_limit", badLimit},
 		{"replies sorted hot", "GET", "/v1/comments/5/replies?sort=hot", 400, "bad_sort", "replies are listed newest first only"},
 		{"cursor garbage", "GET", v + "?cursor=garbage", 400, "bad_cursor", badCursor},
-		{"cursor empty", "GET", v + "?cursor=", 400, "bad_cursor", badCursor},
 		{"cursor tampered", "GET", v + "?cursor=" + tampered, 400, "bad_cursor", badCursor},
 		{"cursor of another video", "GET", v + "?cursor=" + otherVideo, 400, "bad_cursor", badCursor},
 		{"cursor signed with another key", "GET", v + "?cursor=" + otherKey, 400, "bad_cursor", badCursor},
@@ -104,6 +103,15 @@ func TestMalformedRequests(t *testing.T) {
 	}
 	if len(tests) < 20 {
 		t.Errorf("only %d malformed requests", len(tests))
+	}
+	// An empty cursor is page one, as if absent.
+	for _, path := range []string{v + "?cursor=", v + "?limit=2&cursor=", "/v1/comments/5/replies?cursor="} {
+		if resp := r.Get(t, path); resp.Code == 400 {
+			t.Errorf("%s: %d %s, want it served as without a cursor", path, resp.Code, resp.Raw)
+		}
+	}
+	if resp := r.Get(t, v+"?limit=2&cursor="); resp.Code != 200 || len(resp.IDs()) != 2 {
+		t.Errorf("empty cursor: %d %s, want page one of 2", resp.Code, resp.Raw)
 	}
 	// Parameters it does not know are ignored, escaped ones understood.
 	if resp := r.Get(t, readtest.PagePath(video, "utm=x&%6Cimit=2&sort=time")); resp.Code != 200 || len(resp.IDs()) != 2 {

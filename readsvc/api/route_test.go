@@ -35,3 +35,24 @@ func TestCommentsRouteMatchesAsTheRouter(t *testing.T) {
 		})
 	}
 }
+
+// A method no route serves is 405 with Allow naming the path's methods;
+// the hand-matched hot route does not change that.
+func TestWrongMethodNamesTheAllowedOnes(t *testing.T) {
+	h := api.NewHandler(nil, api.Options{})
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/v1/videos/42/comments"},
+		{"TRACE", "/v1/comments/42"},
+		{"QUERY", "/v1/comments/42/replies"},
+		{"DELETE", "/v1/videos/abc/comments"},
+		{"OPTIONS", "/v1/comments/42"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+				t.Errorf("%d Allow %q %s, want 405 Allow \"GET, HEAD\"", rec.Code, rec.Header().Get("Allow"), rec.Body)
+			}
+		})
+	}
+}

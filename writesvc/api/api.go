@@ -115,7 +115,8 @@ func New(cfg Config, st Store, lim Limiter, ob Notifier, v Verifier, logger *slo
 // Handler returns the API's HTTP handler.
 func (a *API) Handler() http.Handler { return a.handler }
 
-// Routes. chi cannot match a literal ":action" after a parameter inside one
+// Routes. Every GET route also answers HEAD (the GET's status and headers,
+// no body); a method a path does not serve is 405 with Allow. chi cannot match a literal ":action" after a parameter inside one
 // path segment, so /v1/mod/comments/{id}:{action} is routed as one
 // parameter and split on its last ':'.
 func (a *API) routes() http.Handler {
@@ -133,6 +134,7 @@ func (a *API) routes() http.Handler {
 			r.Put("/v1/mod/videos/{video_id}/pin", a.pin)
 			r.Delete("/v1/mod/videos/{video_id}/pin", a.pin)
 			r.Get("/v1/mod/queue", a.queue)
+			r.Head("/v1/mod/queue", a.queue) // GET without the body (net/http drops it)
 			r.Post("/v1/mod/comments:batch", a.batch)
 			r.Post("/v1/mod/comments/{idAction}", a.moderate)
 			r.Post("/v1/mod/users/{idAction}", a.userAction)

@@ -234,19 +234,32 @@ func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 		aerr.write(w)
 		return
 	}
+	// Every id is a string; two that decode to the same text are the same
+	// id however they were escaped.
+	ids := make([]string, 0, len(req.IDs))
 	seen := map[string]bool{}
-	for _, raw := range req.IDs {
-		if seen[string(raw)] {
-			badRequest("duplicate_ids", "id %s is listed twice", raw).write(w)
+	for i, raw := range req.IDs {
+		id, isString, err := validate.JSONString(raw)
+		if !isString {
+			badRequest("invalid_comment_id", "ids[%d] is not a string; ids are comment ids, positive decimal integers in strings", i).write(w)
 			return
 		}
-		seen[string(raw)] = true
+		if err != nil {
+			fromValidation(err).write(w)
+			return
+		}
+		if seen[id] {
+			badRequest("duplicate_ids", "id %q is listed twice", id).write(w)
+			return
+		}
+		seen[id] = true
+		ids = append(ids, id)
 	}
 
 	p := principal(r.Context())
-	out := BatchResult{Results: make([]BatchItem, 0, len(req.IDs))}
-	for _, raw := range req.IDs {
-		item := a.batchOne(r, raw, action, reason, p.UserID, string(p.Role))
+	out := BatchResult{Results: make([]BatchItem, 0, len(ids))}
+	for _, s := range ids {
+		item := a.batchOne(r, s, action, reason, p.UserID, string(p.Role))
 		if item.OK {
 			out.Succeeded++
 		} else {
@@ -257,11 +270,12 @@ func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
-func (a *API) batchOne(r *http.Request, raw json.RawMessage, action store.Action, reason string, actor int64, role string) BatchItem {
-	s, isString, _ := validate.JSONString(raw)
+// batchOne applies the action to one listed id; a string that is not a
+// comment id fails its own item.
+func (a *API) batchOne(r *http.Request, s string, action store.Action, reason string, actor int64, role string) BatchItem {
 	id, err := comment.ParseID(s)
-	if !isString || err != nil {
-		return BatchItem{ID: string(raw), Error: &httpapi.ErrorDetail{Code: "invalid_comment_id", Message: "ids are positive decimal integers in strings"}}
+	if err != nil {
+		return BatchItem{ID: s, Error: &httpapi.ErrorDetail{Code: "invalid_comment_id", Message: "ids are positive decimal integers in strings"}}
 	}
 	item := BatchItem{ID: s}
 	res, err := a.store.Transition(r.Context(), store.Change{CommentID: id, Action: action, ActorID: actor, ActorRole: role, Reason: reason})
@@ -313,14 +327,11 @@ func (a *API) userAction(w http.ResponseWriter, r *http.Request) {
 		badRequest("invalid_user_id", "the user id must be a positive decimal integer").write(w)
 		return
 	}
-	var req banRequest
-	if aerr := readJSON(w, r, true, &req); aerr != nil {
-		aerr.write(w)
-		return
-	}
 	if action == "unban" {
-		if req.Reason != nil || req.DurationSeconds != nil {
-			badRequest("unknown_field", "an unban takes no reason or duration").write(w)
+		// An unban takes at most an empty object: a field, even null, is refused.
+		var none struct{}
+		if aerr := readJSON(w, r, true, &none); aerr != nil {
+			aerr.write(w)
 			return
 		}
 		was, err := a.store.Unban(r.Context(), userID)
@@ -330,6 +341,11 @@ func (a *API) userAction(w http.ResponseWriter, r *http.Request) {
 		}
 		a.m.bans.WithLabelValues(action).Inc()
 		httpapi.WriteJSON(w, http.StatusOK, BanStatus{UserID: comment.FormatID(userID), WasBanned: &was})
+		return
+	}
+	var req banRequest
+	if aerr := readJSON(w, r, true, &req); aerr != nil {
+		aerr.write(w)
 		return
 	}
 	reason, aerr := checkReason(req.Reason, store.Action("ban"))

@@ -48,9 +48,12 @@ const MaxIdempotencyKey = 128
 // Content normalises a comment body and checks it: valid UTF-8, "\r\n"
 // turned into "\n", no other control character (so no tab, no lone "\r",
 // no NUL, no C1 control), NFC-normalised, leading and trailing white space
-// trimmed, then 1..maxRunes runes. It returns the text to store.
+// trimmed, then 1..maxRunes runes. The limit holds for the text as sent
+// (code points, what an OpenAPI maxLength counts: normalising never makes
+// a too long text acceptable) and for the text stored (NFC lengthens a few
+// characters, U+0344 into two). It returns the text to store.
 func Content(s string, maxRunes int) (string, error) {
-	s, err := normalise(s, true, CodeContentInvalidChar, "content")
+	s, err := normalise(s, true, CodeContentInvalidChar, "content", maxRunes, CodeContentTooLong)
 	if err != nil {
 		return "", err
 	}
@@ -58,30 +61,34 @@ func Content(s string, maxRunes int) (string, error) {
 	case n == 0:
 		return "", fail(CodeContentEmpty, "content is empty")
 	case n > maxRunes:
-		return "", fail(CodeContentTooLong, "content has %d characters, at most %d are allowed", n, maxRunes)
+		return "", fail(CodeContentTooLong, "content has %d characters after normalisation, at most %d are allowed", n, maxRunes)
 	}
 	return s, nil
 }
 
 // Reason normalises and checks a moderation reason like Content, but a
-// reason is one line (no newline either) of at most MaxReasonRunes. It may
-// be empty; callers that need one check for "".
+// reason is one line (no newline either) of at most MaxReasonRunes, as
+// sent and as stored. It may be empty; callers that need one check for "".
 func Reason(s string) (string, error) {
-	s, err := normalise(s, false, CodeInvalidReason, "reason")
+	s, err := normalise(s, false, CodeInvalidReason, "reason", MaxReasonRunes, CodeInvalidReason)
 	if err != nil {
 		return "", err
 	}
 	if n := utf8.RuneCountInString(s); n > MaxReasonRunes {
-		return "", fail(CodeInvalidReason, "reason has %d characters, at most %d are allowed", n, MaxReasonRunes)
+		return "", fail(CodeInvalidReason, "reason has %d characters after normalisation, at most %d are allowed", n, MaxReasonRunes)
 	}
 	return s, nil
 }
 
-// normalise checks UTF-8 and control characters, then returns s in NFC
-// with white space trimmed.
-func normalise(s string, newlines bool, charCode, what string) (string, error) {
+// normalise checks UTF-8, control characters and the length as sent (at
+// most maxRunes, or lengthCode), then returns s in NFC with white space
+// trimmed.
+func normalise(s string, newlines bool, charCode, what string, maxRunes int, lengthCode string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", fail(CodeInvalidUTF8, "%s is not valid UTF-8", what)
+	}
+	if n := utf8.RuneCountInString(s); n > maxRunes {
+		return "", fail(lengthCode, "%s has %d characters, at most %d are allowed", what, n, maxRunes)
 	}
 	if newlines {
 		s = strings.ReplaceAll(s, "\r\n", "\n")

@@ -27,8 +27,8 @@ func TestContent(t *testing.T) {
 		name, in, want, code string
 	}{
 		{"plain", "hello", "hello", ""},
-		{"trimmed", " \n\t hello \u3000\n", "", CodeContentInvalidChar}, // the tab is a control character
-		{"trimmed spaces and newlines", " \n hello \u3000\n", "hello", ""},
+		{"trimmed", " \n\t hi \u3000\n", "", CodeContentInvalidChar}, // the tab is a control character
+		{"trimmed spaces and newlines", " \n hi \u3000\n", "hi", ""},
 		{"inner newline kept", "a\nb", "a\nb", ""},
 		{"crlf becomes lf", "a\r\nb", "a\nb", ""},
 		{"lone cr", "a\rb", "", CodeContentInvalidChar},
@@ -42,7 +42,11 @@ func TestContent(t *testing.T) {
 		{"only white space", " \n \u2003 ", "", CodeContentEmpty},
 		{"invalid utf-8", "a\xffb", "", CodeInvalidUTF8},
 		{"exactly max", strings.Repeat("é", 10), strings.Repeat("é", 10), ""},
-		{"max counted after nfc", strings.Repeat("e\u0301", 10), strings.Repeat("é", 10), ""},
+		{"nfc shortens within the limit", strings.Repeat("e\u0301", 5), strings.Repeat("é", 5), ""},
+		{"max counted as sent, before nfc", strings.Repeat("e\u0301", 10), "", CodeContentTooLong},
+		{"max counted as sent, before trimming", " " + strings.Repeat("x", 10), "", CodeContentTooLong},
+		{"max counted as sent, crlf is two", strings.Repeat("a\r\n", 3) + "bc", "", CodeContentTooLong},
+		{"max counted after nfc too", strings.Repeat("\u0344", 6), "", CodeContentTooLong}, // NFC: U+0308 U+0301 each
 		{"one over max", strings.Repeat("x", 11), "", CodeContentTooLong},
 		{"emoji count as one rune each", "👍👍", "👍👍", ""},
 	}
@@ -68,6 +72,7 @@ func TestReason(t *testing.T) {
 		{"newline refused", "a\nb", "", CodeInvalidReason},
 		{"too long", strings.Repeat("r", MaxReasonRunes+1), "", CodeInvalidReason},
 		{"max", strings.Repeat("r", MaxReasonRunes), strings.Repeat("r", MaxReasonRunes), ""},
+		{"max counted as sent", " " + strings.Repeat("r", MaxReasonRunes), "", CodeInvalidReason},
 		{"invalid utf-8", "\xc3", "", CodeInvalidUTF8},
 	}
 	for _, tt := range tests {
