@@ -22,11 +22,13 @@ import (
 )
 
 // dataset is what seed wrote: videos First..First+len(Counts)-1, video
-// First (rank 0) the hot one, Counts[i] approved comments on video First+i.
+// First (rank 0) the hot one, Counts[i] approved root comments on video
+// First+i, and Replies replies on the hot video.
 type dataset struct {
-	First  int64
-	Counts []int
-	Total  int
+	First   int64
+	Counts  []int
+	Total   int // root comments
+	Replies int // replies on the hot video's newest comments, beside Total
 }
 
 func (d dataset) video(rank int) int64 { return d.First + int64(rank) }
@@ -40,11 +42,13 @@ const seedChunk = 5000
 
 // seed writes the profile's comments through the bulk path: approved rows
 // into MySQL with multi-row INSERTs (version = created_at in µs, as
-// writesvc would stamp them) and the same rows as "created" events through
-// the syncer's own read-model writer (syncer/readmodel), so Cassandra holds
-// exactly what the syncer would have written. Redis is left empty: readsvc
-// fills it lazily, as after a cache flush. cdc must start after seed (it
-// begins at the end of the binlog).
+// writesvc would stamp them) and the same rows through the read model's
+// bulk loader (syncer/readmodel.Loader), which writes exactly the rows the
+// syncer's Apply would and derives the counts once at the end. The newest
+// p.ReplyParents comments of the hot video get p.RepliesEach replies each,
+// written last with their parents' reply_count already set, as writesvc
+// keeps it. Redis is left empty: readsvc fills it lazily, as after a cache
+// flush. cdc must start after seed (it begins at the end of the binlog).
 func seed(ctx context.Context, c *cluster, p profile, logger *slog.Logger) (dataset, time.Duration, error) {
 	d := dataset{First: 1e12 + rand.Int64N(8e12), Counts: zipfCounts(p.Comments, p.Videos, p.Hot, 1.0), Total: p.Comments}
 	assign := make([]int32, 0, p.Comments)
@@ -55,37 +59,59 @@ func seed(ctx context.Context, c *cluster, p profile, logger *slog.Logger) (data
 	}
 	r := rand.New(rand.NewPCG(uint64(d.First), 7))
 	r.Shuffle(len(assign), func(i, j int) { assign[i], assign[j] = assign[j], assign[i] })
+	parents := map[int]bool{} // indexes into assign of the hot video's newest comments
+	for i := len(assign) - 1; i >= 0 && len(parents) < p.ReplyParents; i-- {
+		if assign[i] == 0 {
+			parents[i] = true
+		}
+	}
+	replies := len(parents) * p.RepliesEach
+	d.Replies = replies
 
 	const gap = 100 * time.Millisecond // between consecutive seeded comments
-	startAt := time.Now().Add(-time.Duration(p.Comments+10)*gap - time.Hour).UTC().Truncate(time.Millisecond)
-	writer := readmodel.NewWriter(c.Session, 64, nil)
-	bar := newProgress("seed", p.Comments)
+	all := p.Comments + replies
+	startAt := time.Now().Add(-time.Duration(all+10)*gap - time.Hour).UTC().Truncate(time.Millisecond)
+	loader := readmodel.NewWriter(c.Session, 64, nil).NewLoader()
+	bar := newProgress("seed", all)
 	began := time.Now()
-	for off := 0; off < p.Comments; off += seedChunk {
-		n := min(seedChunk, p.Comments-off)
-		rows := make([]comment.Comment, n)
-		for i := range rows {
-			at := startAt.Add(time.Duration(off+i) * gap)
-			id := comment.MinIDAt(at) | seedNode<<comment.SeqBits
-			created := comment.IDTime(id).UTC()
-			rows[i] = comment.Comment{
-				ID: id, VideoID: d.video(int(assign[off+i])), UserID: 1 + int64(r.IntN(100000)),
-				Content: fmt.Sprintf("bench comment %d: %s", off+i, lorem[(off+i)%len(lorem)]), Status: comment.Approved,
-				CreatedAt: created, Version: comment.NextVersion(0, created),
+	var myBusy, cqlBusy time.Duration // which store the seed waits for
+	var parentIDs []int64
+	row := func(i int, video, parent int64) comment.Comment {
+		id := comment.MinIDAt(startAt.Add(time.Duration(i)*gap)) | seedNode<<comment.SeqBits
+		created := comment.IDTime(id).UTC()
+		return comment.Comment{
+			ID: id, VideoID: video, ParentID: parent, UserID: 1 + int64(r.IntN(100000)),
+			Content: fmt.Sprintf("bench comment %d: %s", i, lorem[i%len(lorem)]), Status: comment.Approved,
+			CreatedAt: created, Version: comment.NextVersion(0, created),
+		}
+	}
+	for off := 0; off < all; off += seedChunk {
+		rows := make([]comment.Comment, min(seedChunk, all-off))
+		for k := range rows {
+			i := off + k
+			if i >= p.Comments { // a reply, its parent's replies one after another
+				j := i - p.Comments
+				rows[k] = row(i, d.video(0), parentIDs[j/p.RepliesEach])
+				continue
+			}
+			rows[k] = row(i, d.video(int(assign[i])), 0)
+			if parents[i] {
+				rows[k].ReplyCount = int64(p.RepliesEach)
+				parentIDs = append(parentIDs, rows[k].ID)
 			}
 		}
 		var wg sync.WaitGroup
 		var myErr, cqlErr error
-		wg.Add(2)
-		go func() { defer wg.Done(); myErr = insertRows(ctx, c.DB, rows) }()
-		go func() {
-			defer wg.Done()
-			events := make([]comment.Event, len(rows))
-			for i, row := range rows {
-				events[i] = comment.NewEvent(comment.EventCreated, row)
-			}
-			cqlErr = writer.Apply(ctx, events)
-		}()
+		wg.Go(func() {
+			t := time.Now()
+			myErr = insertRows(ctx, c.DB, rows)
+			myBusy += time.Since(t)
+		})
+		wg.Go(func() {
+			t := time.Now()
+			cqlErr = loader.Load(ctx, rows)
+			cqlBusy += time.Since(t)
+		})
 		wg.Wait()
 		if myErr != nil {
 			return d, 0, fmt.Errorf("seed mysql: %w", myErr)
@@ -93,12 +119,20 @@ func seed(ctx context.Context, c *cluster, p profile, logger *slog.Logger) (data
 		if cqlErr != nil {
 			return d, 0, fmt.Errorf("seed cassandra: %w", cqlErr)
 		}
-		bar.set(off + n)
+		bar.set(off + len(rows))
 	}
 	bar.done()
+	t := time.Now()
+	recount := newProgress("seed counts (videos)", len(d.Counts))
+	if err := loader.Recount(ctx, func(done, _ int) { recount.set(done) }); err != nil {
+		return d, 0, fmt.Errorf("seed cassandra counts: %w", err)
+	}
+	recount.done()
+	cqlBusy += time.Since(t)
 	took := time.Since(began)
-	logger.Info("seeded", "videos", p.Videos, "comments", p.Comments, "hot", d.Counts[0], "took", took.Round(time.Millisecond),
-		"rate", fmt.Sprintf("%.0f/s", float64(p.Comments)/took.Seconds()))
+	logger.Info("seeded", "videos", p.Videos, "comments", p.Comments, "replies", replies, "hot", d.Counts[0], "took", took.Round(time.Millisecond),
+		"rate", fmt.Sprintf("%.0f/s", float64(all)/took.Seconds()),
+		"mysql_busy", myBusy.Round(time.Millisecond), "cassandra_busy", cqlBusy.Round(time.Millisecond))
 	return d, took, nil
 }
 
@@ -155,10 +189,13 @@ func insertRows(ctx context.Context, db *sql.DB, rows []comment.Comment) error {
 }
 
 // insertRetired runs one multi-row INSERT and deletes, in its transaction,
-// the unsent "created" events the triggers wrote for ids lo..hi. READ
-// COMMITTED keeps the DELETE's scan of the unsent rows from gap-locking the
-// other seeding transactions' rows; a deadlock that still happens (InnoDB
-// picks a victim) is retried from the start, as MySQL asks.
+// the unsent "created" events the triggers wrote for ids lo..hi. The DELETE
+// is forced through the outbox_comment index (schema/mysql/060; a table
+// growing this fast has statistics that pick a full scan, and a full scan
+// waits on every other seeding transaction's rows), so it touches
+// only this transaction's own rows, and READ COMMITTED takes no gap locks
+// at the range's ends; a deadlock that still happens (InnoDB picks a
+// victim) is retried from the start, as MySQL asks.
 func insertRetired(ctx context.Context, db *sql.DB, insert string, args []any, lo, hi int64) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
@@ -179,7 +216,8 @@ func insertRetiredOnce(ctx context.Context, db *sql.DB, insert string, args []an
 	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NULL AND event_type = 'created' AND comment_id BETWEEN ? AND ?`, lo, hi); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE o FROM outbox o FORCE INDEX (outbox_comment)
+		WHERE o.comment_id BETWEEN ? AND ? AND o.event_type = 'created' AND o.sent_at IS NULL`, lo, hi); err != nil {
 		return fmt.Errorf("retire the seed's outbox rows: %w", err)
 	}
 	return tx.Commit()
@@ -304,7 +342,7 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 			return chk, err
 		}
 		var total int64
-		if err := c.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM comments WHERE video_id = ? AND status = 'approved'", v).Scan(&total); err != nil {
+		if err := c.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved'", v).Scan(&total); err != nil {
 			return chk, err
 		}
 		pg, err := fetchPage(ctx, client, fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", readURL, v))
@@ -320,7 +358,7 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 }
 
 func newestApproved(ctx context.Context, db *sql.DB, video int64, n int) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT id FROM comments WHERE video_id = ? AND status = 'approved' ORDER BY id DESC LIMIT ?", video, n)
+	rows, err := db.QueryContext(ctx, "SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY id DESC LIMIT ?", video, n)
 	if err != nil {
 		return nil, err
 	}

@@ -17,38 +17,39 @@ import (
 
 // profile sizes a run.
 type profile struct {
-	Name                     string
-	Videos, Comments, Hot    int
-	Step                     time.Duration // one ramp step
-	Warmup                   time.Duration // unrecorded load before each ramp
-	ProfileFor               time.Duration // CPU profile of readsvc under the hot load
-	Start, DirectStart       float64       // first offered rate (direct-Cassandra modes start lower)
-	Factor, MaxRate          float64
-	P99Target                time.Duration
-	Workers                  int
-	CheckSamples             int
-	DeepPages                int
-	WriteSamples, ModSamples int
-	BackgroundRate           float64 // read load behind the write and moderation runs
-	Scenarios                []string
-	HotBaselines, ZipfModes  []string
+	Name                      string
+	Videos, Comments, Hot     int
+	ReplyParents, RepliesEach int           // replies seeded on the hot video's newest comments
+	Step                      time.Duration // one ramp step
+	Warmup                    time.Duration // unrecorded load before each ramp
+	ProfileFor                time.Duration // CPU profile of readsvc under the hot load
+	Start, DirectStart        float64       // first offered rate (direct-Cassandra modes start lower)
+	Factor, MaxRate           float64
+	P99Target                 time.Duration
+	Workers                   int
+	CheckSamples              int
+	DeepPages                 int
+	WriteSamples, ModSamples  int
+	BackgroundRate            float64 // read load behind the write and moderation runs
+	Scenarios                 []string
+	HotBaselines, ZipfModes   []string
 }
 
 var profiles = map[string]profile{
 	"quick": {
-		Name: "quick", Videos: 50, Comments: 20000, Hot: 5000,
+		Name: "quick", Videos: 50, Comments: 20000, Hot: 5000, ReplyParents: 5, RepliesEach: 10,
 		Step: time.Second, Warmup: 500 * time.Millisecond, ProfileFor: time.Second, Start: 1000, DirectStart: 100, Factor: 2, MaxRate: 64000, P99Target: 50 * time.Millisecond, Workers: 256,
 		CheckSamples: 100, DeepPages: 60, WriteSamples: 20, ModSamples: 20, BackgroundRate: 500,
 	},
 	"default": {
-		Name: "default", Videos: 500, Comments: 250000, Hot: 200000,
+		Name: "default", Videos: 500, Comments: 250000, Hot: 200000, ReplyParents: 20, RepliesEach: 50,
 		Step: 3 * time.Second, Warmup: time.Second, ProfileFor: 3 * time.Second, Start: 800, DirectStart: 100, Factor: 1.6, MaxRate: 64000, P99Target: 50 * time.Millisecond, Workers: 256,
 		CheckSamples: 300, DeepPages: 200, WriteSamples: 100, ModSamples: 100, BackgroundRate: 1000,
 	},
 	"large": {
 		// Issue #16's shape: one video with 1,000,000 comments plus 100,000
 		// videos with 2,000,000 in all (Zipf), 3,000,000 comments.
-		Name: "large", Videos: 100_001, Comments: 3_000_000, Hot: 1_000_000,
+		Name: "large", Videos: 100_001, Comments: 3_000_000, Hot: 1_000_000, ReplyParents: 100, RepliesEach: 100,
 		Step: 5 * time.Second, Warmup: 2 * time.Second, ProfileFor: 10 * time.Second, Start: 800, DirectStart: 100, Factor: 1.5, MaxRate: 64000, P99Target: 50 * time.Millisecond, Workers: 256,
 		CheckSamples: 500, DeepPages: 400, WriteSamples: 200, ModSamples: 200, BackgroundRate: 1000,
 	},
@@ -86,7 +87,9 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		report.NamedFigure{Name: "seeded comments", Value: float64(d.Total), Unit: "comments"},
 		report.NamedFigure{Name: "seeded videos", Value: float64(len(d.Counts)), Unit: "videos"},
 		report.NamedFigure{Name: "hot video comments", Value: float64(d.Counts[0]), Unit: "comments"},
-		report.NamedFigure{Name: "seed rate (MySQL + Cassandra)", Value: float64(d.Total) / seedTook.Seconds(), Unit: "comments/s"},
+		report.NamedFigure{Name: "seeded replies (hot video)", Value: float64(d.Replies), Unit: "replies"},
+		report.NamedFigure{Name: "seed time", Value: seedTook.Seconds(), Unit: "s"},
+		report.NamedFigure{Name: "seed rate (MySQL + Cassandra)", Value: float64(d.Total+d.Replies) / seedTook.Seconds(), Unit: "comments/s"},
 	)
 
 	// The services: cdc after the seed (it starts at the end of the binlog).
@@ -115,7 +118,7 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 	}
 	logger.Info("seed check", "comments", chk.Comments, "pages", chk.Pages, "mismatches", chk.Mismatches, "examples", chk.Examples)
 	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("Seed: bulk path — %d approved comments on %d videos (Zipf s=1.0 comment counts; hot video %d comments) written as multi-row INSERTs into MySQL and as `created` events through the syncer's own read-model writer (syncer/readmodel.Writer) into Cassandra; Redis left empty and filled lazily by readsvc.", d.Total, len(d.Counts), d.Counts[0]),
+		fmt.Sprintf("Seed: bulk path — %d approved comments on %d videos (Zipf s=1.0 comment counts; hot video %d comments) plus %d replies on its newest comments, written as multi-row INSERTs into MySQL (each retiring its trigger-written outbox rows in its own transaction) and through the read model's bulk loader (syncer/readmodel.Loader: the rows the syncer's Apply writes, counts derived once at the end) into Cassandra; Redis left empty and filled lazily by readsvc.", d.Total, len(d.Counts), d.Counts[0], d.Replies),
 		fmt.Sprintf("Seed check: %d random comments compared in MySQL, Cassandra (comments_by_id) and readsvc (GET /v1/comments/{id}); first pages and totals of %d videos (hot included) compared between readsvc and MySQL: %d mismatches.", chk.Comments, chk.Pages, chk.Mismatches),
 	)
 	rep.Extra = append(rep.Extra, report.NamedFigure{Name: "seed check mismatches", Value: float64(chk.Mismatches), Unit: "differences"})

@@ -1,0 +1,129 @@
+package readmodel
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
+)
+
+// Loader is the bulk path into an empty read model: the rows Apply would
+// write for "created" events of new comments that nobody has liked yet, in
+// single-partition batches, with every count derived once at the end
+// (Recount) instead of after every batch. A load of millions of comments
+// then costs about one write per row and table, not the ten reads and
+// writes per row that Apply's recount after each batch adds up to on a
+// video with a long tail.
+//
+// The rows and timestamps are exactly Apply's (readmodel_test checks that
+// the two leave the same State), so a loaded read model is one the syncer
+// would have written; the counts are recounted from the rows, as Apply
+// recounts them. Load is not for live traffic: it assumes each row is new
+// and has no likes, and until Recount ran the counts are behind.
+type Loader struct {
+	w       *Writer
+	touched map[int64]map[int32]bool // video → buckets and hot band 0 written
+}
+
+// NewLoader returns a Loader over w's session and concurrency.
+func (w *Writer) NewLoader() *Loader { return &Loader{w: w, touched: map[int64]map[int32]bool{}} }
+
+// Load writes rows: visible root comments into comments_by_id,
+// comments_by_video and the hot index (band 0), visible replies into
+// comments_by_id and replies_by_parent. Not safe for concurrent use.
+func (l *Loader) Load(ctx context.Context, rows []comment.Comment) error {
+	byID := make([]gocql.BatchEntry, 0, len(rows))
+	batches := map[string][]gocql.BatchEntry{}
+	var keys []string
+	add := func(key string, e gocql.BatchEntry) {
+		if _, ok := batches[key]; !ok {
+			keys = append(keys, key)
+		}
+		batches[key] = append(batches[key], e)
+	}
+	for _, c := range rows {
+		if c.Status != comment.Approved {
+			return fmt.Errorf("load comment %d: status %s; the bulk path holds approved comments only", c.ID, c.Status)
+		}
+		byID = append(byID, gocql.BatchEntry{Stmt: insertByID, Args: []any{c.ID, c.VideoID, c.UserID, c.ParentID, c.Content,
+			string(c.Status), c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
+		if c.ParentID != 0 {
+			add(fmt.Sprintf("r%d", c.ParentID), gocql.BatchEntry{Stmt: insertReply, Args: []any{c.ParentID, c.ID, c.VideoID, c.UserID,
+				c.Content, c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
+			continue
+		}
+		b := comment.Bucket(c.ID)
+		add(fmt.Sprintf("v%d/%d", c.VideoID, b), gocql.BatchEntry{Stmt: insertByVideo, Args: []any{c.VideoID, b, c.ID, c.UserID,
+			c.ParentID, c.Content, c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
+		add(fmt.Sprintf("h%d", c.VideoID), gocql.BatchEntry{Stmt: insertHot, Args: []any{c.VideoID, int32(0), int64(0), c.ID,
+			l.w.stamp()}, Idempotent: true})
+		if l.touched[c.VideoID] == nil {
+			l.touched[c.VideoID] = map[int32]bool{}
+		}
+		l.touched[c.VideoID][b] = true
+	}
+	return l.w.eachOf(ctx, []int{len(byID), len(keys)}, []func(context.Context, int) error{
+		func(ctx context.Context, i int) error {
+			e := byID[i]
+			if err := l.w.s.Query(e.Stmt, e.Args...).Idempotent(true).ExecContext(ctx); err != nil {
+				return fmt.Errorf("load comments_by_id: %w", err)
+			}
+			return nil
+		},
+		func(ctx context.Context, i int) error {
+			entries := batches[keys[i]]
+			for start := 0; start < len(entries); start += maxStatements {
+				b := l.w.s.Batch(gocql.UnloggedBatch).WithContext(ctx)
+				b.Entries = entries[start:min(start+maxStatements, len(entries))]
+				if err := b.ExecContext(ctx); err != nil {
+					return fmt.Errorf("load partition %s: %w", keys[i], err)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// Recount derives what Load left behind: each touched partition's
+// video_buckets entry, each touched video's video_counts row and its hot
+// band 0 in video_hot_bands, from the rows themselves. progress, when not
+// nil, is told how many videos are done.
+func (l *Loader) Recount(ctx context.Context, progress func(done, total int)) error {
+	videos := make([]int64, 0, len(l.touched))
+	for v := range l.touched {
+		videos = append(videos, v)
+	}
+	slices.Sort(videos)
+	var done int
+	const step = 1000
+	for start := 0; start < len(videos); start += step {
+		chunk := videos[start:min(start+step, len(videos))]
+		var parts []partition
+		for _, v := range chunk {
+			for b := range l.touched[v] {
+				parts = append(parts, partition{v, b})
+			}
+		}
+		if err := l.w.each(ctx, len(parts), func(ctx context.Context, i int) error { return l.w.recountBucket(ctx, parts[i]) }); err != nil {
+			return err
+		}
+		err := l.w.each(ctx, len(chunk), func(ctx context.Context, i int) error {
+			if err := l.w.s.Query(insertBand, chunk[i], int32(0)).Idempotent(true).ExecContext(ctx); err != nil {
+				return fmt.Errorf("write video_hot_bands %d/0: %w", chunk[i], err)
+			}
+			return l.w.recountVideo(ctx, chunk[i])
+		})
+		if err != nil {
+			return err
+		}
+		done += len(chunk)
+		if progress != nil {
+			progress(done, len(videos))
+		}
+	}
+	clear(l.touched)
+	return nil
+}
