@@ -13,6 +13,7 @@ import (
 	"github.com/vidcomments/vidcomments/bench/load"
 	"github.com/vidcomments/vidcomments/bench/report"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
 // profile sizes a run.
@@ -195,6 +196,20 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 			}
 		}
 		hotBest = best["hot/readsvc"]
+		cd, err := measureColdDeep(ctx, c, client, readsvc.Base, d.video(0), coldDeepSamples)
+		if err != nil {
+			return err
+		}
+		rep.Ratios = append(rep.Ratios, report.Ratio{Name: "cold page of the hot video at any depth: p99", Value: float64(cd.P99) / float64(time.Millisecond), Goal: 20, Unit: "ms",
+			Detail: fmt.Sprintf("%d pages after random comments of the %d-comment video (the deepest %d comments down), the video invalidated before each, one at a time: p50 %v, p99 %v, max %v",
+				cd.Samples, d.Counts[0], cd.DeepestOrdinal, cd.P50, cd.P99, cd.Max)})
+		rss, err := rssBytes(full.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		budget := pages.DefaultCacheBytes + pages.DefaultCacheBytes/8 + 64<<20
+		rep.Ratios = append(rep.Ratios, report.Ratio{Name: "readsvc resident memory after the read runs", Value: float64(rss) / (1 << 20), Goal: float64(budget) / (1 << 20), Unit: "MiB",
+			Detail: fmt.Sprintf("VmRSS %d MiB; goal: its groupcache bytes (pages %d MiB + comments %d MiB) + 64 MiB", rss>>20, pages.DefaultCacheBytes>>20, pages.DefaultCacheBytes>>23)})
 		// Where readsvc's time goes: CPU profiles at the best sustained
 		// rate of the hot and zipf scenarios.
 		for _, sc := range []string{"hot", "zipf"} {

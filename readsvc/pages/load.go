@@ -65,7 +65,7 @@ func (r *Reader) loadPage(ctx context.Context, key string) ([]byte, error) {
 }
 
 // fromCache reads the page from the video's Redis window, refilling the
-// window from Cassandra when it is not cached.
+// window from Cassandra when it is not cached and the page is page one.
 func (r *Reader) fromCache(ctx context.Context, req Request) (built, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		p, err := r.cache.Read(ctx, req.Video, req.Before, req.Limit+1)
@@ -75,6 +75,13 @@ func (r *Reader) fromCache(ctx context.Context, req Request) (built, error) {
 		if p.Cached {
 			r.m.loads.WithLabelValues("redis").Inc()
 			return r.fromWindow(ctx, req, p.Entries, p.Complete, p.Total, p.Version, true)
+		}
+		if req.Before > 0 {
+			// A cursor page of an uncached video: the window holds the
+			// newest comments, so filling it would read them only to read
+			// Cassandra again at the cursor. Read the page itself, version-
+			// guarded like a fill; page one fills the window.
+			return r.direct(ctx, req, true)
 		}
 		w, err := r.backfill(ctx, req.Video)
 		if err != nil {
