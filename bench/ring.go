@@ -144,6 +144,18 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 	}
 	s1, s3 := median(sat[single.Mode]), median(sat[three.Mode])
 
+	// The front door: the ring behind HAProxy against one readsvc, with
+	// wrk (whose ceiling is measured in the same runs).
+	ringAddrs := make([]string, len(ring))
+	for i, r := range ring {
+		ringAddrs[i] = r.Addr
+	}
+	lb, err := measureBehindHAProxy(ctx, logger, filepath.Join(outDir, "logs"), one.Addr, ringAddrs, firstPage(d.video(0)))
+	if err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	rep.Ratios, rep.Extra, rep.Notes = append(rep.Ratios, lb.Ratios...), append(rep.Extra, lb.Figures...), append(rep.Notes, lb.Note)
+
 	// Cold: caches flushed, then the same request sequence at the same rate
 	// against each; backfills counted over every instance involved.
 	cold := scs["cold"]

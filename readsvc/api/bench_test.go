@@ -6,15 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/wrk"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
@@ -257,50 +258,46 @@ func seedLiked(t testing.TB, st *readtest.Stack, n int) int64 {
 	return video
 }
 
-// wrkRun is one wrk run's figures.
-type wrkRun struct {
-	rps float64
-	p99 time.Duration
-}
-
 // runWrk drives url with Debian's wrk (one thread, conns connections, for
-// d) and parses its requests/s and its p99 (--latency).
-func runWrk(b *testing.B, url string, conns int, d time.Duration) wrkRun {
+// d): its requests/s and its p99 (--latency).
+func runWrk(b *testing.B, url string, conns int, d time.Duration) wrk.Result {
 	b.Helper()
-	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", url).CombinedOutput()
+	r, err := wrk.Run(b.Context(), url, conns, d)
 	if err != nil {
-		b.Fatalf("wrk %s: %v\n%s", url, err, out)
-	}
-	var r wrkRun
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			r.rps, _ = strconv.ParseFloat(f[1], 64)
-		case len(f) == 2 && f[0] == "99%":
-			r.p99 = parseWrkDuration(f[1])
-		case strings.Contains(line, "Non-2xx"):
-			b.Fatalf("wrk %s: %s", url, line)
-		}
-	}
-	if r.rps == 0 {
-		b.Fatalf("wrk %s: no Requests/sec in\n%s", url, out)
+		b.Fatal(err)
 	}
 	return r
 }
 
-// parseWrkDuration reads wrk's "812.00us", "6.10ms", "1.02s".
-func parseWrkDuration(s string) time.Duration {
-	for _, u := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}} {
-		if v, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return time.Duration(f * float64(u.unit))
-		}
+// processCPU is the user and system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
 	}
-	return 0
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// staticPage warms path on r and serves its exact body and headers from a
+// plain net/http handler: the ceiling readsvc is measured against.
+func staticPage(b *testing.B, r *readtest.Reader, path string) (*httptest.Server, int) {
+	b.Helper()
+	warm := r.Get(b, path)
+	if warm.Code != 200 || len(warm.IDs()) != 20 {
+		b.Fatalf("warm-up %s: %d %s", path, warm.Code, warm.Raw)
+	}
+	body, headers := warm.Raw, http.Header{}
+	for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options"} {
+		headers[k] = warm.Header[k]
+	}
+	headers["Content-Length"] = []string{strconv.Itoa(len(body))}
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		for k, v := range headers {
+			h[k] = v
+		}
+		_, _ = w.Write(body)
+	})), len(body)
 }
 
 // BenchmarkHotPageWrk measures the hot page with an independent generator,
@@ -313,34 +310,16 @@ func parseWrkDuration(s string) time.Duration {
 //
 //	go test ./readsvc/api -run '^$' -bench HotPageWrk -benchtime 1x
 func BenchmarkHotPageWrk(b *testing.B) {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		b.Fatalf("wrk is not installed (%v): run scripts/stack install (it installs Debian's wrk)", err)
+	if err := wrk.Installed(); err != nil {
+		b.Fatal(err)
 	}
 	st := readtest.NewStack(b)
 	video := seedLiked(b, st, 200)
 	r := st.NewReader(readtest.Config{})
-	staticOf := func(path string) (*httptest.Server, int) {
-		warm := r.Get(b, path)
-		if warm.Code != 200 || len(warm.IDs()) != 20 {
-			b.Fatalf("warm-up %s: %d %s", path, warm.Code, warm.Raw)
-		}
-		body, headers := warm.Raw, http.Header{}
-		for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options"} {
-			headers[k] = warm.Header[k]
-		}
-		headers["Content-Length"] = []string{strconv.Itoa(len(body))}
-		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			h := w.Header()
-			for k, v := range headers {
-				h[k] = v
-			}
-			_, _ = w.Write(body)
-		})), len(body)
-	}
 	timePath, hotPath := readtest.PagePath(video, "limit=20"), readtest.PagePath(video, "limit=20&sort=hot")
-	staticTime, timeBytes := staticOf(timePath)
+	staticTime, timeBytes := staticPage(b, r, timePath)
 	defer staticTime.Close()
-	staticHot, _ := staticOf(hotPath)
+	staticHot, _ := staticPage(b, r, hotPath)
 	defer staticHot.Close()
 	null := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header()["Content-Length"] = []string{"0"}
@@ -358,43 +337,53 @@ func BenchmarkHotPageWrk(b *testing.B) {
 		conns  = 64
 		each   = 4 * time.Second
 	)
-	runs := make([][]wrkRun, len(modes))
+	runs := make([][]wrk.Result, len(modes))
+	// CPU time of this process (the handler under test; wrk is another
+	// process) per request served, per mode: the per-core figure that
+	// docs/capacity.md sizes readsvc nodes with.
+	cpu, served := make([]time.Duration, len(modes)), make([]float64, len(modes))
 	for range b.N {
 		for range rounds {
 			for i, m := range modes {
-				runs[i] = append(runs[i], runWrk(b, m.url, conns, each))
+				before := processCPU(b)
+				r := runWrk(b, m.url, conns, each)
+				cpu[i] += processCPU(b) - before
+				served[i] += r.RPS * each.Seconds()
+				runs[i] = append(runs[i], r)
 			}
 		}
 	}
-	med := func(i int) wrkRun {
+	med := func(i int) wrk.Result {
 		rs := slices.Clone(runs[i])
-		slices.SortFunc(rs, func(a, b wrkRun) int { return int(a.rps - b.rps) })
+		slices.SortFunc(rs, func(a, b wrk.Result) int { return int(a.RPS - b.RPS) })
 		m := rs[len(rs)/2]
 		ps := make([]time.Duration, len(rs))
 		for j, x := range rs {
-			ps[j] = x.p99
+			ps[j] = x.P99
 		}
 		slices.Sort(ps)
-		m.p99 = ps[len(ps)/2]
+		m.P99 = ps[len(ps)/2]
 		return m
 	}
-	ceiling := med(0).rps
+	ceiling := med(0).RPS
 	var lines []string
 	for i, m := range modes {
 		x := med(i)
-		b.ReportMetric(x.rps, m.name+"-req/s")
-		b.ReportMetric(float64(x.p99.Microseconds())/1000, m.name+"-p99-ms")
-		line := fmt.Sprintf("%-12s %8.0f req/s  p99 %-8v (rounds:", m.name, x.rps, x.p99)
+		b.ReportMetric(x.RPS, m.name+"-req/s")
+		b.ReportMetric(float64(x.P99.Microseconds())/1000, m.name+"-p99-ms")
+		perCore := served[i] / cpu[i].Seconds()
+		b.ReportMetric(perCore, m.name+"-req/cpu-s")
+		line := fmt.Sprintf("%-12s %8.0f req/s  p99 %-8v %7.0f req per CPU-second (rounds:", m.name, x.RPS, x.P99, perCore)
 		for _, r := range runs[i] {
-			line += fmt.Sprintf(" %.0f", r.rps)
+			line += fmt.Sprintf(" %.0f", r.RPS)
 		}
 		line += ")"
-		if i > 0 && x.rps >= 0.9*ceiling {
+		if i > 0 && x.RPS >= 0.9*ceiling {
 			line += "  GENERATOR-BOUND: within 10% of the null handler, not a figure"
 		}
 		lines = append(lines, line)
 	}
-	ratio := func(a, b int) float64 { return med(a).rps / med(b).rps }
+	ratio := func(a, b int) float64 { return med(a).RPS / med(b).RPS }
 	b.ReportMetric(ratio(0, 1), "null/static")
 	b.ReportMetric(ratio(2, 1), "readsvc/static")
 	b.ReportMetric(ratio(4, 3), "readsvc-hot/static-hot")

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vidcomments/vidcomments/bench/report"
+	"github.com/vidcomments/vidcomments/internal/wrk"
+)
+
+// lbFigures is what measureBehindHAProxy adds to a report.
+type lbFigures struct {
+	Ratios  []report.Ratio
+	Figures []report.NamedFigure
+	Note    string
+}
+
+// measureBehindHAProxy drives the hot page with wrk against: a null
+// handler (the generator's ceiling in this run), one readsvc directly, the
+// same readsvc behind HAProxy (what the proxy hop costs), and the ring's
+// instances behind HAProxy (round-robin) — the cluster topology's front
+// door. Modes take turns for three rounds; medians are kept.
+//
+// HAProxy is Debian's (scripts/stack install puts it there), run in the
+// foreground with a configuration written into logDir.
+func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, single string, ring []string, path string) (lbFigures, error) {
+	if err := wrk.Installed(); err != nil {
+		return lbFigures{}, err
+	}
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		return lbFigures{}, fmt.Errorf("haproxy is not installed (%v): run scripts/stack install (it installs Debian's haproxy)", err)
+	}
+	oneFront, err := freeAddr()
+	if err != nil {
+		return lbFigures{}, err
+	}
+	ringFront, err := freeAddr()
+	if err != nil {
+		return lbFigures{}, err
+	}
+	stop, err := startHAProxy(ctx, logDir, map[string][]string{oneFront: {single}, ringFront: ring})
+	if err != nil {
+		return lbFigures{}, err
+	}
+	defer stop()
+	null := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header()["Content-Length"] = []string{"0"}
+	}))
+	defer null.Close()
+
+	modes := []struct{ name, url string }{
+		{"null handler", null.URL + "/"},
+		{"1 readsvc, direct", "http://" + single + path},
+		{"HAProxy → 1 readsvc", "http://" + oneFront + path},
+		{fmt.Sprintf("HAProxy → %d readsvc (ring)", len(ring)), "http://" + ringFront + path},
+	}
+	const (
+		rounds = 3
+		conns  = 64
+		each   = 4 * time.Second
+	)
+	runs := make([][]float64, len(modes))
+	for round := range rounds {
+		for i, m := range modes {
+			r, err := wrk.Run(ctx, m.url, conns, each)
+			if err != nil {
+				return lbFigures{}, fmt.Errorf("%s: %w", m.name, err)
+			}
+			logger.Info("haproxy", "mode", m.name, "round", round, "rps", fmt.Sprintf("%.0f", r.RPS), "p99", r.P99)
+			runs[i] = append(runs[i], r.RPS)
+		}
+	}
+	med := make([]float64, len(modes))
+	var out lbFigures
+	for i, m := range modes {
+		med[i] = median(slices.Clone(runs[i]))
+		out.Figures = append(out.Figures, report.NamedFigure{Name: "hot page through wrk (median of 3), " + m.name, Value: med[i], Unit: "req/s"})
+	}
+	bound := func(i int) string {
+		if med[i] >= 0.9*med[0] {
+			return " GENERATOR-BOUND: within 10% of the null handler, not a figure."
+		}
+		return ""
+	}
+	out.Ratios = []report.Ratio{
+		{Name: "HAProxy: the proxy hop, HAProxy → 1 readsvc / 1 readsvc direct", Value: ratio(med[2], med[1]), Goal: 0.5, Higher: true, Unit: "×",
+			Detail: fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians: direct %.0f/s, through HAProxy %.0f/s, null handler %.0f/s (the generator's ceiling).%s", conns, each, rounds, med[1], med[2], med[0], bound(2))},
+		{Name: fmt.Sprintf("HAProxy: %d readsvc behind HAProxy / 1 readsvc direct", len(ring)), Value: ratio(med[3], med[1]), Goal: 0.5, Higher: true, Unit: "×",
+			Detail: fmt.Sprintf("the same runs: %d instances round-robin behind HAProxy %.0f/s (rounds %.0f), 1 direct %.0f/s (rounds %.0f). Every process — wrk, HAProxy, the readsvc instances, Redis — shares this box's CPUs, so more instances cannot add capacity here; the goal only says the front door costs at most half. docs/capacity.md turns the per-core figures into node counts.%s",
+				len(ring), med[3], runs[3], med[1], runs[1], bound(3))},
+	}
+	out.Note = fmt.Sprintf("HAProxy (Debian's, %s): one frontend per backend set, mode http, keep-alive to the servers (http-reuse always), round-robin; wrk keeps %d connections to whichever front it measures. Configuration: logs/haproxy.cfg.", haproxyVersion(), conns)
+	return out, nil
+}
+
+// startHAProxy runs HAProxy in the foreground with one frontend per entry
+// of fronts (listen address → server addresses) and waits until every
+// frontend accepts connections. stop ends it.
+func startHAProxy(ctx context.Context, logDir string, fronts map[string][]string) (stop func(), err error) {
+	var cfg strings.Builder
+	cfg.WriteString(`# written by go run ./bench ring
+global
+    maxconn 20000
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    option http-keep-alive
+    http-reuse always
+`)
+	n := 0
+	for front, servers := range fronts {
+		fmt.Fprintf(&cfg, "\nfrontend f%d\n    bind %s\n    default_backend b%d\n\nbackend b%d\n    balance roundrobin\n", n, front, n, n)
+		for i, s := range servers {
+			fmt.Fprintf(&cfg, "    server s%d %s\n", i, s)
+		}
+		n++
+	}
+	file := filepath.Join(logDir, "haproxy.cfg")
+	if err := os.WriteFile(file, []byte(cfg.String()), 0o644); err != nil {
+		return nil, err
+	}
+	if out, err := exec.CommandContext(ctx, "haproxy", "-c", "-q", "-f", file).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("haproxy -c -f %s: %v\n%s", file, err, out)
+	}
+	logf, err := os.Create(filepath.Join(logDir, "haproxy.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("haproxy", "-db", "-f", file)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start haproxy: %w", err)
+	}
+	stop = func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for front := range fronts {
+		for {
+			c, err := net.DialTimeout("tcp", front, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				stop()
+				return nil, fmt.Errorf("haproxy does not listen on %s after 10 s (log: %s)", front, logf.Name())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return stop, nil
+}
+
+// haproxyVersion is the first line of haproxy -v, for the report.
+func haproxyVersion() string {
+	out, err := exec.Command("haproxy", "-v").Output()
+	if err != nil {
+		return "version unknown"
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(line)
+}

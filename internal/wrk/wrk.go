@@ -1,0 +1,77 @@
+// Package wrk runs Debian's wrk, the HTTP benchmarks' load generator, and
+// reads its figures. wrk is a C event loop whose own ceiling on this kind
+// of box is well above the handlers it measures; every benchmark that uses
+// it also runs it against a null handler in the same run, so a figure taken
+// at the generator's ceiling is seen as such.
+package wrk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result is one run's figures.
+type Result struct {
+	RPS      float64       // Requests/sec
+	P50, P99 time.Duration // from --latency
+}
+
+// Installed says how to get wrk when it is missing.
+func Installed() error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk is not installed (%v): run scripts/stack install (it installs Debian's wrk)", err)
+	}
+	return nil
+}
+
+// Run drives url with one wrk thread over conns connections for d. Any
+// non-2xx answer or socket error fails the run: a rate of errors is not a
+// rate of pages.
+func Run(ctx context.Context, url string, conns int, d time.Duration) (Result, error) {
+	out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", url).CombinedOutput()
+	if err != nil {
+		return Result{}, fmt.Errorf("wrk %s: %v\n%s", url, err, out)
+	}
+	return Parse(string(out))
+}
+
+// Parse reads wrk's report.
+func Parse(out string) (Result, error) {
+	var r Result
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			r.RPS, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) == 2 && f[0] == "50%":
+			r.P50 = parseDuration(f[1])
+		case len(f) == 2 && f[0] == "99%":
+			r.P99 = parseDuration(f[1])
+		case strings.Contains(line, "Non-2xx"), strings.Contains(line, "Socket errors"):
+			return Result{}, errors.New("wrk: " + strings.TrimSpace(line))
+		}
+	}
+	if r.RPS == 0 {
+		return Result{}, fmt.Errorf("wrk: no Requests/sec in\n%s", out)
+	}
+	return r, nil
+}
+
+// parseDuration reads wrk's "812.00us", "6.10ms", "1.02s", "2.00m".
+func parseDuration(s string) time.Duration {
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return time.Duration(f * float64(u.unit))
+		}
+	}
+	return 0
+}
