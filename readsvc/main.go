@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,6 +72,10 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	if cacheBytes == 0 {
 		cacheBytes = -1 // off
 	}
+	if limit := memoryLimit(cacheBytes); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		logger.Info("soft memory limit", "bytes", limit, "from", "groupcache bytes + 1/8 + 48 MiB (GOMEMLIMIT overrides)")
+	}
 	var cache pages.Cache = pagecache.New(rdb, pagecache.Options{Window: cfg.Window, PageTTL: cfg.PageTTL, NegativeTTL: cfg.NegativeTTL})
 	redisProbe := func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) }
 	if cfg.CachesOff {
@@ -105,4 +110,17 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	}
 	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Tokens: tokens, Registry: reg, Logger: logger})))
 	return app, nil
+}
+
+// memoryLimit is the Go runtime's soft memory limit for a readsvc whose
+// groupcache groups may hold cacheBytes (pages) and cacheBytes/8
+// (comments): their sum and 48 MiB for everything else, so the collector
+// works harder before the process outgrows its configured size instead of
+// letting the heap double past it. 0 (no limit) when GOMEMLIMIT is set,
+// which wins, or when groupcache is off.
+func memoryLimit(cacheBytes int64) int64 {
+	if cacheBytes <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	return cacheBytes + cacheBytes/8 + 48<<20
 }
