@@ -110,7 +110,7 @@ func startHAProxy(ctx context.Context, logDir string, fronts map[string][]string
 	var cfg strings.Builder
 	cfg.WriteString(`# written by go run ./bench ring
 global
-    maxconn 20000
+    maxconn 4096
 
 defaults
     mode http
