@@ -96,7 +96,7 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, sing
 		{Name: "HAProxy: the proxy hop, HAProxy → 1 readsvc / 1 readsvc direct", Value: ratio(med[2], med[1]), Goal: 0.5, Higher: true, Unit: "×",
 			Detail: fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians: direct %.0f/s, through HAProxy %.0f/s, null handler %.0f/s (the generator's ceiling).%s", conns, each, rounds, med[1], med[2], med[0], bound(2))},
 		{Name: fmt.Sprintf("HAProxy: %d readsvc behind HAProxy / 1 readsvc direct", len(ring)), Value: ratio(med[3], med[1]), Goal: 0.5, Higher: true, Unit: "×",
-			Detail: fmt.Sprintf("the same runs: %d instances round-robin behind HAProxy %.0f/s (rounds %.0f), 1 direct %.0f/s (rounds %.0f). Every process — wrk, HAProxy, the readsvc instances, Redis — shares this box's CPUs, so more instances cannot add capacity here; the goal only says the front door costs at most half. docs/capacity.md turns the per-core figures into node counts.%s",
+			Detail: fmt.Sprintf("the same runs: %d instances round-robin behind HAProxy %.0f/s (rounds %.0f), 1 direct %.0f/s (rounds %.0f). Every process — wrk, HAProxy, the readsvc instances, Redis — shares this box's CPUs, so more instances cannot add capacity here; the goal only says the front door costs at most half.%s",
 				len(ring), med[3], runs[3], med[1], runs[1], bound(3))},
 	}
 	out.Note = fmt.Sprintf("HAProxy (Debian's, %s): one frontend per backend set, mode http, keep-alive to the servers (http-reuse always), round-robin; wrk keeps %d connections to whichever front it measures. Configuration: logs/haproxy.cfg.", haproxyVersion(), conns)
