@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vidcomments/vidcomments/internal/metric"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 )
 
@@ -62,33 +63,21 @@ func NewJob(in *Inspector, cache *pagecache.Cache, cfg JobConfig) *Job {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	kinds := make([]string, len(CacheKinds))
+	for i, k := range CacheKinds {
+		kinds[i] = string(k)
+	}
+	f := metric.With(cfg.Registry)
 	j := &Job{
 		in: in, cache: cache, cfg: cfg, stop: make(chan struct{}),
-		mismatches: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "cdc_inspector_mismatches", Help: "Mismatches older than the grace period the last inspector run found, by kind.",
-		}, []string{"kind"}),
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cdc_inspector_runs_total", Help: "Inspector runs by result: ok (whatever it found) or error (could not read).",
-		}, []string{"result"}),
-		videos: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cdc_inspector_videos_total", Help: "Cached videos inspected.",
-		}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "cdc_inspector_run_duration_seconds", Help: "Time of one inspector run.", Buckets: runBuckets,
-		}),
-		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cdc_inspector_last_run_timestamp_seconds", Help: "End of the last successful inspector run.",
-		}),
-		repairer: NewRepairer(in.db, cache, cfg.Logger, cfg.Registry),
+		mismatches: f.GaugePer("cdc_inspector_mismatches", "Mismatches older than the grace period the last inspector run found, by kind.", "kind", kinds...),
+		runs:       f.CounterPer("cdc_inspector_runs_total", "Inspector runs by result: ok (whatever it found) or error (could not read).", "result", "ok", "error"),
+		videos:     f.Counter("cdc_inspector_videos_total", "Cached videos inspected."),
+		duration:   f.Histogram("cdc_inspector_run_duration_seconds", "Time of one inspector run.", runBuckets),
+		lastRun:    f.Gauge("cdc_inspector_last_run_timestamp_seconds", "End of the last successful inspector run."),
+		repairer:   NewRepairer(in.db, cache, cfg.Logger, cfg.Registry),
 	}
-	for _, k := range CacheKinds {
-		j.mismatches.WithLabelValues(string(k))
-	}
-	j.runs.WithLabelValues("ok")
-	j.runs.WithLabelValues("error")
-	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(j.mismatches, j.runs, j.videos, j.duration, j.lastRun)
-	}
+	f.Must()
 	return j
 }
 

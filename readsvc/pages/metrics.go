@@ -3,6 +3,8 @@ package pages
 import (
 	"github.com/golang/groupcache"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/metric"
 )
 
 // metrics of the read path. No label carries a video id.
@@ -27,56 +29,29 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
+	f := metric.With(reg)
 	m := &metrics{
-		memoHits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "readsvc_page_memo_hits_total", Help: "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before groupcache: the in-process hits groupcache's own counters do not see.",
-		}),
-		versionLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_version_lookups_total", Help: "Cache-version lookups of page requests by source: the local map, Redis after a map miss, or unknown (Redis down).",
-		}, []string{"source"}),
-		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_page_loads_total", Help: "Pages built after a groupcache miss, by the tier that answered: redis (window hit), backfill (window refilled from Cassandra), cassandra (page past the window), direct (Cassandra without Redis).",
-		}, []string{"source"}),
-		pageQueries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "readsvc_cassandra_page_queries_total", Help: "Cassandra page reads: one per backfill of a video's window and one per page read past it or without Redis.",
-		}),
-		cassandraSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "readsvc_cassandra_seconds", Help: "Latency of Cassandra reads by operation.",
-			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
-		}, []string{"op"}),
-		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_fills_total", Help: "Fills of a video's window: written (the version had not moved), merged (written with the changes recorded during the backfill merged from the overlay), voided (older than the overlay horizon, or the video was invalidated during the backfill) or error.",
-		}, []string{"result"}),
-		leases: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_fill_leases_total", Help: "Attempts to take a video's cross-process fill lease.",
-		}, []string{"result"}),
-		fillWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_fill_waits_total", Help: "Waits for another process's fill: filled in time or timed out.",
-		}, []string{"result"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "readsvc_cassandra_rejected_total", Help: "Cassandra reads refused at once: overloaded (concurrency cap full) or cassandra_down (circuit open).",
-		}, []string{"reason"}),
-		staleServed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "readsvc_stale_served_total", Help: "Responses served from the last good copy because a fresh one could not be built.",
-		}),
-		uncacheable: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "readsvc_uncacheable_pages_total", Help: "Pages served once but not cached because the video changed while they were read.",
-		}),
-		invalMessages: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "readsvc_inval_messages_total", Help: "Messages received on the inval channel.",
-		}),
-		versionResets: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "readsvc_version_map_resets_total", Help: "Times the local version map was dropped on an inval (re)subscription.",
-		}),
-		subscribed: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "readsvc_inval_subscribed", Help: "1 while the inval subscription is confirmed and the local version map is trusted.",
-		}),
-		breakerOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "readsvc_dependency_down", Help: "1 while a dependency's circuit is open (calls fail fast).",
-		}, []string{"dependency"}),
+		memoHits: f.Counter("readsvc_page_memo_hits_total", "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before groupcache: the in-process hits groupcache's own counters do not see."),
+		versionLookups: f.CounterVec("readsvc_version_lookups_total", "Cache-version lookups of page requests by source: the local map, Redis after a map miss, or unknown (Redis down).",
+			"source"),
+		loads: f.CounterVec("readsvc_page_loads_total", "Pages built after a groupcache miss, by the tier that answered: redis (window hit), backfill (window refilled from Cassandra), cassandra (page past the window), direct (Cassandra without Redis).",
+			"source"),
+		pageQueries: f.Counter("readsvc_cassandra_page_queries_total", "Cassandra page reads: one per backfill of a video's window and one per page read past it or without Redis."),
+		cassandraSeconds: f.HistogramVec("readsvc_cassandra_seconds", "Latency of Cassandra reads by operation.",
+			[]float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5}, "op"),
+		fills: f.CounterVec("readsvc_fills_total", "Fills of a video's window: written (the version had not moved), merged (written with the changes recorded during the backfill merged from the overlay), voided (older than the overlay horizon, or the video was invalidated during the backfill) or error.",
+			"result"),
+		leases:        f.CounterVec("readsvc_fill_leases_total", "Attempts to take a video's cross-process fill lease.", "result"),
+		fillWaits:     f.CounterVec("readsvc_fill_waits_total", "Waits for another process's fill: filled in time or timed out.", "result"),
+		rejected:      f.CounterVec("readsvc_cassandra_rejected_total", "Cassandra reads refused at once: overloaded (concurrency cap full) or cassandra_down (circuit open).", "reason"),
+		staleServed:   f.Counter("readsvc_stale_served_total", "Responses served from the last good copy because a fresh one could not be built."),
+		uncacheable:   f.Counter("readsvc_uncacheable_pages_total", "Pages served once but not cached because the video changed while they were read."),
+		invalMessages: f.Counter("readsvc_inval_messages_total", "Messages received on the inval channel."),
+		versionResets: f.Counter("readsvc_version_map_resets_total", "Times the local version map was dropped on an inval (re)subscription."),
+		subscribed:    f.Gauge("readsvc_inval_subscribed", "1 while the inval subscription is confirmed and the local version map is trusted."),
+		breakerOpen:   f.GaugeVec("readsvc_dependency_down", "1 while a dependency's circuit is open (calls fail fast).", "dependency"),
 	}
-	reg.MustRegister(m.memoHits, m.versionLookups, m.loads, m.pageQueries, m.cassandraSeconds, m.fills, m.leases, m.fillWaits,
-		m.rejected, m.staleServed, m.uncacheable, m.invalMessages, m.versionResets, m.breakerOpen, m.subscribed)
+	f.Must()
 	m.versionFromMap = m.versionLookups.WithLabelValues("map")
 	return m
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/metric"
 )
 
 type metrics struct {
@@ -22,45 +24,22 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	f := metric.With(reg)
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "writesvc_http_requests_total",
-			Help: "API requests by route pattern, method and status code.",
-		}, []string{"route", "method", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "writesvc_http_request_duration_seconds",
-			Help:    "API request latency by route pattern.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route", "method"}),
-		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "writesvc_comments_accepted_total",
-			Help: "Comments committed, by their initial status (pending or approved).",
-		}, []string{"status"}),
-		replays: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "writesvc_idempotent_replays_total",
-			Help: "Posts answered from a stored Idempotency-Key response.",
-		}),
-		moderation: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "writesvc_moderation_actions_total",
-			Help: "Moderation actions (including authors deleting, pins and unpins) by action and result: changed, unchanged, invalid_transition.",
-		}, []string{"action", "result"}),
-		bans: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "writesvc_bans_total",
-			Help: "Ban and unban requests applied.",
-		}, []string{"action"}),
-		likes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "writesvc_likes_total",
-			Help: "Like (PUT) and unlike (DELETE) requests by action and result: changed (a like event written) or unchanged.",
-		}, []string{"action", "result"}),
-		edits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "writesvc_edits_total",
-			Help: "Comment edits committed (each with an edited event).",
-		}),
+		requests: f.CounterVec("writesvc_http_requests_total", "API requests by route pattern, method and status code.", "route", "method", "code"),
+		latency: f.HistogramVec("writesvc_http_request_duration_seconds", "API request latency by route pattern.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, "route", "method"),
+		accepted: f.CounterVec("writesvc_comments_accepted_total", "Comments committed, by their initial status (pending or approved).", "status"),
+		replays:  f.Counter("writesvc_idempotent_replays_total", "Posts answered from a stored Idempotency-Key response."),
+		moderation: f.CounterVec("writesvc_moderation_actions_total", "Moderation actions (including authors deleting, pins and unpins) by action and result: changed, unchanged, invalid_transition.",
+			"action", "result"),
+		bans: f.CounterVec("writesvc_bans_total", "Ban and unban requests applied.", "action"),
+		likes: f.CounterVec("writesvc_likes_total", "Like (PUT) and unlike (DELETE) requests by action and result: changed (a like event written) or unchanged.",
+			"action", "result"),
+		edits: f.Counter("writesvc_edits_total", "Comment edits committed (each with an edited event)."),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.accepted, m.replays, m.moderation, m.bans, m.likes, m.edits} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("api metrics: %w", err)
-		}
+	if err := f.Err(); err != nil {
+		return nil, fmt.Errorf("api metrics: %w", err)
 	}
 	return m, nil
 }

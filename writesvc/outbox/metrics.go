@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/metric"
 )
 
 type metrics struct {
@@ -19,41 +21,21 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer, db *sql.DB) (*metrics, error) {
+	f := metric.With(reg)
 	m := &metrics{
-		leader: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "writesvc_outbox_leader",
-			Help: "1 while this instance holds the outbox lock and publishes, else 0.",
-		}),
-		published: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "writesvc_outbox_published_total",
-			Help: "Outbox events acknowledged by Kafka (duplicates included).",
-		}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "writesvc_outbox_failures_total",
-			Help: "Relay failures by stage: lock, producer, scan, publish, mark.",
-		}, []string{"stage"}),
-		pruned: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "writesvc_outbox_pruned_total",
-			Help: "Sent outbox rows deleted after the retention period.",
-		}),
-		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "writesvc_outbox_publish_batch_seconds",
-			Help:    "Time for Kafka to acknowledge one batch.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}),
-		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "writesvc_outbox_delivery_lag_seconds",
-			Help:    "From the outbox row's insert to Kafka's acknowledgement.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600},
-		}),
+		leader:    f.Gauge("writesvc_outbox_leader", "1 while this instance holds the outbox lock and publishes, else 0."),
+		published: f.Counter("writesvc_outbox_published_total", "Outbox events acknowledged by Kafka (duplicates included)."),
+		failures: f.CounterPer("writesvc_outbox_failures_total", "Relay failures by stage: lock, producer, scan, publish, mark.",
+			"stage", "lock", "producer", "scan", "publish", "mark"),
+		pruned: f.Counter("writesvc_outbox_pruned_total", "Sent outbox rows deleted after the retention period."),
+		batch: f.Histogram("writesvc_outbox_publish_batch_seconds", "Time for Kafka to acknowledge one batch.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}),
+		lag: f.Histogram("writesvc_outbox_delivery_lag_seconds", "From the outbox row's insert to Kafka's acknowledgement.",
+			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600}),
 	}
-	for _, stage := range []string{"lock", "producer", "scan", "publish", "mark"} {
-		m.failures.WithLabelValues(stage)
-	}
-	for _, c := range []prometheus.Collector{m.leader, m.published, m.failures, m.pruned, m.batch, m.lag, newBacklogCollector(db)} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("outbox metrics: %w", err)
-		}
+	metric.Register(f, newBacklogCollector(db))
+	if err := f.Err(); err != nil {
+		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}
 	return m, nil
 }
