@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
@@ -36,6 +35,7 @@ func TestMain(m *testing.M) {
 		binDir = dir
 		return m.Run()
 	}()
+	client.CloseIdleConnections()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
@@ -215,45 +215,25 @@ func (c *cluster) token(user int64, role auth.Role) string {
 // post creates a comment through writesvc and returns its id.
 func (c *cluster) post(video, user int64, content string) int64 {
 	c.t.Helper()
-	body, _ := json.Marshal(map[string]string{"content": content})
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/v1/videos/%d/comments", c.WriteURL, video), bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+c.token(user, auth.RoleUser))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	r, err := c.write().PostCommentWithResponse(context.Background(), apiID(video), nil,
+		apiclient.NewComment{Content: content}, bearer(c.token(user, auth.RoleUser)))
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var out struct{ ID string }
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &out) != nil {
-		c.t.Fatalf("post: %d %s", resp.StatusCode, b)
+	if r.StatusCode() != http.StatusAccepted || r.JSON202 == nil || parseID(r.JSON202.Id) == 0 {
+		c.t.Fatalf("post: %d %s", r.StatusCode(), r.Body)
 	}
-	var id int64
-	fmt.Sscan(out.ID, &id)
-	return id
+	return parseID(r.JSON202.Id)
 }
 
 // visible returns the ids readsvc shows on the first page of video.
 func (c *cluster) visible(video int64) []string {
-	code, b := httpGet(fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", c.ReadURL, video))
-	if code != http.StatusOK {
+	limit := 50
+	r, err := c.read().ListVideoCommentsWithResponse(context.Background(), apiID(video), &apiclient.ListVideoCommentsParams{Limit: &limit})
+	if err != nil || r.JSON200 == nil {
 		return nil
 	}
-	var page struct {
-		Comments []struct {
-			ID      string `json:"id"`
-			Content string `json:"content"`
-		} `json:"comments"`
-	}
-	if json.Unmarshal(b, &page) != nil {
-		return nil
-	}
-	ids := []string{}
-	for _, cm := range page.Comments {
-		ids = append(ids, cm.ID)
-	}
-	return ids
+	return ids(r.JSON200.Comments)
 }
 
 // waitVisible polls readsvc until the first page of video shows exactly want.
@@ -274,21 +254,42 @@ func (c *cluster) waitVisible(video int64, want []int64, within time.Duration) {
 	c.t.Fatalf("video %d shows %v, want %v (after %v)", video, got, w, within)
 }
 
-// moderate sends POST /v1/mod/comments/{id}:action as moderator 1.
+// moderate sends POST /v1/mod/comments/{id}:action (approve, reject or
+// delete) as moderator 1, with the reason "test".
 func (c *cluster) moderate(id int64, action string) {
 	c.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/v1/mod/comments/%d:%s", c.WriteURL, id, action), strings.NewReader(`{"reason":"test"}`))
-	req.Header.Set("Authorization", "Bearer "+c.token(1, auth.RoleModerator))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	code, b, err := c.moderateAs(c.token(1, auth.RoleModerator), id, action, "test")
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		c.t.Fatalf("%s %d: %d %s", action, id, resp.StatusCode, b)
+	if code != http.StatusOK {
+		c.t.Fatalf("%s %d: %d %s", action, id, code, b)
 	}
 }
 
-var _ = context.Background
+// moderateAs sends one moderation action with token and reason, and never
+// fails the test (safe from goroutines).
+func (c *cluster) moderateAs(token string, id int64, action, reason string) (int, []byte, error) {
+	ctx, as := context.Background(), bearer(token)
+	switch action {
+	case "approve":
+		r, err := c.write().ApproveCommentWithResponse(ctx, apiID(id), apiclient.OptionalReasonBody{Reason: &reason}, as)
+		if err != nil {
+			return 0, nil, err
+		}
+		return r.StatusCode(), r.Body, nil
+	case "reject":
+		r, err := c.write().RejectCommentWithResponse(ctx, apiID(id), apiclient.RejectCommentJSONRequestBody{Reason: reason}, as)
+		if err != nil {
+			return 0, nil, err
+		}
+		return r.StatusCode(), r.Body, nil
+	case "delete":
+		r, err := c.write().ModeratorDeleteCommentWithResponse(ctx, apiID(id), apiclient.OptionalReasonBody{Reason: &reason}, as)
+		if err != nil {
+			return 0, nil, err
+		}
+		return r.StatusCode(), r.Body, nil
+	}
+	return 0, nil, fmt.Errorf("no moderation action %q", action)
+}

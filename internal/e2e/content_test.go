@@ -2,14 +2,14 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/writesvc/validate"
 )
@@ -52,9 +52,8 @@ func TestContentRoundTripsByteForByte(t *testing.T) {
 		want[id] = stored
 	}
 	for _, bad := range []string{"tab\there", "bell\u0007", "c1\u0085control", "lone\rreturn"} {
-		body, _ := json.Marshal(map[string]string{"content": bad})
-		code, _, resp := c.send(http.MethodPost, fmt.Sprintf("/v1/videos/%d/comments", video), c.token(300, auth.RoleUser), string(body))
-		if code != http.StatusBadRequest || !strings.Contains(string(resp), `"content_invalid_char"`) {
+		code, _, resp := c.postAs(video, c.token(300, auth.RoleUser), bad)
+		if code != http.StatusBadRequest || errorCode(resp) != "content_invalid_char" {
 			t.Errorf("%q: %d %s, want 400 content_invalid_char", bad, code, resp)
 		}
 	}
@@ -70,24 +69,20 @@ func TestContentRoundTripsByteForByte(t *testing.T) {
 			}
 		}
 	}
-	type listed struct {
-		Comments []struct{ ID, Content string } `json:"comments"`
-	}
-	contentsOf := func(l listed) map[string]string {
-		m := map[string]string{}
-		for _, cm := range l.Comments {
-			m[cm.ID] = cm.Content
-		}
-		return m
-	}
-
 	mod := c.token(1, auth.RoleModerator)
-	code, _, raw := c.send(http.MethodGet, fmt.Sprintf("/v1/mod/queue?video_id=%d&limit=100", video), mod, "")
-	var queue listed
-	if code != http.StatusOK || json.Unmarshal(raw, &queue) != nil {
-		t.Fatalf("queue: %d %s", code, raw)
+	limit := 100
+	queue, err := c.write().ModerationQueueWithResponse(context.Background(), &apiclient.ModerationQueueParams{VideoId: ptr(apiID(video)), Limit: &limit}, bearer(mod))
+	if err != nil {
+		t.Fatalf("queue: %v", err)
 	}
-	check("writesvc moderation queue", raw, contentsOf(queue))
+	if queue.JSON200 == nil {
+		t.Fatalf("queue: %d %s", queue.StatusCode(), queue.Body)
+	}
+	queued := map[string]string{}
+	for _, cm := range queue.JSON200.Comments {
+		queued[cm.Id] = cm.Content
+	}
+	check("writesvc moderation queue", queue.Body, queued)
 
 	for _, id := range ids {
 		c.moderate(id, "approve")
@@ -95,23 +90,25 @@ func TestContentRoundTripsByteForByte(t *testing.T) {
 	newestFirst := slices.Clone(ids)
 	slices.Reverse(newestFirst)
 	c.waitVisible(video, newestFirst, 20*time.Second)
-	code, raw = httpGet(fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", c.ReadURL, video))
-	var page listed
-	if code != http.StatusOK || json.Unmarshal(raw, &page) != nil {
+	code, _, raw, p := c.pageAs(video, "time", 50, "", "")
+	if p == nil {
 		t.Fatalf("page: %d %s", code, raw)
 	}
-	check("readsvc page", raw, contentsOf(page))
+	listed := map[string]string{}
+	for _, cm := range p.Comments {
+		listed[cm.Id] = cm.Content
+	}
+	check("readsvc page", raw, listed)
 
 	got := map[string]string{}
 	var all []byte
 	for _, id := range ids {
 		c.waitFor(60*time.Second, fmt.Sprintf("comment %d in Cassandra", id), func() bool { return c.commentCode(id) == http.StatusOK })
-		_, raw := httpGet(fmt.Sprintf("%s/v1/comments/%d", c.ReadURL, id))
-		var one struct{ ID, Content string }
-		if err := json.Unmarshal(raw, &one); err != nil {
-			t.Fatalf("comment %d: %v %s", id, err, raw)
+		code, one, raw := c.comment(id)
+		if one == nil {
+			t.Fatalf("comment %d: %d %s", id, code, raw)
 		}
-		got[one.ID] = one.Content
+		got[one.Id] = one.Content
 		all = append(all, raw...)
 	}
 	check("readsvc single comments", all, got)

@@ -1,19 +1,17 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
@@ -57,16 +55,12 @@ func likesReachReaders(t *testing.T, c *cluster, video, users int64) {
 		defer wg.Done()
 		sem <- struct{}{}
 		defer func() { <-sem }()
-		code, b, err := c.do(method, fmt.Sprintf("%s/v1/comments/%d/like", c.WriteURL, id), c.token(user, auth.RoleUser), "")
+		code, out, b, err := c.setLike(id, user, method == http.MethodPut)
 		if err != nil {
 			t.Errorf("%s like as %d: %v", method, user, err)
 			return
 		}
-		var out struct {
-			CommentID string `json:"comment_id"`
-			Liked     bool   `json:"liked"`
-		}
-		if code != http.StatusOK || json.Unmarshal(b, &out) != nil || out.CommentID != fmt.Sprint(id) || out.Liked != liked {
+		if code != http.StatusOK || out == nil || out.CommentId != fmt.Sprint(id) || out.Liked != liked {
 			t.Errorf("%s like as %d: %d %s, want 200 liked=%v", method, user, code, b, liked)
 		}
 	}
@@ -106,12 +100,11 @@ func likesReachReaders(t *testing.T, c *cluster, video, users int64) {
 		})
 	}
 	likesOf("GET /v1/comments/{id}", func() (int64, bool) {
-		code, _, b := get(t, fmt.Sprintf("%s/v1/comments/%d", c.ReadURL, id), "")
-		var one pub
-		if code != http.StatusOK || json.Unmarshal(b, &one) != nil {
+		_, one, _ := c.comment(id)
+		if one == nil {
 			return -1, false
 		}
-		return one.LikeCount, one.ID == fmt.Sprint(id)
+		return one.LikeCount, one.Id == fmt.Sprint(id)
 	})
 	for _, order := range []string{"time", "hot"} {
 		likesOf("sort="+order+" page", func() (int64, bool) {
@@ -120,7 +113,7 @@ func likesReachReaders(t *testing.T, c *cluster, video, users int64) {
 				return -1, false
 			}
 			for _, cm := range p.Comments {
-				if cm.ID == fmt.Sprint(id) {
+				if cm.Id == fmt.Sprint(id) {
 					return cm.LikeCount, true
 				}
 			}
@@ -128,14 +121,13 @@ func likesReachReaders(t *testing.T, c *cluster, video, users int64) {
 		})
 	}
 	t.Logf("last like/unlike answered → the single comment and both pages show %d: %v", want, time.Since(settled).Round(time.Millisecond))
-	code, _, b := get(t, fmt.Sprintf("%s/v1/comments/%d", c.ReadURL, id), "")
-	var one pub
-	if code != http.StatusOK || json.Unmarshal(b, &one) != nil || one.LikeCount != want {
+	code, one, b := c.comment(id)
+	if one == nil || one.LikeCount != want {
 		t.Errorf("GET /v1/comments/%d after the pages settled: %d %s, want like_count %d", id, code, b, want)
 	}
 	// The liked comment leads the hot order.
 	p, _ := c.page(t, video, "hot", 50, "", "")
-	if len(p.Comments) != 2 || p.Comments[0].ID != fmt.Sprint(id) {
+	if len(p.Comments) != 2 || p.Comments[0].Id != fmt.Sprint(id) {
 		t.Errorf("sort=hot page shows %v, want %d first of 2", ids(p.Comments), id)
 	}
 }
@@ -190,7 +182,7 @@ func hotOrderThroughTheStack(t *testing.T, c *cluster, video, users int64) {
 	got, _, _ := c.walk(t, video, "hot", 2, "")
 	for i, cm := range got {
 		if i < len(all) && cm.LikeCount != int64(all[i].likes) {
-			t.Errorf("comment %s shows like_count %d, want %d", cm.ID, cm.LikeCount, all[i].likes)
+			t.Errorf("comment %s shows like_count %d, want %d", cm.Id, cm.LikeCount, all[i].likes)
 		}
 	}
 
@@ -207,7 +199,7 @@ func hotOrderThroughTheStack(t *testing.T, c *cluster, video, users int64) {
 	c.waitLikes(t, last.id, int64(last.likes)+7)
 	eventually(t, 30*time.Second, "the liked-up comment on top of a new sort=hot page one", func() (bool, string) {
 		p, ok := c.page(t, video, "hot", 2, "", "")
-		return ok && len(p.Comments) > 0 && p.Comments[0].ID == fmt.Sprint(last.id), fmt.Sprint(ids(p.Comments))
+		return ok && len(p.Comments) > 0 && p.Comments[0].Id == fmt.Sprint(last.id), fmt.Sprint(ids(p.Comments))
 	})
 	seen := ids(first.Comments)
 	cursor := *first.NextCursor
@@ -254,7 +246,7 @@ func repliesThroughTheStack(t *testing.T, c *cluster, video, users int64) {
 			return false, "page failed"
 		}
 		for _, cm := range p.Comments {
-			if cm.ID == fmt.Sprint(root) {
+			if cm.Id == fmt.Sprint(root) {
 				return cm.ReplyCount == n && p.Total == 1, fmt.Sprintf("root reply_count %d, page total %d, %s", cm.ReplyCount, p.Total, notOnRootPage())
 			}
 		}
@@ -264,8 +256,8 @@ func repliesThroughTheStack(t *testing.T, c *cluster, video, users int64) {
 		p, ok := c.replies(t, root)
 		if ok {
 			for _, cm := range p.Comments {
-				if cm.ParentID != fmt.Sprint(root) {
-					t.Errorf("reply %s has parent_id %q, want %d", cm.ID, cm.ParentID, root)
+				if cm.ParentId != fmt.Sprint(root) {
+					t.Errorf("reply %s has parent_id %q, want %d", cm.Id, cm.ParentId, root)
 				}
 			}
 		}
@@ -295,7 +287,7 @@ func repliesThroughTheStack(t *testing.T, c *cluster, video, users int64) {
 	c.moderate(nested, "approve")
 	eventually(t, 30*time.Second, "both replies under the root, newest first", func() (bool, string) {
 		p, ok := c.replies(t, root)
-		ok = ok && slices.Equal(ids(p.Comments), strs([]int64{nested, second})) && p.Total == 2 && p.Comments[0].ParentID == fmt.Sprint(root)
+		ok = ok && slices.Equal(ids(p.Comments), strs([]int64{nested, second})) && p.Total == 2 && p.Comments[0].ParentId == fmt.Sprint(root)
 		return ok, fmt.Sprintf("replies %v total %d", p.Comments, p.Total)
 	})
 	eventually(t, 30*time.Second, "root reply_count 2", func() (bool, string) { return rootCount(2) })
@@ -317,13 +309,13 @@ func ownPendingComments(t *testing.T, c *cluster, video, users int64) {
 	tokA, tokB := c.token(a, auth.RoleUser), c.token(b, auth.RoleUser)
 
 	eventually(t, 30*time.Second, "A's pending comment first on A's page one", func() (bool, string) {
-		code, h, body := get(t, pageURL(c.ReadURL, video, "time", 20, ""), tokA)
-		var p page
-		if code != http.StatusOK || json.Unmarshal(body, &p) != nil {
+		code, h, body, pp := c.pageAs(video, "time", 20, "", tokA)
+		if pp == nil {
 			return false, fmt.Sprintf("%d %s", code, body)
 		}
-		ok := len(p.Comments) == 2 && p.Comments[0].ID == fmt.Sprint(mine) && p.Comments[0].Status == "pending" &&
-			p.Comments[1].ID == fmt.Sprint(other) && p.Comments[1].Status == ""
+		p := *pp
+		ok := len(p.Comments) == 2 && p.Comments[0].Id == fmt.Sprint(mine) && status(p.Comments[0]) == "pending" &&
+			p.Comments[1].Id == fmt.Sprint(other) && status(p.Comments[1]) == ""
 		if ok {
 			cc := h.Get("Cache-Control")
 			if !strings.Contains(cc, "private") || !strings.Contains(cc, "no-store") || strings.Contains(cc, "public") {
@@ -340,9 +332,8 @@ func ownPendingComments(t *testing.T, c *cluster, video, users int64) {
 		private     bool
 	}{{"no token", "", false}, {"B's token", tokB, true}} {
 		for _, order := range []string{"time", "hot"} {
-			code, h, body := get(t, pageURL(c.ReadURL, video, order, 20, ""), tc.token)
-			var p page
-			if code != http.StatusOK || json.Unmarshal(body, &p) != nil {
+			code, h, body, p := c.pageAs(video, order, 20, "", tc.token)
+			if p == nil {
 				t.Errorf("%s sort=%s: %d %s", tc.name, order, code, body)
 				continue
 			}
@@ -355,9 +346,8 @@ func ownPendingComments(t *testing.T, c *cluster, video, users int64) {
 		}
 	}
 	// The same pending comment on the hot page one for A.
-	code, _, body := get(t, pageURL(c.ReadURL, video, "hot", 20, ""), tokA)
-	var hp page
-	if code != http.StatusOK || json.Unmarshal(body, &hp) != nil || len(hp.Comments) == 0 || hp.Comments[0].ID != fmt.Sprint(mine) || hp.Comments[0].Status != "pending" {
+	code, _, body, hp := c.pageAs(video, "hot", 20, "", tokA)
+	if hp == nil || len(hp.Comments) == 0 || hp.Comments[0].Id != fmt.Sprint(mine) || status(hp.Comments[0]) != "pending" {
 		t.Errorf("A's sort=hot page one: %d %s, want %d first as pending", code, body, mine)
 	}
 
@@ -376,13 +366,12 @@ func ownPendingComments(t *testing.T, c *cluster, video, users int64) {
 	c.moderate(mine, "approve")
 	for _, tc := range []struct{ name, token string }{{"no token", ""}, {"A's token", tokA}, {"B's token", tokB}} {
 		eventually(t, 30*time.Second, tc.name+" sees the approved comment", func() (bool, string) {
-			code, _, body := get(t, pageURL(c.ReadURL, video, "time", 20, ""), tc.token)
-			var p page
-			if code != http.StatusOK || json.Unmarshal(body, &p) != nil {
+			code, _, body, p := c.pageAs(video, "time", 20, "", tc.token)
+			if p == nil {
 				return false, fmt.Sprintf("%d %s", code, body)
 			}
 			for _, cm := range p.Comments {
-				if cm.Status != "" {
+				if status(cm) != "" {
 					return false, string(body)
 				}
 			}
@@ -408,14 +397,30 @@ func pinnedFirst(t *testing.T, c *cluster, video, users int64) {
 	}
 	pinned := cs[0]
 	mod := c.token(1, auth.RoleModerator)
-	pin := func(method, body string) {
+	pin := func(method string, comment int64) {
 		t.Helper()
-		code, _, b := c.send(method, fmt.Sprintf("/v1/mod/videos/%d/pin", video), mod, body)
+		var code int
+		var b []byte
+		var err error
+		if method == http.MethodPut {
+			var r *apiclient.PinCommentResponse
+			if r, err = c.write().PinCommentWithResponse(context.Background(), apiID(video), apiclient.PinRequest{CommentId: apiID(comment)}, bearer(mod)); err == nil {
+				code, b = r.StatusCode(), r.Body
+			}
+		} else {
+			var r *apiclient.UnpinCommentResponse
+			if r, err = c.write().UnpinCommentWithResponse(context.Background(), apiID(video), bearer(mod)); err == nil {
+				code, b = r.StatusCode(), r.Body
+			}
+		}
+		if err != nil {
+			t.Fatalf("%s pin: %v", method, err)
+		}
 		if code != http.StatusOK {
 			t.Fatalf("%s pin: %d %s", method, code, b)
 		}
 	}
-	pin(http.MethodPut, fmt.Sprintf(`{"comment_id":"%d"}`, pinned))
+	pin(http.MethodPut, pinned)
 	for _, order := range []string{"time", "hot"} {
 		want := append([]string{fmt.Sprint(pinned)}, strs(slices.DeleteFunc(slices.Clone(natural[order]), func(id int64) bool { return id == pinned }))...)
 		eventually(t, 30*time.Second, "pinned first on sort="+order+" page one", func() (bool, string) {
@@ -427,7 +432,7 @@ func pinnedFirst(t *testing.T, c *cluster, video, users int64) {
 			return first && slices.Equal(ids(got), want), fmt.Sprintf("pages %v, want %v with the pin on top of page one", pages, want)
 		})
 	}
-	pin(http.MethodDelete, "")
+	pin(http.MethodDelete, 0)
 	for _, order := range []string{"time", "hot"} {
 		want := strs(natural[order])
 		eventually(t, 30*time.Second, "natural sort="+order+" order after unpin", func() (bool, string) {
@@ -446,32 +451,33 @@ func editReachesReaders(t *testing.T, c *cluster, video, users int64) {
 	id := c.approved(video, users, "before the edit")
 	c.waitFor(60*time.Second, "the comment in Cassandra", func() bool { return c.commentCode(id) == http.StatusOK })
 
-	code, _, b := c.send(http.MethodPatch, fmt.Sprintf("/v1/comments/%d", id), c.token(users+1, auth.RoleUser), `{"content":"not yours"}`)
-	var e struct {
-		Error struct{ Code, Message string } `json:"error"`
+	edit := func(token, content string) *apiclient.EditCommentResponse {
+		t.Helper()
+		r, err := c.write().EditCommentWithResponse(context.Background(), apiID(id), apiclient.EditRequest{Content: content}, bearer(token))
+		if err != nil {
+			t.Fatalf("edit %q: %v", content, err)
+		}
+		return r
 	}
-	if code != http.StatusForbidden || json.Unmarshal(b, &e) != nil || e.Error.Code != "not_author" {
-		t.Errorf("edit by another user: %d %s, want 403 not_author", code, b)
+	if r := edit(c.token(users+1, auth.RoleUser), "not yours"); r.StatusCode() != http.StatusForbidden || errorCode(r.Body) != "not_author" {
+		t.Errorf("edit by another user: %d %s, want 403 not_author", r.StatusCode(), r.Body)
 	}
-	code, _, b = c.send(http.MethodPatch, fmt.Sprintf("/v1/comments/%d", id), c.token(1, auth.RoleModerator), `{"content":"nor a moderator's"}`)
-	if code != http.StatusForbidden || json.Unmarshal(b, &e) != nil || e.Error.Code != "not_author" {
-		t.Errorf("edit by a moderator: %d %s, want 403 not_author", code, b)
+	if r := edit(c.token(1, auth.RoleModerator), "nor a moderator's"); r.StatusCode() != http.StatusForbidden || errorCode(r.Body) != "not_author" {
+		t.Errorf("edit by a moderator: %d %s, want 403 not_author", r.StatusCode(), r.Body)
 	}
 
 	start := time.Now()
-	code, _, b = c.send(http.MethodPatch, fmt.Sprintf("/v1/comments/%d", id), c.token(users, auth.RoleUser), `{"content":"after the edit"}`)
-	var raw map[string]any
-	if code != http.StatusOK || json.Unmarshal(b, &raw) != nil || raw["changed"] != true || raw["edited_at"] == nil {
-		t.Fatalf("edit by the author: %d %s, want 200 changed with edited_at", code, b)
+	if r := edit(c.token(users, auth.RoleUser), "after the edit"); r.StatusCode() != http.StatusOK || r.JSON200 == nil || !r.JSON200.Changed || r.JSON200.EditedAt == nil {
+		t.Fatalf("edit by the author: %d %s, want 200 changed with edited_at", r.StatusCode(), r.Body)
 	}
+	// edited_at and created_at decode as RFC 3339 times (or the page
+	// fails); the edit is the later.
 	shows := func(cm pub) (bool, string) {
-		ok := cm.Content == "after the edit" && cm.EditedAt != ""
-		if ok {
-			if _, err := time.Parse(time.RFC3339, cm.EditedAt); err != nil || cm.EditedAt < cm.CreatedAt {
-				t.Errorf("edited_at %q (created_at %q) is not a later RFC 3339 time", cm.EditedAt, cm.CreatedAt)
-			}
+		ok := cm.Content == "after the edit" && cm.EditedAt != nil
+		if ok && cm.EditedAt.Before(cm.CreatedAt) {
+			t.Errorf("edited_at %v is before created_at %v", cm.EditedAt, cm.CreatedAt)
 		}
-		return ok, fmt.Sprintf("content %q edited_at %q", cm.Content, cm.EditedAt)
+		return ok, fmt.Sprintf("content %q edited_at %v", cm.Content, cm.EditedAt)
 	}
 	eventually(t, 10*time.Second, "the edit on the video page", func() (bool, string) {
 		p, ok := c.page(t, video, "time", 20, "", "")
@@ -482,34 +488,20 @@ func editReachesReaders(t *testing.T, c *cluster, video, users int64) {
 	})
 	t.Logf("edit → on the video page in %v", time.Since(start).Round(time.Millisecond))
 	eventually(t, 30*time.Second, "the edit in GET /v1/comments/{id}", func() (bool, string) {
-		code, _, b := get(t, fmt.Sprintf("%s/v1/comments/%d", c.ReadURL, id), "")
-		var one pub
-		if code != http.StatusOK || json.Unmarshal(b, &one) != nil {
+		code, one, b := c.comment(id)
+		if one == nil {
 			return false, fmt.Sprintf("%d %s", code, b)
 		}
-		return shows(one)
+		return shows(*one)
 	})
 }
 
 // --- helpers ---
 
 // pub is a comment as readsvc serves it (Status only on own pending ones).
-type pub struct {
-	ID         string `json:"id"`
-	ParentID   string `json:"parent_id"`
-	Content    string `json:"content"`
-	CreatedAt  string `json:"created_at"`
-	EditedAt   string `json:"edited_at"`
-	LikeCount  int64  `json:"like_count"`
-	ReplyCount int64  `json:"reply_count"`
-	Status     string `json:"status"`
-}
+type pub = apiclient.PublicComment
 
-type page struct {
-	Comments   []pub   `json:"comments"`
-	NextCursor *string `json:"next_cursor"`
-	Total      int64   `json:"total"`
-}
+type page = apiclient.Page
 
 // on returns the cluster with t as the test its helpers fail: a subtest
 // must not fail its parent from its own goroutine.
@@ -519,65 +511,38 @@ func (c *cluster) on(t *testing.T) *cluster {
 	return &cc
 }
 
+// client carries every API call of the tests (through c.Read and
+// c.Write).
 var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
-// do makes one request and never fails the test (safe from goroutines).
-func (c *cluster) do(method, u, token, body string) (int, []byte, error) {
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
+// pageAs reads one page of video with token ("": none); p is nil unless
+// it was a 200 page.
+func (c *cluster) pageAs(video int64, order string, limit int, cursor, token string) (code int, h http.Header, body []byte, p *page) {
+	r, err := c.read().ListVideoCommentsWithResponse(context.Background(), apiID(video), pageParams(order, limit, cursor), bearer(token))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, []byte(err.Error()), nil
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-// get is a readsvc GET with an optional Bearer token; 0 when it failed.
-func get(t *testing.T, u, token string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
-}
-
-func pageURL(base string, video int64, order string, limit int, cursor string) string {
-	u := fmt.Sprintf("%s/v1/videos/%d/comments?sort=%s&limit=%d", base, video, order, limit)
-	if cursor != "" {
-		u += "&cursor=" + url.QueryEscape(cursor)
-	}
-	return u
+	return r.StatusCode(), r.HTTPResponse.Header, r.Body, r.JSON200
 }
 
 // page reads one page of video; ok false when it was not a 200 page.
 func (c *cluster) page(t *testing.T, video int64, order string, limit int, cursor, token string) (page, bool) {
 	t.Helper()
-	code, _, b := get(t, pageURL(c.ReadURL, video, order, limit, cursor), token)
-	var p page
-	if code != http.StatusOK || json.Unmarshal(b, &p) != nil {
+	_, _, _, p := c.pageAs(video, order, limit, cursor, token)
+	if p == nil {
 		return page{}, false
 	}
-	return p, true
+	return *p, true
+}
+
+// comment is readsvc's GET /v1/comments/{id}; one is nil unless it was a
+// 200 comment.
+func (c *cluster) comment(id int64) (code int, one *pub, body []byte) {
+	r, err := c.read().GetCommentWithResponse(context.Background(), apiID(id), nil)
+	if err != nil {
+		return 0, nil, []byte(err.Error())
+	}
+	return r.StatusCode(), r.JSON200, r.Body
 }
 
 // walk reads every page of video in order, following next_cursor (at most
@@ -606,12 +571,12 @@ func (c *cluster) walk(t *testing.T, video int64, order string, limit int, token
 // replies reads GET /v1/comments/{root}/replies.
 func (c *cluster) replies(t *testing.T, root int64) (page, bool) {
 	t.Helper()
-	code, _, b := get(t, fmt.Sprintf("%s/v1/comments/%d/replies?limit=50", c.ReadURL, root), "")
-	var p page
-	if code != http.StatusOK || json.Unmarshal(b, &p) != nil {
+	limit := 50
+	r, err := c.read().ListRepliesWithResponse(context.Background(), apiID(root), &apiclient.ListRepliesParams{Limit: &limit})
+	if err != nil || r.JSON200 == nil {
 		return page{}, false
 	}
-	return p, true
+	return *r.JSON200, true
 }
 
 // approved posts a comment and approves it.
@@ -625,15 +590,17 @@ func (c *cluster) approved(video, user int64, content string) int64 {
 // reply posts a reply to parent and returns its id.
 func (c *cluster) reply(video, user, parent int64, content string) int64 {
 	c.t.Helper()
-	body, _ := json.Marshal(map[string]string{"content": content, "parent_id": fmt.Sprint(parent)})
-	code, _, b := c.send(http.MethodPost, fmt.Sprintf("/v1/videos/%d/comments", video), c.token(user, auth.RoleUser), string(body))
-	var out struct{ ID string }
-	if code != http.StatusAccepted || json.Unmarshal(b, &out) != nil {
-		c.t.Fatalf("reply: %d %s", code, b)
-	}
-	id, err := strconv.ParseInt(out.ID, 10, 64)
+	r, err := c.write().PostCommentWithResponse(context.Background(), apiID(video), nil,
+		apiclient.NewComment{Content: content, ParentId: ptr(apiID(parent))}, bearer(c.token(user, auth.RoleUser)))
 	if err != nil {
-		c.t.Fatalf("reply id %q: %v", out.ID, err)
+		c.t.Fatal(err)
+	}
+	if r.StatusCode() != http.StatusAccepted || r.JSON202 == nil {
+		c.t.Fatalf("reply: %d %s", r.StatusCode(), r.Body)
+	}
+	id := parseID(r.JSON202.Id)
+	if id == 0 {
+		c.t.Fatalf("reply id %q is not an id", r.JSON202.Id)
 	}
 	return id
 }
@@ -641,19 +608,39 @@ func (c *cluster) reply(video, user, parent int64, content string) int64 {
 // like likes comment id as user.
 func (c *cluster) like(id, user int64) {
 	c.t.Helper()
-	code, _, b := c.send(http.MethodPut, fmt.Sprintf("/v1/comments/%d/like", id), c.token(user, auth.RoleUser), "")
+	code, _, b, err := c.setLike(id, user, true)
+	if err != nil {
+		c.t.Fatalf("like %d as %d: %v", id, user, err)
+	}
 	if code != http.StatusOK {
 		c.t.Fatalf("like %d as %d: %d %s", id, user, code, b)
 	}
+}
+
+// setLike likes (PUT) or unlikes (DELETE) comment id as user, and never
+// fails the test (safe from goroutines); out is nil unless it was a 200.
+func (c *cluster) setLike(id, user int64, like bool) (code int, out *apiclient.LikeResult, body []byte, err error) {
+	ctx, as := context.Background(), bearer(c.token(user, auth.RoleUser))
+	if like {
+		r, err := c.write().LikeCommentWithResponse(ctx, apiID(id), as)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return r.StatusCode(), r.JSON200, r.Body, nil
+	}
+	r, err := c.write().UnlikeCommentWithResponse(ctx, apiID(id), as)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return r.StatusCode(), r.JSON200, r.Body, nil
 }
 
 // waitLikes waits until readsvc's single comment shows n likes.
 func (c *cluster) waitLikes(t *testing.T, id, n int64) {
 	t.Helper()
 	eventually(t, 60*time.Second, fmt.Sprintf("comment %d like_count %d", id, n), func() (bool, string) {
-		code, _, b := get(t, fmt.Sprintf("%s/v1/comments/%d", c.ReadURL, id), "")
-		var one pub
-		if code != http.StatusOK || json.Unmarshal(b, &one) != nil {
+		code, one, b := c.comment(id)
+		if one == nil {
 			return false, fmt.Sprintf("%d %s", code, b)
 		}
 		return one.LikeCount == n, string(b)
@@ -683,7 +670,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() (bo
 func ids(cs []pub) []string {
 	out := []string{}
 	for _, cm := range cs {
-		out = append(out, cm.ID)
+		out = append(out, cm.Id)
 	}
 	return out
 }
@@ -700,10 +687,10 @@ func duplicates(cs []pub) []string {
 	seen := map[string]bool{}
 	var dup []string
 	for _, cm := range cs {
-		if seen[cm.ID] {
-			dup = append(dup, cm.ID)
+		if seen[cm.Id] {
+			dup = append(dup, cm.Id)
 		}
-		seen[cm.ID] = true
+		seen[cm.Id] = true
 	}
 	return dup
 }

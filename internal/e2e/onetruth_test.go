@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/inspect"
@@ -132,15 +133,14 @@ func TestRedisDataLossHealsWithoutRepair(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for i := 0; !stop.Load(); i++ {
 				v := videos[rng.IntN(len(videos))]
-				code, body, err := c.do("POST", fmt.Sprintf("%s/v1/videos/%d/comments", c.WriteURL, v), c.token(int64(1000*(w+1)+i), auth.RoleUser),
-					fmt.Sprintf(`{"content":"load %d %d"}`, w, i))
-				if err != nil || code != 202 {
+				r, err := c.write().PostCommentWithResponse(ctx, apiID(v), nil,
+					apiclient.NewComment{Content: fmt.Sprintf("load %d %d", w, i)}, bearer(c.token(int64(1000*(w+1)+i), auth.RoleUser)))
+				if err != nil || r.StatusCode() != 202 || r.JSON202 == nil {
 					time.Sleep(50 * time.Millisecond) // a server restarting
 					continue
 				}
 				posted.Add(1)
-				var id int64
-				fmt.Sscanf(string(body), `{"id":"%d"`, &id)
+				id := parseID(r.JSON202.Id)
 				mu.Lock()
 				ids = append(ids, id)
 				var victim int64
@@ -150,7 +150,7 @@ func TestRedisDataLossHealsWithoutRepair(t *testing.T) {
 				mu.Unlock()
 				if victim != 0 {
 					action := []string{"reject", "delete"}[rng.IntN(2)]
-					_, _, _ = c.do("POST", fmt.Sprintf("%s/v1/mod/comments/%d:%s", c.WriteURL, victim, action), mod, `{"reason":"load"}`)
+					_, _, _ = c.moderateAs(mod, victim, action, "load")
 				}
 				if rng.IntN(5) == 0 { // and plain SQL beside the API
 					_, _ = c.MySQL.DB.ExecContext(ctx, `UPDATE comments SET status = IF(status = 'approved', 'rejected', 'approved')
@@ -166,7 +166,7 @@ func TestRedisDataLossHealsWithoutRepair(t *testing.T) {
 			defer wg.Done()
 			for !quiet.Load() {
 				for _, v := range videos {
-					_, _, _ = c.do("GET", pageURL(c.ReadURL, v, "time", 20, ""), "", "")
+					_, _, _, _ = c.pageAs(v, "time", 20, "", "")
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -370,7 +370,7 @@ func (c *cluster) disagreement(video int64, wantIDs, wantContents []string) stri
 			return fmt.Sprintf("total %d, MySQL has %d approved", p.Total, len(wantIDs))
 		}
 		for _, cm := range p.Comments {
-			gotIDs, gotContents = append(gotIDs, cm.ID), append(gotContents, cm.Content)
+			gotIDs, gotContents = append(gotIDs, cm.Id), append(gotContents, cm.Content)
 		}
 		if p.NextCursor == nil || *p.NextCursor == "" {
 			break

@@ -1,9 +1,8 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
@@ -161,22 +161,26 @@ func TestOutage(t *testing.T) {
 		mysqlProxy.Cut()
 		tok := c.token(40, auth.RoleUser)
 		for i := range 3 {
-			code, hdr, body := c.send(http.MethodPost, fmt.Sprintf("/v1/videos/%d/comments", video), tok, fmt.Sprintf(`{"content":"while mysql is down %d"}`, i))
-			if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), `"unavailable"`) {
+			code, hdr, body := c.postAs(video, tok, fmt.Sprintf("while mysql is down %d", i))
+			if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || errorCode(body) != "unavailable" {
 				t.Errorf("post with MySQL down: %d Retry-After %q %s", code, hdr.Get("Retry-After"), body)
 			}
 		}
 		modTok := c.token(1, auth.RoleModerator)
-		if code, _, body := c.send(http.MethodPost, fmt.Sprintf("/v1/mod/comments/%d:approve", shown[0]), modTok, ""); code != http.StatusServiceUnavailable {
-			t.Errorf("moderation with MySQL down: %d %s", code, body)
+		r, err := c.write().ApproveCommentWithResponse(context.Background(), apiID(shown[0]), apiclient.OptionalReasonBody{}, bearer(modTok))
+		if err != nil {
+			t.Fatalf("moderation with MySQL down: %v", err)
+		}
+		if r.StatusCode() != http.StatusServiceUnavailable {
+			t.Errorf("moderation with MySQL down: %d %s", r.StatusCode(), r.Body)
 		}
 		// readsvc never talks to MySQL: every read keeps answering, the
 		// same page, for as long as the outage lasts (several max-ages).
 		deadline := time.Now().Add(3 * time.Second)
 		reads := 0
 		for time.Now().Before(deadline) {
-			code, body := httpGet(fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", c.ReadURL, video))
-			if code != http.StatusOK || !bytes.Contains(body, []byte(fmt.Sprintf(`"id":"%d"`, shown[0]))) {
+			code, _, body, p := c.pageAs(video, "time", 50, "", "")
+			if p == nil || !slices.Contains(ids(p.Comments), fmt.Sprint(shown[0])) {
 				t.Fatalf("read %d with MySQL down: %d %s", reads, code, body)
 			}
 			reads++
@@ -188,7 +192,7 @@ func TestOutage(t *testing.T) {
 		t.Logf("%d reads answered 200 while MySQL was unreachable", reads)
 		mysqlProxy.Restore()
 		c.waitFor(30*time.Second, "posts to be accepted again", func() bool {
-			code, _, _ := c.send(http.MethodPost, fmt.Sprintf("/v1/videos/%d/comments", video), tok, `{"content":"after the mysql outage"}`)
+			code, _, _ := c.postAs(video, tok, "after the mysql outage")
 			return code == http.StatusAccepted
 		})
 		// Only the post that was accepted left an outbox row.
@@ -229,29 +233,18 @@ func (c *cluster) unsent() int { return c.count(`SELECT COUNT(*) FROM outbox WHE
 // Cassandra holds the comment (the single-comment path reads Cassandra and
 // lets the overlay change only rows it found).
 func (c *cluster) commentCode(id int64) int {
-	code, _ := httpGet(fmt.Sprintf("%s/v1/comments/%d", c.ReadURL, id))
+	code, _, _ := c.comment(id)
 	return code
 }
 
-// send makes one writesvc request with a bearer token and a JSON body.
-func (c *cluster) send(method, path, token, body string) (int, http.Header, []byte) {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.WriteURL+path, strings.NewReader(body))
+// postAs posts a root comment to video with token and returns writesvc's
+// answer as sent; code 0 when the request failed.
+func (c *cluster) postAs(video int64, token, content string) (int, http.Header, []byte) {
+	r, err := c.write().PostCommentWithResponse(context.Background(), apiID(video), nil, apiclient.NewComment{Content: content}, bearer(token))
 	if err != nil {
-		c.t.Fatal(err)
+		return 0, nil, []byte(err.Error())
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	client := http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
+	return r.StatusCode(), r.HTTPResponse.Header, r.Body
 }
 
 func (c *cluster) waitFor(within time.Duration, what string, cond func() bool) {
