@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/inspect"
@@ -639,24 +638,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// retrying sends one request until it gets an answer that is not a 5xx or
-// 429, or retryFor passes; a retried POST carries the same
-// Idempotency-Key. It returns the status (0: never answered) and body.
-func (r *chaosRun) retrying(ctx context.Context, method, u, tok, key string, body any) (int, []byte) {
-	b, _ := json.Marshal(body)
+// retrying sends one request (send, through the generated client) until
+// it gets an answer that is not a 5xx or 429, or retryFor passes; a
+// retried POST carries the same Idempotency-Key. It returns the status (0:
+// never answered) and body.
+func (r *chaosRun) retrying(ctx context.Context, send func(context.Context) (*http.Response, error)) (int, []byte) {
 	deadline := time.Now().Add(r.cfg.RetryFor)
 	backoff := 100 * time.Millisecond
 	for {
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(b))
-		if err != nil {
-			return 0, nil
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.Header.Set("Idempotency-Key", key)
-		}
-		resp, err := r.client.Do(req)
+		resp, err := send(ctx)
 		if err == nil {
 			rb, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -681,21 +671,23 @@ func (r *chaosRun) writer(load, hardCtx context.Context, i int) {
 		r.logger.Error("token", "err", err)
 		return
 	}
-	base := "http://" + r.svcs["writesvc"].addr
+	api := newAPI("http://"+r.svcs["writesvc"].addr, r.client)
 	for n := 0; load.Err() == nil; n++ {
 		video := r.videos[rand.IntN(len(r.videos))]
 		key := fmt.Sprintf("%s-w%d-%d", r.runID, i, n)
 		content := fmt.Sprintf("chaos %s writer %d post %d", r.runID, i, n)
-		code, body := r.retrying(hardCtx, http.MethodPost, fmt.Sprintf("%s/v1/videos/%d/comments", base, video), tok, key, map[string]string{"content": content})
+		code, body := r.retrying(hardCtx, func(ctx context.Context) (*http.Response, error) {
+			return api.PostComment(ctx, apiID(video), &apiclient.PostCommentParams{IdempotencyKey: &key}, apiclient.NewComment{Content: content}, bearer(tok))
+		})
 		r.mu.Lock()
 		switch {
 		case code == 0:
 			r.unacked++
 		case code >= 200 && code < 300:
-			var out struct{ ID string }
+			var out apiclient.Accepted
 			if err := json.Unmarshal(body, &out); err == nil {
 				var id int64
-				_, _ = fmt.Sscan(out.ID, &id)
+				_, _ = fmt.Sscan(out.Id, &id)
 				t := &tracked{ID: id, Video: video, Key: key, Posted: content, Content: content, Status: "pending", LastBy: "post"}
 				r.comments = append(r.comments, t)
 				r.byID[id] = t
@@ -720,7 +712,7 @@ func (r *chaosRun) moderator(load, hardCtx context.Context) {
 	if err != nil {
 		return
 	}
-	base := "http://" + r.svcs["writesvc"].addr
+	api := newAPI("http://"+r.svcs["writesvc"].addr, r.client)
 	for {
 		var id int64
 		select {
@@ -750,11 +742,12 @@ func (r *chaosRun) moderator(load, hardCtx context.Context) {
 		if prev == "approve" || rand.IntN(4) == 0 {
 			action = "reject"
 		}
-		body := map[string]string{}
-		if action == "reject" {
-			body["reason"] = "chaos"
-		}
-		code, rb := r.retrying(hardCtx, http.MethodPost, fmt.Sprintf("%s/v1/mod/comments/%d:%s", base, id, action), tok, "", body)
+		code, rb := r.retrying(hardCtx, func(ctx context.Context) (*http.Response, error) {
+			if action == "reject" {
+				return api.RejectComment(ctx, apiID(id), apiclient.RejectCommentJSONRequestBody{Reason: "chaos"}, bearer(tok))
+			}
+			return api.ApproveComment(ctx, apiID(id), apiclient.OptionalReasonBody{}, bearer(tok))
+		})
 		r.mu.Lock()
 		t.busy = false
 		switch {
@@ -778,15 +771,29 @@ func (r *chaosRun) moderator(load, hardCtx context.Context) {
 
 // reader reads first pages and single comments until load stops.
 func (r *chaosRun) reader(load context.Context) {
-	base := "http://" + r.svcs["readsvc"].addr
+	api := newAPI("http://"+r.svcs["readsvc"].addr, r.client)
+	limit := 50
 	for load.Err() == nil {
-		u := base + firstPage(r.videos[rand.IntN(len(r.videos))])
+		video := r.videos[rand.IntN(len(r.videos))]
+		var comment int64
 		r.mu.Lock()
 		if n := len(r.comments); n > 0 && rand.IntN(2) == 0 {
-			u = fmt.Sprintf("%s/v1/comments/%d", base, r.comments[rand.IntN(n)].ID)
+			comment = r.comments[rand.IntN(n)].ID
 		}
 		r.mu.Unlock()
-		code, _ := get(load, r.client, u)
+		var resp *http.Response
+		var err error
+		if comment != 0 {
+			resp, err = api.GetComment(load, apiID(comment), nil)
+		} else {
+			resp, err = api.ListVideoComments(load, apiID(video), &apiclient.ListVideoCommentsParams{Limit: &limit})
+		}
+		code := 0
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			code = resp.StatusCode
+		}
 		r.reads.Add(1)
 		if code != http.StatusOK && code != http.StatusNotFound {
 			r.readFails.Add(1)
@@ -964,7 +971,7 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 		res.StaleRead++
 		res.Examples = append(res.Examples, "stale: "+fmt.Sprintf(format, args...))
 	}
-	base := "http://" + r.svcs["readsvc"].addr
+	api := newAPI("http://"+r.svcs["readsvc"].addr, r.client)
 	approved := map[int64][]int64{}
 	content := map[int64]string{}
 	inMySQL := map[int64]bool{}
@@ -981,16 +988,22 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			code, body := get(ctx, r.client, fmt.Sprintf("%s/v1/comments/%d", base, m.ID))
+			code, got := 0, (*apiclient.PublicComment)(nil)
+			if resp, err := api.GetCommentWithResponse(ctx, apiID(m.ID), nil); err == nil {
+				code, got = resp.StatusCode(), resp.JSON200
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case m.Status == "approved" && code != http.StatusOK:
 				stale("GET /v1/comments/%d: %d, want 200 (approved)", m.ID, code)
 			case m.Status == "approved":
-				var c struct{ Content string }
-				if json.Unmarshal(body, &c) != nil || c.Content != m.Content {
-					stale("GET /v1/comments/%d: content %q, want %q", m.ID, c.Content, m.Content)
+				if got == nil || got.Content != m.Content {
+					content := ""
+					if got != nil {
+						content = got.Content
+					}
+					stale("GET /v1/comments/%d: content %q, want %q", m.ID, content, m.Content)
 				}
 			case code != http.StatusNotFound:
 				stale("GET /v1/comments/%d: %d, want 404 (%s)", m.ID, code, m.Status)
@@ -1011,7 +1024,10 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			code, _ := get(ctx, r.client, fmt.Sprintf("%s/v1/comments/%d", base, id))
+			code := 0
+			if resp, err := api.GetCommentWithResponse(ctx, apiID(id), nil); err == nil {
+				code = resp.StatusCode()
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if code != http.StatusNotFound {
@@ -1024,7 +1040,7 @@ func (r *chaosRun) checkReadSide(ctx context.Context, res *chaosResult) error {
 	for _, v := range r.videos {
 		want := approved[v]
 		sort.Slice(want, func(i, j int) bool { return want[i] > want[j] })
-		got, total, err := r.walk(ctx, base, v)
+		got, total, err := r.walk(ctx, api, v)
 		if err != nil {
 			stale("video %d pages: %v", v, err)
 			continue
@@ -1092,42 +1108,26 @@ type pageComment struct {
 
 // walk reads every page of a video through readsvc and returns its
 // comments in order and the first page's total.
-func (r *chaosRun) walk(ctx context.Context, base string, video int64) ([]pageComment, int64, error) {
+func (r *chaosRun) walk(ctx context.Context, api *apiclient.ClientWithResponses, video int64) ([]pageComment, int64, error) {
 	var out []pageComment
 	var total int64
 	cursor := ""
 	for pages := 0; pages < 10000; pages++ {
-		u := base + firstPage(video)
-		if cursor != "" {
-			u += "&cursor=" + url.QueryEscape(cursor)
-		}
-		code, body := get(ctx, r.client, u)
-		if code != http.StatusOK {
-			return nil, 0, fmt.Errorf("GET %s: %d %s", u, code, body)
-		}
-		var p struct {
-			Comments []struct {
-				ID      string `json:"id"`
-				Content string `json:"content"`
-			} `json:"comments"`
-			NextCursor string `json:"next_cursor"`
-			Total      int64  `json:"total"`
-		}
-		if err := json.Unmarshal(body, &p); err != nil {
-			return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+		p, err := fetchPage(ctx, api, video, cursor)
+		if err != nil {
+			return nil, 0, err
 		}
 		if pages == 0 {
 			total = p.Total
 		}
 		for _, c := range p.Comments {
 			var id int64
-			_, _ = fmt.Sscan(c.ID, &id)
+			_, _ = fmt.Sscan(c.Id, &id)
 			out = append(out, pageComment{id: id, content: c.Content})
 		}
-		if p.NextCursor == "" {
+		if cursor = p.next(); cursor == "" {
 			return out, total, nil
 		}
-		cursor = p.NextCursor
 	}
 	return nil, 0, errors.New("more than 10000 pages")
 }

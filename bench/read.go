@@ -51,16 +51,18 @@ type readPlan struct {
 
 // walk follows next_cursor from the hot video's first page for up to n pages.
 func walk(ctx context.Context, client *http.Client, base string, video int64, n int) ([]string, error) {
+	api := newAPI(base, client)
 	paths := []string{firstPage(video)}
+	cursor := ""
 	for len(paths) < n {
-		p, err := fetchPage(ctx, client, base+paths[len(paths)-1])
+		p, err := fetchPage(ctx, api, video, cursor)
 		if err != nil {
 			return nil, err
 		}
-		if p.NextCursor == "" {
+		if cursor = p.next(); cursor == "" {
 			break
 		}
-		paths = append(paths, firstPage(video)+"&cursor="+url.QueryEscape(p.NextCursor))
+		paths = append(paths, firstPage(video)+"&cursor="+url.QueryEscape(cursor))
 	}
 	return paths, nil
 }

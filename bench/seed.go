@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -277,7 +276,7 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 			chk.Examples = append(chk.Examples, fmt.Sprintf(format, args...))
 		}
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
+	api := newAPI(readURL, &http.Client{Timeout: 10 * time.Second})
 	rows, err := c.DB.QueryContext(ctx, "SELECT id, video_id, content, status, version FROM comments ORDER BY RAND() LIMIT ?", samples)
 	if err != nil {
 		return chk, err
@@ -311,26 +310,18 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 		if video != x.video || content != x.content || status != x.status || version != x.version {
 			bad("comment %d: mysql (%d %q %s v%d) ≠ cassandra (%d %q %s v%d)", x.id, x.video, x.content, x.status, x.version, video, content, status, version)
 		}
-		var got struct {
-			ID      string `json:"id"`
-			VideoID string `json:"video_id"`
-			Content string `json:"content"`
-			Comment *struct {
-				ID      string `json:"id"`
-				VideoID string `json:"video_id"`
-				Content string `json:"content"`
-			} `json:"comment"`
-		}
-		code, body := get(ctx, client, fmt.Sprintf("%s/v1/comments/%d", readURL, x.id))
-		if code != http.StatusOK || json.Unmarshal(body, &got) != nil {
-			bad("comment %d: readsvc %d %s", x.id, code, body)
+		r, err := api.GetCommentWithResponse(ctx, apiID(x.id), nil)
+		if err != nil {
+			bad("comment %d: readsvc: %v", x.id, err)
 			continue
 		}
-		if got.Comment != nil {
-			got.ID, got.VideoID, got.Content = got.Comment.ID, got.Comment.VideoID, got.Comment.Content
+		got := r.JSON200
+		if got == nil {
+			bad("comment %d: readsvc %d %s", x.id, r.StatusCode(), r.Body)
+			continue
 		}
-		if got.ID != fmt.Sprint(x.id) || got.VideoID != fmt.Sprint(x.video) || got.Content != x.content {
-			bad("comment %d: readsvc serves %+v, mysql has video %d %q", x.id, got, x.video, x.content)
+		if got.Id != fmt.Sprint(x.id) || got.VideoId != fmt.Sprint(x.video) || got.Content != x.content {
+			bad("comment %d: readsvc serves %+v, mysql has video %d %q", x.id, *got, x.video, x.content)
 		}
 	}
 	ranks := []int{0, 1, 2, 3, len(d.Counts) / 2, len(d.Counts) - 1}
@@ -345,7 +336,7 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 		if err := c.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved'", v).Scan(&total); err != nil {
 			return chk, err
 		}
-		pg, err := fetchPage(ctx, client, fmt.Sprintf("%s/v1/videos/%d/comments?limit=50", readURL, v))
+		pg, err := fetchPage(ctx, api, v, "")
 		if err != nil {
 			bad("video %d: readsvc: %v", v, err)
 			continue
@@ -372,44 +363,6 @@ func newestApproved(ctx context.Context, db *sql.DB, video int64, n int) ([]stri
 		out = append(out, fmt.Sprint(id))
 	}
 	return out, rows.Err()
-}
-
-// page is readsvc's page answer.
-type page struct {
-	Comments []struct {
-		ID string `json:"id"`
-	} `json:"comments"`
-	NextCursor string `json:"next_cursor"`
-	Total      int64  `json:"total"`
-}
-
-func (p page) ids() []string {
-	out := make([]string, len(p.Comments))
-	for i, c := range p.Comments {
-		out[i] = c.ID
-	}
-	return out
-}
-
-func (p page) has(id string) bool {
-	for _, c := range p.Comments {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func fetchPage(ctx context.Context, client *http.Client, url string) (page, error) {
-	code, body := get(ctx, client, url)
-	var p page
-	if code != http.StatusOK {
-		return p, fmt.Errorf("GET %s: %d %s", url, code, body)
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return p, fmt.Errorf("GET %s: %w", url, err)
-	}
-	return p, nil
 }
 
 func get(ctx context.Context, client *http.Client, url string) (int, []byte) {

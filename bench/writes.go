@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
 )
 
@@ -30,39 +28,20 @@ func (w *writer) token(user int64, role auth.Role) (string, error) {
 	return auth.Issue(w.secret, auth.Principal{UserID: user, Role: role}, time.Now(), time.Hour)
 }
 
-// call sends a JSON request with a bearer token and decodes the answer.
-func (w *writer) call(ctx context.Context, method, url, tok string, body any, want int, out any) error {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, rb)
-	}
-	if out != nil {
-		return json.Unmarshal(rb, out)
-	}
-	return nil
-}
-
 // post creates a comment as user and returns its id and status.
 func (w *writer) post(ctx context.Context, base string, video, user int64, content string) (string, string, error) {
 	tok, err := w.token(user, auth.RoleUser)
 	if err != nil {
 		return "", "", err
 	}
-	var out struct{ ID, Status string }
-	err = w.call(ctx, http.MethodPost, fmt.Sprintf("%s/v1/videos/%d/comments", base, video), tok, map[string]string{"content": content}, http.StatusAccepted, &out)
-	return out.ID, out.Status, err
+	r, err := newAPI(base, w.client).PostCommentWithResponse(ctx, apiID(video), nil, apiclient.NewComment{Content: content}, bearer(tok))
+	if err != nil {
+		return "", "", err
+	}
+	if r.StatusCode() != http.StatusAccepted || r.JSON202 == nil {
+		return "", "", fmt.Errorf("POST %s: %d %s", r.HTTPResponse.Request.URL, r.StatusCode(), r.Body)
+	}
+	return r.JSON202.Id, string(r.JSON202.Status), nil
 }
 
 // moderate approves or rejects comment id.
@@ -71,19 +50,38 @@ func (w *writer) moderate(ctx context.Context, base, id, action string) error {
 	if err != nil {
 		return err
 	}
-	body := map[string]string{}
-	if action == "reject" {
-		body["reason"] = "bench: rejected"
+	api := newAPI(base, w.client)
+	var code int
+	var body []byte
+	var u fmt.Stringer
+	switch action {
+	case "approve":
+		r, err := api.ApproveCommentWithResponse(ctx, id, apiclient.OptionalReasonBody{}, bearer(tok))
+		if err != nil {
+			return err
+		}
+		code, body, u = r.StatusCode(), r.Body, r.HTTPResponse.Request.URL
+	case "reject":
+		r, err := api.RejectCommentWithResponse(ctx, id, apiclient.RejectCommentJSONRequestBody{Reason: "bench: rejected"}, bearer(tok))
+		if err != nil {
+			return err
+		}
+		code, body, u = r.StatusCode(), r.Body, r.HTTPResponse.Request.URL
+	default:
+		return fmt.Errorf("no moderation action %q", action)
 	}
-	return w.call(ctx, http.MethodPost, fmt.Sprintf("%s/v1/mod/comments/%s:%s", base, id, action), tok, body, http.StatusOK, nil)
+	if code != http.StatusOK {
+		return fmt.Errorf("POST %s: %d %s", u, code, body)
+	}
+	return nil
 }
 
 // waitFor polls video's first page on readsvc until shown(page) holds, and
 // returns how long after since it did (visibleTimeout if never).
 func (w *writer) waitFor(ctx context.Context, video int64, since time.Time, shown func(page) bool) (time.Duration, bool) {
-	url := w.read + firstPage(video)
+	api := newAPI(w.read, w.client)
 	for {
-		if p, err := fetchPage(ctx, w.client, url); err == nil && shown(p) {
+		if p, err := fetchPage(ctx, api, video, ""); err == nil && shown(p) {
 			return time.Since(since), true
 		}
 		if time.Since(since) > visibleTimeout || ctx.Err() != nil {
