@@ -606,7 +606,10 @@ type BatchResponse struct {
 // ConflictError defines model for ConflictError.
 type ConflictError struct {
 	Error struct {
-		Code *ConflictErrorErrorCode `json:"code,omitempty"`
+		Code ConflictErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -654,7 +657,10 @@ type ErrorDetail struct {
 // ForbiddenError defines model for ForbiddenError.
 type ForbiddenError struct {
 	Error struct {
-		Code *ForbiddenErrorErrorCode `json:"code,omitempty"`
+		Code ForbiddenErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -669,7 +675,10 @@ type ID = string
 // InternalError defines model for InternalError.
 type InternalError struct {
 	Error struct {
-		Code *InternalErrorErrorCode `json:"code,omitempty"`
+		Code InternalErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -826,7 +835,10 @@ type Queue struct {
 // RateLimitedError defines model for RateLimitedError.
 type RateLimitedError struct {
 	Error struct {
-		Code *RateLimitedErrorErrorCode `json:"code,omitempty"`
+		Code RateLimitedErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -836,7 +848,10 @@ type RateLimitedErrorErrorCode string
 // ReadBadRequestError defines model for ReadBadRequestError.
 type ReadBadRequestError struct {
 	Error struct {
-		Code *ReadBadRequestErrorErrorCode `json:"code,omitempty"`
+		Code ReadBadRequestErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -846,7 +861,10 @@ type ReadBadRequestErrorErrorCode string
 // ReadNotFoundError defines model for ReadNotFoundError.
 type ReadNotFoundError struct {
 	Error struct {
-		Code *ReadNotFoundErrorErrorCode `json:"code,omitempty"`
+		Code ReadNotFoundErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -856,7 +874,10 @@ type ReadNotFoundErrorErrorCode string
 // ReadUnauthorizedError defines model for ReadUnauthorizedError.
 type ReadUnauthorizedError struct {
 	Error struct {
-		Code *ReadUnauthorizedErrorErrorCode `json:"code,omitempty"`
+		Code ReadUnauthorizedErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -875,7 +896,10 @@ type Status string
 // TooLargeError defines model for TooLargeError.
 type TooLargeError struct {
 	Error struct {
-		Code *TooLargeErrorErrorCode `json:"code,omitempty"`
+		Code TooLargeErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -885,7 +909,10 @@ type TooLargeErrorErrorCode string
 // UnauthorizedError defines model for UnauthorizedError.
 type UnauthorizedError struct {
 	Error struct {
-		Code *UnauthorizedErrorErrorCode `json:"code,omitempty"`
+		Code UnauthorizedErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -895,7 +922,10 @@ type UnauthorizedErrorErrorCode string
 // UnavailableError defines model for UnavailableError.
 type UnavailableError struct {
 	Error struct {
-		Code *UnavailableErrorErrorCode `json:"code,omitempty"`
+		Code UnavailableErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -905,7 +935,10 @@ type UnavailableErrorErrorCode string
 // UnprocessableError defines model for UnprocessableError.
 type UnprocessableError struct {
 	Error struct {
-		Code *UnprocessableErrorErrorCode `json:"code,omitempty"`
+		Code UnprocessableErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -915,7 +948,10 @@ type UnprocessableErrorErrorCode string
 // UnsupportedMediaTypeError defines model for UnsupportedMediaTypeError.
 type UnsupportedMediaTypeError struct {
 	Error struct {
-		Code *UnsupportedMediaTypeErrorErrorCode `json:"code,omitempty"`
+		Code UnsupportedMediaTypeErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -925,7 +961,10 @@ type UnsupportedMediaTypeErrorErrorCode string
 // WriteBadRequestError defines model for WriteBadRequestError.
 type WriteBadRequestError struct {
 	Error struct {
-		Code *WriteBadRequestErrorErrorCode `json:"code,omitempty"`
+		Code WriteBadRequestErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -935,7 +974,10 @@ type WriteBadRequestErrorErrorCode string
 // WriteNotFoundError defines model for WriteNotFoundError.
 type WriteNotFoundError struct {
 	Error struct {
-		Code *WriteNotFoundErrorErrorCode `json:"code,omitempty"`
+		Code WriteNotFoundErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
