@@ -159,3 +159,48 @@ func TestChaosModeratorActsThroughTheAPI(t *testing.T) {
 		t.Errorf("tracked %+v after %s, want Mod %s, Status %s, LastBy api", tr, action, action, want)
 	}
 }
+
+// The path walks that prepare the load generators' paths read pages
+// through the generated client and follow next_cursor until it is null.
+func TestWalksFollowNextCursor(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		queries = append(queries, req.URL.RawQuery)
+		mu.Unlock()
+		if req.URL.Path != "/v1/videos/5/comments" {
+			http.NotFound(w, req)
+			return
+		}
+		next := map[string]string{"": `"c1"`, "c1": `"c2"`, "c2": "null"}[req.URL.Query().Get("cursor")]
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"comments":[],"next_cursor":`+next+`,"total":0}`)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+
+	paths, err := walk(ctx, srv.Client(), srv.URL, 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{firstPage(5), firstPage(5) + "&cursor=c1", firstPage(5) + "&cursor=c2"}
+	if strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("walk: %v, want %v", paths, want)
+	}
+	hot, err := walkHot(ctx, srv.Client(), srv.URL, 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHot := []string{"/v1/videos/5/comments?sort=hot&limit=50", "/v1/videos/5/comments?sort=hot&limit=50&cursor=c1", "/v1/videos/5/comments?sort=hot&limit=50&cursor=c2"}
+	if strings.Join(hot, " ") != strings.Join(wantHot, " ") {
+		t.Errorf("walkHot: %v, want %v", hot, wantHot)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, q := range queries[3:] {
+		if !strings.Contains(q, "sort=hot") || !strings.Contains(q, "limit=50") {
+			t.Errorf("walkHot asked %q, want sort=hot and limit=50", q)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/bench/report"
+	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
@@ -264,22 +264,22 @@ func retry(ctx context.Context, logger *slog.Logger, f func() error) error {
 
 // walkHot follows next_cursor from page one of sort=hot for up to n pages.
 func walkHot(ctx context.Context, client *http.Client, base string, video int64, n int) ([]string, error) {
+	api := newAPI(base, client)
 	paths := []string{fmt.Sprintf("/v1/videos/%d/comments?sort=hot&limit=50", video)}
+	hot, limit := apiclient.ListVideoCommentsParamsSort("hot"), 50
+	var cursor *string
 	for len(paths) < n {
-		code, body := get(ctx, client, base+paths[len(paths)-1])
-		if code != http.StatusOK {
-			return nil, fmt.Errorf("hot page %d: %d %s", len(paths), code, body)
+		r, err := api.ListVideoCommentsWithResponse(ctx, apiID(video), &apiclient.ListVideoCommentsParams{Sort: &hot, Limit: &limit, Cursor: cursor})
+		if err != nil {
+			return nil, fmt.Errorf("hot page %d: %w", len(paths), err)
 		}
-		var pg struct {
-			NextCursor *string `json:"next_cursor"`
+		if r.JSON200 == nil {
+			return nil, fmt.Errorf("hot page %d: %d %s", len(paths), r.StatusCode(), r.Body)
 		}
-		if err := json.Unmarshal(body, &pg); err != nil {
-			return nil, err
-		}
-		if pg.NextCursor == nil {
+		if cursor = r.JSON200.NextCursor; cursor == nil {
 			break
 		}
-		paths = append(paths, fmt.Sprintf("/v1/videos/%d/comments?sort=hot&limit=50&cursor=%s", video, *pg.NextCursor))
+		paths = append(paths, fmt.Sprintf("/v1/videos/%d/comments?sort=hot&limit=50&cursor=%s", video, *cursor))
 	}
 	if len(paths) < 2 {
 		paths = append(paths, paths[0])
