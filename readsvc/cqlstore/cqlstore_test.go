@@ -8,15 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestStoreReadsWhatTheSyncerWrites(t *testing.T) {
 	cass := stacktest.NewCassandra(t)

@@ -5,11 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRoundTrip(t *testing.T) {
 	c := NewCodec([]byte("k"))

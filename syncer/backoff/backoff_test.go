@@ -6,11 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestDelay(t *testing.T) {
 	p := Policy{Base: 100 * time.Millisecond, Max: time.Second}

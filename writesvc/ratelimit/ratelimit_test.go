@@ -8,14 +8,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newLimiter(t *testing.T, rdb redis.UniversalClient, cfg Config) *Limiter {
 	t.Helper()
