@@ -114,7 +114,7 @@ func TestChaosModeratorActsThroughTheAPI(t *testing.T) {
 		return http.StatusOK, `{"changed":true,"comment":{"id":"42","video_id":"7","user_id":"1","parent_id":"0","content":"c","created_at":"2026-01-01T00:00:00Z","like_count":0,"reply_count":0,"status":"` + status + `","version":"2"}}`
 	})
 	r := fakeChaosRun(srv)
-	r.modTodo = make(chan int64, 4)
+	r.modTodo = make(chan int64) // unbuffered: the moderator's own re-queue of an approved comment finds no room and is dropped
 	tr := &tracked{ID: 42, Video: 7, Status: "pending"}
 	r.byID[42] = tr
 	r.comments = []*tracked{tr}
