@@ -14,10 +14,7 @@ import (
 
 // Defaults of cdc's own flags.
 const (
-	DefaultServerID     = 0 // derive one from the host name and pid
-	DefaultSaveInterval = binlog.DefaultSaveInterval
-	DefaultLockWait     = binlog.DefaultLockWait
-	DefaultCacheWindow  = pagecache.DefaultWindow
+	DefaultServerID = 0 // derive one from the host name and pid
 	// The cache inspector job (internal/inspect): off by default.
 	DefaultInspectEvery  = 0                // 0: the job does not run
 	DefaultInspectGrace  = 30 * time.Second // younger mismatches are the pipeline at work
@@ -52,9 +49,9 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	c.Redis.RegisterFlags(f)
 	f.Int64(&c.ServerID, "server-id", "VC_CDC_SERVER_ID", DefaultServerID,
 		"replica server id cdc registers with: unique among the MySQL server's replicas and other cdc processes; 0 derives one from host name and pid")
-	f.Duration(&c.SaveInterval, "save-interval", "VC_CDC_SAVE_INTERVAL", DefaultSaveInterval, "at most one binlog position save per interval while changes flow")
-	f.Duration(&c.LockWait, "lock-wait", "VC_CDC_LOCK_WAIT", DefaultLockWait, "how long one leader-lock attempt waits in MySQL while standing by (whole seconds)")
-	f.Int(&c.CacheWindow, "cache-window", "VC_CACHE_WINDOW", DefaultCacheWindow, "newest comments cached per video (must equal readsvc's)")
+	f.Duration(&c.SaveInterval, "save-interval", "VC_CDC_SAVE_INTERVAL", binlog.DefaultSaveInterval, "at most one binlog position save per interval while changes flow")
+	f.Duration(&c.LockWait, "lock-wait", "VC_CDC_LOCK_WAIT", binlog.DefaultLockWait, "how long one leader-lock attempt waits in MySQL while standing by (whole seconds)")
+	f.Int(&c.CacheWindow, "cache-window", "VC_CACHE_WINDOW", pagecache.DefaultWindow, "newest comments cached per video (must equal readsvc's)")
 	f.Duration(&c.InspectEvery, "inspect-every", "VC_CDC_INSPECT_EVERY", DefaultInspectEvery, "run the cache inspector over a sample of cached videos this often (0: off)")
 	f.Bool(&c.InspectRepair, "inspect-repair", "VC_CDC_INSPECT_REPAIR", DefaultInspectRepair, "drop the cached pages of a video the inspector finds stale for longer than -inspect-grace (the next read refills them)")
 	f.Duration(&c.InspectGrace, "inspect-grace", "VC_CDC_INSPECT_GRACE", DefaultInspectGrace, "inspector mismatches younger than this are not counted (the pipeline at work)")

@@ -12,19 +12,6 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
-// Defaults of readsvc's own flags.
-const (
-	DefaultGroupcacheBytes = pages.DefaultCacheBytes
-	DefaultWindow          = pagecache.DefaultWindow
-	DefaultMaxAge          = pages.DefaultMaxAge
-	DefaultPageTTL         = pagecache.DefaultPageTTL
-	DefaultNegativeTTL     = pagecache.DefaultNegativeTTL
-	DefaultMaxInflight     = pages.DefaultMaxInflight
-	DefaultFillLease       = pages.DefaultLeaseTTL
-	DefaultFillWait        = pages.DefaultFillWait
-	DefaultLoadTimeout     = pages.DefaultLoadTimeout
-)
-
 // Config is readsvc's configuration.
 type Config struct {
 	config.Process
@@ -50,6 +37,8 @@ type Config struct {
 }
 
 // RegisterFlags registers every readsvc flag with its VC_… environment name.
+// The defaults are the constants of the packages that use them (pages,
+// pagecache); config_test.go pins them.
 func (c *Config) RegisterFlags(f *config.Flags) {
 	c.Process.RegisterFlags(f, "VC_READSVC_", config.DefaultReadAdminAddr)
 	f.String(&c.Addr, "addr", "VC_READSVC_ADDR", config.DefaultReadAddr, "public API listen address")
@@ -58,18 +47,18 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.List(&c.Peers, "peers", "VC_READSVC_PEERS", nil, "groupcache peers, host:port or http://host:port, this instance included; empty: no peering")
 	c.Redis.RegisterFlags(f)
 	c.Cassandra.RegisterFlags(f)
-	f.Int64(&c.GroupcacheBytes, "groupcache-bytes", "VC_READSVC_GROUPCACHE_BYTES", DefaultGroupcacheBytes, "groupcache size per group; 0 turns groupcache off (every request reads Redis)")
+	f.Int64(&c.GroupcacheBytes, "groupcache-bytes", "VC_READSVC_GROUPCACHE_BYTES", pages.DefaultCacheBytes, "groupcache size per group; 0 turns groupcache off (every request reads Redis)")
 	f.Bool(&c.CachesOff, "caches-off", "VC_READSVC_CACHES_OFF", false, "benchmark baseline only: bypass groupcache and Redis, read every page from Cassandra")
-	f.Int(&c.Window, "cache-window", "VC_CACHE_WINDOW", DefaultWindow, "newest comments cached in Redis per video (cdc reads the same variable)")
-	f.Duration(&c.MaxAge, "max-age", "VC_READSVC_MAX_AGE", DefaultMaxAge, "groupcache epoch and Cache-Control max-age")
-	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")
-	f.Duration(&c.NegativeTTL, "negative-ttl", "VC_READSVC_NEGATIVE_TTL", DefaultNegativeTTL, "Redis TTL of an empty video's entry (+ up to 20% jitter)")
+	f.Int(&c.Window, "cache-window", "VC_CACHE_WINDOW", pagecache.DefaultWindow, "newest comments cached in Redis per video (cdc reads the same variable)")
+	f.Duration(&c.MaxAge, "max-age", "VC_READSVC_MAX_AGE", pages.DefaultMaxAge, "groupcache epoch and Cache-Control max-age")
+	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", pagecache.DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")
+	f.Duration(&c.NegativeTTL, "negative-ttl", "VC_READSVC_NEGATIVE_TTL", pagecache.DefaultNegativeTTL, "Redis TTL of an empty video's entry (+ up to 20% jitter)")
 	f.String(&c.CursorKey, "cursor-key", "VC_CURSOR_KEY", "", "HMAC key of page cursors, the same on every instance (default: a development key)")
 	f.String(&c.JWTSecret, "jwt-secret", "VC_JWT_SECRET", "", "writesvc's HS256 token secret: a Bearer token shows its user their own pending comments (empty: requests with a token get 401; prefer the environment)")
-	f.Int(&c.MaxInflight, "cassandra-max-inflight", "VC_READSVC_CASSANDRA_MAX_INFLIGHT", DefaultMaxInflight, "concurrent Cassandra reads; more are refused with 503")
-	f.Duration(&c.FillLease, "fill-lease", "VC_READSVC_FILL_LEASE", DefaultFillLease, "cross-process backfill lease")
-	f.Duration(&c.FillWait, "fill-wait", "VC_READSVC_FILL_WAIT", DefaultFillWait, "how long to wait for another process's backfill")
-	f.Duration(&c.LoadTimeout, "load-timeout", "VC_READSVC_LOAD_TIMEOUT", DefaultLoadTimeout, "bound of one page build")
+	f.Int(&c.MaxInflight, "cassandra-max-inflight", "VC_READSVC_CASSANDRA_MAX_INFLIGHT", pages.DefaultMaxInflight, "concurrent Cassandra reads; more are refused with 503")
+	f.Duration(&c.FillLease, "fill-lease", "VC_READSVC_FILL_LEASE", pages.DefaultLeaseTTL, "cross-process backfill lease")
+	f.Duration(&c.FillWait, "fill-wait", "VC_READSVC_FILL_WAIT", pages.DefaultFillWait, "how long to wait for another process's backfill")
+	f.Duration(&c.LoadTimeout, "load-timeout", "VC_READSVC_LOAD_TIMEOUT", pages.DefaultLoadTimeout, "bound of one page build")
 }
 
 // Validate checks what flags cannot.

@@ -13,13 +13,6 @@ import (
 const (
 	DefaultGroup            = "vidcomments-syncer"
 	DefaultDeadLetterSuffix = ".dlq" // the dead-letter topic is <topic>.dlq unless -dlq-topic says otherwise
-	DefaultBatchSize        = consumer.DefaultBatchSize
-	DefaultFlushInterval    = consumer.DefaultFlushInterval
-	DefaultCommitInterval   = consumer.DefaultCommitInterval
-	DefaultRetryBase        = consumer.DefaultRetryBase
-	DefaultRetryMax         = consumer.DefaultRetryMax
-	DefaultSettleAttempts   = consumer.DefaultSettleAttempts
-	DefaultWriteConcurrency = readmodel.DefaultConcurrency
 )
 
 // Config is the syncer's configuration.
@@ -47,13 +40,13 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.String(&c.GroupInstanceID, "group-instance-id", "VC_SYNCER_GROUP_INSTANCE_ID", "",
 		"static group membership id, unique per process (e.g. the pod name): a restart takes its partitions back without a rebalance")
 	f.String(&c.DeadLetterTopic, "dlq-topic", "VC_SYNCER_DLQ_TOPIC", "", "dead-letter topic (default <kafka-topic>"+DefaultDeadLetterSuffix+")")
-	f.Int(&c.BatchSize, "batch-size", "VC_SYNCER_BATCH_SIZE", DefaultBatchSize, "most messages of one partition applied together")
-	f.Duration(&c.FlushInterval, "flush-interval", "VC_SYNCER_FLUSH_INTERVAL", DefaultFlushInterval, "longest a batch waits to fill after its first message")
-	f.Duration(&c.CommitInterval, "commit-interval", "VC_SYNCER_COMMIT_INTERVAL", DefaultCommitInterval, "how often durable offsets are committed")
-	f.Duration(&c.RetryBase, "retry-base", "VC_SYNCER_RETRY_BASE", DefaultRetryBase, "first backoff after a failed write (doubles, jittered)")
-	f.Duration(&c.RetryMax, "retry-max", "VC_SYNCER_RETRY_MAX", DefaultRetryMax, "cap of the backoff")
-	f.Int(&c.SettleAttempts, "settle-attempts", "VC_SYNCER_SETTLE_ATTEMPTS", DefaultSettleAttempts, "attempts at clearing a batch's Redis overlay entries before moving on")
-	f.Int(&c.WriteConcurrency, "write-concurrency", "VC_SYNCER_WRITE_CONCURRENCY", DefaultWriteConcurrency, "Cassandra partitions written at once per batch")
+	f.Int(&c.BatchSize, "batch-size", "VC_SYNCER_BATCH_SIZE", consumer.DefaultBatchSize, "most messages of one partition applied together")
+	f.Duration(&c.FlushInterval, "flush-interval", "VC_SYNCER_FLUSH_INTERVAL", consumer.DefaultFlushInterval, "longest a batch waits to fill after its first message")
+	f.Duration(&c.CommitInterval, "commit-interval", "VC_SYNCER_COMMIT_INTERVAL", consumer.DefaultCommitInterval, "how often durable offsets are committed")
+	f.Duration(&c.RetryBase, "retry-base", "VC_SYNCER_RETRY_BASE", consumer.DefaultRetryBase, "first backoff after a failed write (doubles, jittered)")
+	f.Duration(&c.RetryMax, "retry-max", "VC_SYNCER_RETRY_MAX", consumer.DefaultRetryMax, "cap of the backoff")
+	f.Int(&c.SettleAttempts, "settle-attempts", "VC_SYNCER_SETTLE_ATTEMPTS", consumer.DefaultSettleAttempts, "attempts at clearing a batch's Redis overlay entries before moving on")
+	f.Int(&c.WriteConcurrency, "write-concurrency", "VC_SYNCER_WRITE_CONCURRENCY", readmodel.DefaultConcurrency, "Cassandra partitions written at once per batch")
 	c.Kafka.RegisterFlags(f)
 	c.Cassandra.RegisterFlags(f)
 	c.Redis.RegisterFlags(f)

@@ -21,13 +21,6 @@ const (
 	DefaultRateLimitBurst    = 10
 	DefaultRateLimitFailOpen = true
 	DefaultRateLimitPrefix   = "vidcomments:writesvc:posts:"
-	DefaultNodeLeaseTTL      = nodelease.DefaultTTL
-	DefaultOutboxPoll        = outbox.DefaultPoll
-	DefaultOutboxBatch       = outbox.DefaultBatch
-	DefaultOutboxMaxBackoff  = outbox.DefaultMaxBackoff
-	DefaultOutboxRetention   = outbox.DefaultRetention
-	DefaultRequestTimeout    = api.DefaultRequestTimeout
-	DefaultEditWindow        = api.DefaultEditWindow
 
 	// MaxCommentRunesLimit caps -max-comment-runes: 4 bytes a rune must
 	// fit the 16 KiB body and the TEXT column.
@@ -72,13 +65,13 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Int(&c.RateLimitBurst, "rate-limit-burst", "VC_RATE_LIMIT_BURST", DefaultRateLimitBurst, "posts a user may make at once (0: same as -rate-limit)")
 	f.Bool(&c.RateLimitFailOpen, "rate-limit-fail-open", "VC_RATE_LIMIT_FAIL_OPEN", DefaultRateLimitFailOpen, "when Redis fails: true accepts posts unlimited, false answers 503")
 	f.String(&c.RateLimitPrefix, "rate-limit-prefix", "VC_RATE_LIMIT_PREFIX", DefaultRateLimitPrefix, "Redis key prefix of the per-user allowances")
-	f.Duration(&c.NodeLeaseTTL, "node-lease-ttl", "VC_NODE_LEASE_TTL", DefaultNodeLeaseTTL, "lease on the comment-id node number; renewed every third of it")
-	f.Duration(&c.OutboxPoll, "outbox-poll", "VC_OUTBOX_POLL", DefaultOutboxPoll, "how often the relay leader looks for rows other instances or plain SQL committed")
-	f.Int(&c.OutboxBatch, "outbox-batch", "VC_OUTBOX_BATCH", DefaultOutboxBatch, "outbox rows per Kafka batch")
-	f.Duration(&c.OutboxMaxBackoff, "outbox-max-backoff", "VC_OUTBOX_MAX_BACKOFF", DefaultOutboxMaxBackoff, "longest pause between relay retries while Kafka fails")
-	f.Duration(&c.OutboxRetention, "outbox-retention", "VC_OUTBOX_RETENTION", DefaultOutboxRetention, "sent outbox rows are deleted after this long (0: kept)")
-	f.Duration(&c.RequestTimeout, "request-timeout", "VC_WRITESVC_REQUEST_TIMEOUT", DefaultRequestTimeout, "bound on the work behind one API request")
-	f.Duration(&c.EditWindow, "edit-window", "VC_EDIT_WINDOW", DefaultEditWindow, "how long after posting an author may edit a comment")
+	f.Duration(&c.NodeLeaseTTL, "node-lease-ttl", "VC_NODE_LEASE_TTL", nodelease.DefaultTTL, "lease on the comment-id node number; renewed every third of it")
+	f.Duration(&c.OutboxPoll, "outbox-poll", "VC_OUTBOX_POLL", outbox.DefaultPoll, "how often the relay leader looks for rows other instances or plain SQL committed")
+	f.Int(&c.OutboxBatch, "outbox-batch", "VC_OUTBOX_BATCH", outbox.DefaultBatch, "outbox rows per Kafka batch")
+	f.Duration(&c.OutboxMaxBackoff, "outbox-max-backoff", "VC_OUTBOX_MAX_BACKOFF", outbox.DefaultMaxBackoff, "longest pause between relay retries while Kafka fails")
+	f.Duration(&c.OutboxRetention, "outbox-retention", "VC_OUTBOX_RETENTION", outbox.DefaultRetention, "sent outbox rows are deleted after this long (0: kept)")
+	f.Duration(&c.RequestTimeout, "request-timeout", "VC_WRITESVC_REQUEST_TIMEOUT", api.DefaultRequestTimeout, "bound on the work behind one API request")
+	f.Duration(&c.EditWindow, "edit-window", "VC_EDIT_WINDOW", api.DefaultEditWindow, "how long after posting an author may edit a comment")
 }
 
 func registerSecret(f *config.Flags, p *string) {
