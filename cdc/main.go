@@ -29,10 +29,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == resetSubcommand {
 		os.Exit(resetPositionMain(os.Args[2:]))
 	}
-	var cfg Config
-	os.Exit(server.Main("cdc", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
-		return build(ctx, cfg, logger)
-	}))
+	os.Exit(server.Main("cdc", os.Args[1:], build))
 }
 
 // build opens MySQL and Redis, refuses a server canal cannot follow, and

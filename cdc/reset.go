@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/vidcomments/vidcomments/cdc/binlog"
-	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
@@ -26,24 +24,14 @@ const resetSubcommand = "reset-position"
 // resetPositionMain runs `cdc reset-position` and returns the exit code.
 func resetPositionMain(args []string) int {
 	var cfg Config
-	fs := flag.NewFlagSet("cdc "+resetSubcommand, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: cdc %s [flags]\n\n"+
-			"Recovers from a saved binlog position the server no longer has: saves the\n"+
-			"current end of the binlog as cdc's position, then invalidates every cached\n"+
-			"video in Redis so readers refill from the read model. Refuses while a cdc\n"+
-			"of the database leads (holds the leader lock). Same flags and environment\n"+
-			"as cdc:\n\n", resetSubcommand)
-		fs.PrintDefaults()
-	}
-	f := config.NewFlags(fs)
-	cfg.RegisterFlags(f)
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(os.Stderr, "cdc %s: %v\n", resetSubcommand, err)
-		return 2
+	usage := "usage: cdc " + resetSubcommand + " [flags]\n\n" +
+		"Recovers from a saved binlog position the server no longer has: saves the\n" +
+		"current end of the binlog as cdc's position, then invalidates every cached\n" +
+		"video in Redis so readers refill from the read model. Refuses while a cdc\n" +
+		"of the database leads (holds the leader lock). Same flags and environment\n" +
+		"as cdc:\n\n"
+	if code, ok := server.ParseFlags("cdc "+resetSubcommand, usage, args, &cfg, os.Stderr); !ok {
+		return code
 	}
 	logger, err := server.NewLogger(os.Stderr, cfg.LogLevel)
 	if err != nil {

@@ -26,10 +26,7 @@ import (
 )
 
 func main() {
-	var cfg Config
-	os.Exit(server.Main("readsvc", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
-		return build(ctx, cfg, logger)
-	}))
+	os.Exit(server.Main("readsvc", os.Args[1:], build))
 }
 
 // build opens Redis and Cassandra, builds the read path and wires the

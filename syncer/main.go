@@ -27,10 +27,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == replaySubcommand {
 		os.Exit(replayMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	var cfg Config
-	os.Exit(server.Main("syncer", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
-		return build(ctx, cfg, logger)
-	}))
+	os.Exit(server.Main("syncer", os.Args[1:], build))
 }
 
 // build opens Kafka, Cassandra and Redis, wires the admin listener and

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os/signal"
@@ -12,7 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
 )
 
@@ -25,26 +23,15 @@ const replayIdle = 15 * time.Second
 // replayMain runs `syncer replay-dlq` and returns the exit code.
 func replayMain(args []string, stdout, stderr io.Writer) int {
 	var cfg Config
-	fs := flag.NewFlagSet("syncer "+replaySubcommand, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: syncer %s [flags]\n\n"+
-			"Copies every message now in the dead-letter topic (-dlq-topic) back to\n"+
-			"-kafka-topic, key and value unchanged, dead-letter headers dropped, and\n"+
-			"prints how many per partition. Run it after fixing what made the syncer\n"+
-			"reject them; replaying twice is harmless (events apply by row version).\n"+
-			"It reads up to the end the topic had at start and commits nothing.\n"+
-			"Same flags and environment as syncer:\n\n", replaySubcommand)
-		fs.PrintDefaults()
-	}
-	f := config.NewFlags(fs)
-	cfg.RegisterFlags(f)
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "syncer %s: %v\n", replaySubcommand, err)
-		return 2
+	usage := "usage: syncer " + replaySubcommand + " [flags]\n\n" +
+		"Copies every message now in the dead-letter topic (-dlq-topic) back to\n" +
+		"-kafka-topic, key and value unchanged, dead-letter headers dropped, and\n" +
+		"prints how many per partition. Run it after fixing what made the syncer\n" +
+		"reject them; replaying twice is harmless (events apply by row version).\n" +
+		"It reads up to the end the topic had at start and commits nothing.\n" +
+		"Same flags and environment as syncer:\n\n"
+	if code, ok := server.ParseFlags("syncer "+replaySubcommand, usage, args, &cfg, stderr); !ok {
+		return code
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "syncer %s: %v\n", replaySubcommand, err)

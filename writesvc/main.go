@@ -30,8 +30,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "token" {
 		os.Exit(tokenMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	var cfg Config
-	os.Exit(server.Main("writesvc", os.Args[1:], &cfg, func(ctx context.Context, logger *slog.Logger) (*server.App, error) {
+	os.Exit(server.Main("writesvc", os.Args[1:], func(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, error) {
 		return build(ctx, cfg, logger, overrides{})
 	}))
 }
