@@ -14,8 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
+	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 )
 
 func main() {
@@ -61,22 +60,10 @@ func checkRedis(args []string) (string, error) {
 	defer cancel()
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: config.SplitList(*addrs), DialTimeout: time.Second, MaxRedirects: 3})
 	defer c.Close()
-	var n atomic.Int32 // ForEachMaster calls back concurrently
-	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		info, err := m.ClusterInfo(ctx).Result()
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(info, "cluster_state:ok") {
-			return fmt.Errorf("%s: cluster_state not ok", m.Options().Addr)
-		}
-		n.Add(1)
-		return nil
-	})
+	masters, err := redisstore.ClusterMasters(ctx, c)
 	if err != nil {
 		return "", err
 	}
-	masters := int(n.Load())
 	// One probe key per hash tag until every master answered a script.
 	script := redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1], 'EX', 10); redis.call('SET', KEYS[2], ARGV[1], 'EX', 10); return redis.call('GET', KEYS[1])`)
 	seen := map[string]bool{}
