@@ -7,8 +7,9 @@ package demo
 
 import (
 	"embed"
-	"io/fs"
 	"net/http"
+
+	"github.com/vidcomments/vidcomments/internal/staticpage"
 )
 
 //go:embed assets
@@ -22,21 +23,7 @@ const Prefix = "/demo/"
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the demo's files under Prefix.
-func Handler() http.Handler {
-	sub, err := fs.Sub(assets, "assets")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	files := http.StripPrefix(Prefix, http.FileServer(http.FS(sub)))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", CSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
-	})
-}
+func Handler() http.Handler { return staticpage.Handler(Prefix, assets, "assets", CSP) }
 
 // Mount serves the demo at Prefix (and /demo redirected there) beside api,
 // which gets every other path.

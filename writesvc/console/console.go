@@ -7,8 +7,9 @@ package console
 
 import (
 	"embed"
-	"io/fs"
 	"net/http"
+
+	"github.com/vidcomments/vidcomments/internal/staticpage"
 )
 
 //go:embed assets
@@ -17,19 +18,10 @@ var assets embed.FS
 // Prefix is where the console is mounted.
 const Prefix = "/mod/"
 
+// CSP is the Content-Security-Policy of every console response: scripts,
+// styles and fetches from this origin only, nothing inline, no forms, no
+// framing.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 // Handler serves the console's files under Prefix.
-func Handler() http.Handler {
-	sub, err := fs.Sub(assets, "assets")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	files := http.StripPrefix(Prefix, http.FileServer(http.FS(sub)))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
-	})
-}
+func Handler() http.Handler { return staticpage.Handler(Prefix, assets, "assets", CSP) }
