@@ -99,26 +99,22 @@ func NewPinEvent(p Pin) Event {
 }
 
 // VideoID is the video e belongs to.
-func (e Event) VideoID() int64 {
-	switch e.Type {
-	case EventLike:
-		return e.Like.VideoID
-	case EventPinned:
-		return e.Pin.VideoID
-	}
-	return e.Comment.VideoID
-}
+func (e Event) VideoID() int64 { video, _ := e.subject(); return video }
 
 // CommentID is the comment e is about (the liked one for a like, the pinned
 // one — 0 when unpinned — for a pin).
-func (e Event) CommentID() int64 {
+func (e Event) CommentID() int64 { _, comment := e.subject(); return comment }
+
+// subject is the video and comment e is about, from whichever of Comment,
+// Like and Pin its Type says is set.
+func (e Event) subject() (video, comment int64) {
 	switch e.Type {
 	case EventLike:
-		return e.Like.CommentID
+		return e.Like.VideoID, e.Like.CommentID
 	case EventPinned:
-		return e.Pin.CommentID
+		return e.Pin.VideoID, e.Pin.CommentID
 	}
-	return e.Comment.ID
+	return e.Comment.VideoID, e.Comment.ID
 }
 
 // Key is the Kafka message key of e: the video id, so one video's events —
