@@ -270,16 +270,15 @@ func (s State) Videos(ids ...int64) State {
 	for _, id := range ids {
 		keep[id] = true
 	}
-	out := newState()
-	for id, r := range s.Replies {
-		if keep[r.VideoID] {
-			out.Replies[id] = r
-		}
-	}
-	for id, h := range s.Hot {
-		if keep[h.VideoID] {
-			out.Hot[id] = h
-		}
+	rowVideo := func(_ int64, r Row) int64 { return r.VideoID }
+	out := State{
+		ByID:    ofVideos(s.ByID, keep, rowVideo),
+		ByVideo: ofVideos(s.ByVideo, keep, rowVideo),
+		Replies: ofVideos(s.Replies, keep, rowVideo),
+		Hot:     ofVideos(s.Hot, keep, func(_ int64, h HotEntry) int64 { return h.VideoID }),
+		Buckets: ofVideos(s.Buckets, keep, func(v int64, _ map[int32]int64) int64 { return v }),
+		Counts:  ofVideos(s.Counts, keep, func(v, _ int64) int64 { return v }),
+		Likes:   map[int64]int64{},
 	}
 	for _, id := range s.HotDuplicates {
 		if keep[s.Hot[id].VideoID] {
@@ -291,24 +290,15 @@ func (s State) Videos(ids ...int64) State {
 			out.Likes[id] = n
 		}
 	}
-	for id, r := range s.ByID {
-		if keep[r.VideoID] {
-			out.ByID[id] = r
-		}
-	}
-	for id, r := range s.ByVideo {
-		if keep[r.VideoID] {
-			out.ByVideo[id] = r
-		}
-	}
-	for v, b := range s.Buckets {
-		if keep[v] {
-			out.Buckets[v] = b
-		}
-	}
-	for v, n := range s.Counts {
-		if keep[v] {
-			out.Counts[v] = n
+	return out
+}
+
+// ofVideos returns the entries of m whose video, as video says, is kept.
+func ofVideos[V any](m map[int64]V, keep map[int64]bool, video func(int64, V) int64) map[int64]V {
+	out := make(map[int64]V)
+	for k, v := range m {
+		if keep[video(k, v)] {
+			out[k] = v
 		}
 	}
 	return out

@@ -248,14 +248,7 @@ func (w *Writer) reconcileHot(ctx context.Context, ids []int64) error {
 		band  int32
 	}
 	stamp := w.stamp()
-	byPart := map[hotPart][]gocql.BatchEntry{}
-	var parts []hotPart
-	add := func(p hotPart, e gocql.BatchEntry) {
-		if _, ok := byPart[p]; !ok {
-			parts = append(parts, p)
-		}
-		byPart[p] = append(byPart[p], e)
-	}
+	var parts partitionBatches[hotPart]
 	bands := map[hotPart]bool{}
 	for _, id := range ids {
 		sh := shapes[id]
@@ -265,25 +258,21 @@ func (w *Writer) reconcileHot(ctx context.Context, ids []int64) error {
 		n := counts[id]
 		p := hotPart{sh.video, Band(n)}
 		if sh.visible {
-			add(p, gocql.BatchEntry{Stmt: insertHot, Args: []any{sh.video, p.band, n, id, stamp}, Idempotent: true})
+			parts.add(p, gocql.BatchEntry{Stmt: insertHot, Args: []any{sh.video, p.band, n, id, stamp}, Idempotent: true})
 			bands[p] = true
 		} else {
-			add(p, gocql.BatchEntry{Stmt: deleteHot, Args: []any{stamp, sh.video, p.band, n, id}, Idempotent: true})
+			parts.add(p, gocql.BatchEntry{Stmt: deleteHot, Args: []any{stamp, sh.video, p.band, n, id}, Idempotent: true})
 		}
 	}
 	var bandList []hotPart
 	for p := range bands {
 		bandList = append(bandList, p)
 	}
-	return w.eachOf(ctx, []int{len(parts), len(bandList)}, []func(context.Context, int) error{
+	return w.eachOf(ctx, []int{len(parts.keys), len(bandList)}, []func(context.Context, int) error{
 		func(ctx context.Context, i int) error {
-			entries := byPart[parts[i]]
-			for start := 0; start < len(entries); start += maxStatements {
-				b := w.s.Batch(gocql.UnloggedBatch).WithContext(ctx)
-				b.Entries = entries[start:min(start+maxStatements, len(entries))]
-				if err := b.ExecContext(ctx); err != nil {
-					return fmt.Errorf("write hot_by_video %d/%d: %w", parts[i].video, parts[i].band, err)
-				}
+			p := parts.keys[i]
+			if err := w.writeBatches(ctx, parts.entries[p]); err != nil {
+				return fmt.Errorf("write hot_by_video %d/%d: %w", p.video, p.band, err)
 			}
 			return nil
 		},

@@ -14,10 +14,7 @@ import (
 // in the read model.
 func oneRoot(t *testing.T) (*stacktest.Cassandra, *Writer, context.Context, comment.Comment) {
 	t.Helper()
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
+	cass, w, ctx := newTestWriter(t, 0, time.Minute)
 	video := randomVideo()
 	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
 	if err := w.Apply(ctx, events(root...)); err != nil {
@@ -50,10 +47,7 @@ func checkState(t *testing.T, ctx context.Context, w *Writer, video int64, rows 
 // whole stream replayed from offset 0 adds nothing; 300 unlikes take 300
 // away; the hot index holds the comment once, at its count.
 func TestApplyLikesIsExact(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	_, w, ctx := newTestWriter(t, 0, 2*time.Minute)
 	video := randomVideo()
 	root := newHistory(video, time.Now().Add(-time.Hour), 1, comment.Approved)
 	if err := w.Apply(ctx, events(root...)); err != nil {
@@ -160,10 +154,7 @@ func TestRecountSetsTheCount(t *testing.T) {
 // and likes; replies go to replies_by_parent, never to the hot index or the
 // video's pages; pins keep their newest version.
 func TestHotIndexFollowsVisibilityAndReplies(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	cass, w, ctx := newTestWriter(t, 0, 2*time.Minute)
 	video := randomVideo()
 	at := time.Now().Add(-2 * time.Hour)
 	a := newHistory(video, at, 1, comment.Approved, comment.Rejected, comment.Approved, comment.Deleted)

@@ -36,14 +36,7 @@ func (w *Writer) NewLoader() *Loader { return &Loader{w: w, touched: map[int64]m
 // comments_by_id and replies_by_parent. Not safe for concurrent use.
 func (l *Loader) Load(ctx context.Context, rows []comment.Comment) error {
 	byID := make([]gocql.BatchEntry, 0, len(rows))
-	batches := map[string][]gocql.BatchEntry{}
-	var keys []string
-	add := func(key string, e gocql.BatchEntry) {
-		if _, ok := batches[key]; !ok {
-			keys = append(keys, key)
-		}
-		batches[key] = append(batches[key], e)
-	}
+	var parts partitionBatches[string]
 	for _, c := range rows {
 		if c.Status != comment.Approved {
 			return fmt.Errorf("load comment %d: status %s; the bulk path holds approved comments only", c.ID, c.Status)
@@ -51,21 +44,21 @@ func (l *Loader) Load(ctx context.Context, rows []comment.Comment) error {
 		byID = append(byID, gocql.BatchEntry{Stmt: insertByID, Args: []any{c.ID, c.VideoID, c.UserID, c.ParentID, c.Content,
 			string(c.Status), c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
 		if c.ParentID != 0 {
-			add(fmt.Sprintf("r%d", c.ParentID), gocql.BatchEntry{Stmt: insertReply, Args: []any{c.ParentID, c.ID, c.VideoID, c.UserID,
+			parts.add(fmt.Sprintf("r%d", c.ParentID), gocql.BatchEntry{Stmt: insertReply, Args: []any{c.ParentID, c.ID, c.VideoID, c.UserID,
 				c.Content, c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
 			continue
 		}
 		b := comment.Bucket(c.ID)
-		add(fmt.Sprintf("v%d/%d", c.VideoID, b), gocql.BatchEntry{Stmt: insertByVideo, Args: []any{c.VideoID, b, c.ID, c.UserID,
+		parts.add(fmt.Sprintf("v%d/%d", c.VideoID, b), gocql.BatchEntry{Stmt: insertByVideo, Args: []any{c.VideoID, b, c.ID, c.UserID,
 			c.ParentID, c.Content, c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
-		add(fmt.Sprintf("h%d", c.VideoID), gocql.BatchEntry{Stmt: insertHot, Args: []any{c.VideoID, int32(0), int64(0), c.ID,
+		parts.add(fmt.Sprintf("h%d", c.VideoID), gocql.BatchEntry{Stmt: insertHot, Args: []any{c.VideoID, int32(0), int64(0), c.ID,
 			l.w.stamp()}, Idempotent: true})
 		if l.touched[c.VideoID] == nil {
 			l.touched[c.VideoID] = map[int32]bool{}
 		}
 		l.touched[c.VideoID][b] = true
 	}
-	return l.w.eachOf(ctx, []int{len(byID), len(keys)}, []func(context.Context, int) error{
+	return l.w.eachOf(ctx, []int{len(byID), len(parts.keys)}, []func(context.Context, int) error{
 		func(ctx context.Context, i int) error {
 			e := byID[i]
 			if err := l.w.s.Query(e.Stmt, e.Args...).Idempotent(true).ExecContext(ctx); err != nil {
@@ -74,13 +67,8 @@ func (l *Loader) Load(ctx context.Context, rows []comment.Comment) error {
 			return nil
 		},
 		func(ctx context.Context, i int) error {
-			entries := batches[keys[i]]
-			for start := 0; start < len(entries); start += maxStatements {
-				b := l.w.s.Batch(gocql.UnloggedBatch).WithContext(ctx)
-				b.Entries = entries[start:min(start+maxStatements, len(entries))]
-				if err := b.ExecContext(ctx); err != nil {
-					return fmt.Errorf("load partition %s: %w", keys[i], err)
-				}
+			if err := l.w.writeBatches(ctx, parts.entries[parts.keys[i]]); err != nil {
+				return fmt.Errorf("load partition %s: %w", parts.keys[i], err)
 			}
 			return nil
 		},

@@ -8,17 +8,13 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
-	"github.com/vidcomments/vidcomments/internal/stacktest"
 )
 
 // The bulk path leaves the state Apply leaves: the same rows, write times,
 // hot entries, bucket counts and totals; and Apply of the same "created"
 // events afterwards changes nothing.
 func TestLoadLeavesWhatApplyWould(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	cass, w, ctx := newTestWriter(t, 0, time.Minute)
 	videos := []int64{randomVideo(), randomVideo(), randomVideo()}
 	start := time.Now().Add(-10 * time.Hour).UTC().Truncate(time.Millisecond)
 	var rows []comment.Comment

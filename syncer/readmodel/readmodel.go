@@ -214,6 +214,36 @@ func (w *Writer) eachOf(ctx context.Context, counts []int, tasks []func(context.
 	})
 }
 
+// partitionBatches groups batch entries by partition, the partitions in
+// the order they first appear.
+type partitionBatches[K comparable] struct {
+	keys    []K
+	entries map[K][]gocql.BatchEntry
+}
+
+func (p *partitionBatches[K]) add(key K, e gocql.BatchEntry) {
+	if p.entries == nil {
+		p.entries = map[K][]gocql.BatchEntry{}
+	}
+	if _, ok := p.entries[key]; !ok {
+		p.keys = append(p.keys, key)
+	}
+	p.entries[key] = append(p.entries[key], e)
+}
+
+// writeBatches writes the entries of one partition in unlogged batches of
+// at most maxStatements.
+func (w *Writer) writeBatches(ctx context.Context, entries []gocql.BatchEntry) error {
+	for start := 0; start < len(entries); start += maxStatements {
+		b := w.s.Batch(gocql.UnloggedBatch).WithContext(ctx)
+		b.Entries = entries[start:min(start+maxStatements, len(entries))]
+		if err := b.ExecContext(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // editedAt is the edited_at value of c: unset when never edited, so no
 // tombstone is written for it.
 func editedAt(c comment.Comment) any {

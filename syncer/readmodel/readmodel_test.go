@@ -41,11 +41,19 @@ func events(cs ...comment.Comment) []comment.Event {
 
 func randomVideo() int64 { return 1<<50 + rand.Int64N(1<<40) }
 
-func TestApplyOrderCannotMoveACommentBackwards(t *testing.T) {
+// newTestWriter returns a fresh test keyspace, a Writer on it writing
+// concurrency partitions at once (0: the default), and a context that ends
+// after timeout or with the test.
+func newTestWriter(t *testing.T, concurrency int, timeout time.Duration) (*stacktest.Cassandra, *Writer, context.Context) {
+	t.Helper()
 	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return cass, NewWriter(cass.Session, concurrency, nil), ctx
+}
+
+func TestApplyOrderCannotMoveACommentBackwards(t *testing.T) {
+	cass, w, ctx := newTestWriter(t, 0, 2*time.Minute)
 	at := time.Now().Add(-3 * time.Hour).Truncate(time.Millisecond)
 	A, P, R, D := comment.Approved, comment.Pending, comment.Rejected, comment.Deleted
 
@@ -124,10 +132,7 @@ func TestApplyOrderCannotMoveACommentBackwards(t *testing.T) {
 }
 
 func TestCountsFollowVisibility(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 4, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	cass, w, ctx := newTestWriter(t, 4, time.Minute)
 	video := randomVideo()
 	at := time.Now().Add(-5 * time.Hour)
 	a := newHistory(video, at, 1, comment.Approved, comment.Rejected)
@@ -161,10 +166,7 @@ func TestCountsFollowVisibility(t *testing.T) {
 }
 
 func TestApplyTwiceIsIdentical(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	w := NewWriter(cass.Session, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	cass, w, ctx := newTestWriter(t, 0, time.Minute)
 	video := randomVideo()
 	var evs []comment.Event
 	for i := int64(0); i < 50; i++ {
