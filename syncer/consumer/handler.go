@@ -333,17 +333,8 @@ func (h *handler) settleEvents(ctx context.Context, events []comment.Event, log 
 	for _, e := range readmodel.Latest(comments) {
 		pending[settleKey{e.Comment.VideoID, e.Comment.ID}] = e.Version
 	}
-	attempts := h.opts.SettleAttempts
-	if h.redisDown.Load() {
-		attempts = 1
-	}
-	var last error
-	_ = h.retry.Do(ctx, attempts, func(ctx context.Context) error {
-		last = h.settleAll(ctx, pending)
-		return last
-	}, func(n int, err error, wait time.Duration) {
-		h.m.retries.WithLabelValues(depRedis).Inc()
-		log.Warn("redis settle failed; retrying", "attempt", n, "pending", len(pending), "err", err, "wait", wait)
+	last := h.retryRedis(ctx, log, "redis settle", "pending", func() int { return len(pending) }, func(ctx context.Context) error {
+		return h.settleAll(ctx, pending)
 	})
 	switch {
 	case len(pending) == 0:
@@ -422,6 +413,25 @@ func (h *handler) syncTotals(ctx context.Context, events []comment.Event, log *s
 	}
 }
 
+// retryRedis runs op until it succeeds, at most SettleAttempts times (once
+// while Redis is known to be down), counting each retry and logging it as
+// what failing with left() of unit still to do. It returns op's last error.
+func (h *handler) retryRedis(ctx context.Context, log *slog.Logger, what, unit string, left func() int, op func(context.Context) error) error {
+	attempts := h.opts.SettleAttempts
+	if h.redisDown.Load() {
+		attempts = 1
+	}
+	var last error
+	_ = h.retry.Do(ctx, attempts, func(ctx context.Context) error {
+		last = op(ctx)
+		return last
+	}, func(n int, err error, wait time.Duration) {
+		h.m.retries.WithLabelValues(depRedis).Inc()
+		log.Warn(what+" failed; retrying", "attempt", n, unit, left(), "err", err, "wait", wait)
+	})
+	return last
+}
+
 func settleOutcome(s pagecache.Settled) string {
 	switch s {
 	case pagecache.SettleCleared:
@@ -442,13 +452,8 @@ func (h *handler) cacheLikes(ctx context.Context, counts []readmodel.LikeCount, 
 	for _, c := range counts {
 		pending[c.VideoID] = append(pending[c.VideoID], pagecache.LikeCount{ID: c.CommentID, Offset: c.Offset, Count: c.Count})
 	}
-	attempts := h.opts.SettleAttempts
-	if h.redisDown.Load() {
-		attempts = 1
-	}
-	var last error
-	_ = h.retry.Do(ctx, attempts, func(ctx context.Context) error {
-		last = nil
+	last := h.retryRedis(ctx, log, "redis like counts", "videos", func() int { return len(pending) }, func(ctx context.Context) error {
+		var last error
 		for video, cs := range pending {
 			if err := h.settle.ApplyLikes(ctx, video, cs); err != nil {
 				last = err
@@ -457,9 +462,6 @@ func (h *handler) cacheLikes(ctx context.Context, counts []readmodel.LikeCount, 
 			delete(pending, video)
 		}
 		return last
-	}, func(n int, err error, wait time.Duration) {
-		h.m.retries.WithLabelValues(depRedis).Inc()
-		log.Warn("redis like counts failed; retrying", "attempt", n, "videos", len(pending), "err", err, "wait", wait)
 	})
 	switch {
 	case len(pending) == 0:
