@@ -240,13 +240,19 @@ func (a *applier) record(ctx context.Context, ch pagecache.Change) error {
 		if err != nil {
 			return err
 		}
-		if applied {
-			a.m.changes.WithLabelValues(resultApplied).Inc()
-		} else {
-			a.m.changes.WithLabelValues(resultSkipped).Inc()
-		}
+		a.countChange(applied)
 		return nil
 	})
+}
+
+// countChange counts a change the cache applied, or skipped as older than
+// what it holds.
+func (a *applier) countChange(applied bool) {
+	result := resultSkipped
+	if applied {
+		result = resultApplied
+	}
+	a.m.changes.WithLabelValues(result).Inc()
 }
 
 // setPin records a video's pin change, retrying while Redis fails, like
@@ -257,11 +263,7 @@ func (a *applier) setPin(ctx context.Context, p rowmap.Pin) error {
 		if err != nil {
 			return err
 		}
-		if applied {
-			a.m.changes.WithLabelValues(resultApplied).Inc()
-		} else {
-			a.m.changes.WithLabelValues(resultSkipped).Inc()
-		}
+		a.countChange(applied)
 		return nil
 	})
 }

@@ -77,6 +77,18 @@ func newCache(t *testing.T) (*pagecache.Cache, redis.UniversalClient) {
 	return pagecache.New(rdb, pagecache.Options{}), rdb
 }
 
+// subscribeInvalidations subscribes to the cache's invalidation channel
+// and returns once Redis confirmed the subscription; it ends with the test.
+func subscribeInvalidations(t *testing.T, ctx context.Context, rdb redis.UniversalClient) *redis.PubSub {
+	t.Helper()
+	sub := rdb.Subscribe(ctx, pagecache.InvalChannel)
+	t.Cleanup(func() { _ = sub.Close() })
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
 // present reports whether the cached window shows comment id, with the page
 // read readsvc's Redis tier performs (cursor just above the id, limit 1).
 func present(t testing.TB, cache *pagecache.Cache, video, id int64) (bool, []byte) {
@@ -117,11 +129,7 @@ func TestModerationFreshnessWithoutTheSyncer(t *testing.T) {
 	cdctest.Fill(t, cache, my.DB, video)
 	follow(t, my, cache)
 
-	sub := rdb.Subscribe(ctx, pagecache.InvalChannel)
-	defer sub.Close()
-	if _, err := sub.Receive(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribeInvalidations(t, ctx, rdb)
 	// Wake-ups only (the loop polls too): drop what is not read at once, so
 	// the subscription's goroutine never blocks on a full channel.
 	inval := sub.Channel(redis.WithChannelSendTimeout(time.Millisecond))
@@ -206,11 +214,7 @@ func TestPlainSQLChangesInvalidateLikeTheAPI(t *testing.T) {
 	cdctest.Fill(t, cache, my.DB, other)
 	follow(t, my, cache)
 
-	sub := rdb.Subscribe(ctx, pagecache.InvalChannel)
-	defer sub.Close()
-	if _, err := sub.Receive(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribeInvalidations(t, ctx, rdb)
 
 	// apiReject is writesvc's moderation transaction (writesvc/store):
 	// read the row under lock, write status, reason and the next version,

@@ -133,21 +133,13 @@ func BinaryLogs(ctx context.Context, q querier) ([]string, error) {
 		return nil, fmt.Errorf("show binary logs: %w", err)
 	}
 	defer rows.Close()
-	n, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
 	var files []string
 	for rows.Next() {
-		vals := make([]sql.RawBytes, len(n))
-		ptrs := make([]any, len(n))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		row, err := scanText(rows)
+		if err != nil {
 			return nil, err
 		}
-		files = append(files, string(vals[0]))
+		files = append(files, row[0])
 	}
 	return files, rows.Err()
 }
@@ -159,26 +151,35 @@ func queryRow(ctx context.Context, q querier, query string) ([]string, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	n, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
 	if !rows.Next() {
 		return nil, rows.Err()
 	}
-	vals := make([]sql.NullString, len(n))
-	ptrs := make([]any, len(n))
+	row, err := scanText(rows)
+	if err != nil {
+		return nil, err
+	}
+	return row, rows.Err()
+}
+
+// scanText scans the current row, whatever its columns, as text (NULL as "").
+func scanText(rows *sql.Rows) ([]string, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
 	if err := rows.Scan(ptrs...); err != nil {
 		return nil, err
 	}
-	out := make([]string, len(n))
+	out := make([]string, len(cols))
 	for i, v := range vals {
 		out[i] = v.String
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CheckServer refuses a server canal cannot follow with full row images, or
