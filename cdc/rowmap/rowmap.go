@@ -295,10 +295,7 @@ func toInt64(v any) (int64, error) {
 		}
 		return int64(n), nil
 	case uint:
-		if uint64(n) > math.MaxInt64 {
-			return 0, fmt.Errorf("%d overflows int64", n)
-		}
-		return int64(n), nil
+		return toInt64(uint64(n))
 	case string:
 		return strconv.ParseInt(n, 10, 64)
 	case []byte:
