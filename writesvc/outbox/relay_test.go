@@ -108,17 +108,6 @@ func unsent(t *testing.T, my *stacktest.MySQL) int {
 	return n
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func testConfig() Config {
 	return Config{Topic: "t", Poll: 10 * time.Millisecond, LockRetry: 20 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
@@ -154,7 +143,7 @@ func TestOneLeaderPublishesEverythingInOrder(t *testing.T) {
 	more := writeEvents(t, my, 10) // committed while they run, then Notify
 	a.Notify()
 	b.Notify()
-	waitFor(t, "the outbox to drain", func() bool { return unsent(t, my) == 0 })
+	stacktest.Eventually(t, 30*time.Second, "the outbox to drain", func() bool { return unsent(t, my) == 0 })
 
 	got := append(fa.outboxIDs(), fb.outboxIDs()...)
 	want := append(ids, more...)
@@ -197,7 +186,7 @@ func TestFailingLeaderStepsDown(t *testing.T) {
 	a, regA := newRelay(t, my, broken, cfg)
 	a.Start()
 	defer a.Close()
-	waitFor(t, "the broken relay to try", func() bool { return attempts.Load() >= 2 })
+	stacktest.Eventually(t, 30*time.Second, "the broken relay to try", func() bool { return attempts.Load() >= 2 })
 	if n := unsent(t, my); n != 20 {
 		t.Fatalf("%d unsent, want 20", n)
 	}
@@ -208,7 +197,7 @@ func TestFailingLeaderStepsDown(t *testing.T) {
 	b, _ := newRelay(t, my, factory(good), testConfig())
 	b.Start()
 	defer b.Close()
-	waitFor(t, "the healthy relay to publish everything", func() bool { return unsent(t, my) == 0 })
+	stacktest.Eventually(t, 30*time.Second, "the healthy relay to publish everything", func() bool { return unsent(t, my) == 0 })
 	if n := len(good.outboxIDs()); n != 20 {
 		t.Errorf("healthy relay published %d, want 20", n)
 	}
@@ -224,7 +213,7 @@ func TestLeaderDiesWithABatchInFlight(t *testing.T) {
 	stuck.block = true
 	a, _ := newRelay(t, my, factory(stuck), testConfig())
 	a.Start()
-	waitFor(t, "the batch to reach the stuck producer", func() bool { return len(stuck.outboxIDs()) == 15 })
+	stacktest.Eventually(t, 30*time.Second, "the batch to reach the stuck producer", func() bool { return len(stuck.outboxIDs()) == 15 })
 	if n := unsent(t, my); n != 15 {
 		t.Fatalf("%d unsent while the send hangs, want 15", n)
 	}
@@ -238,7 +227,7 @@ func TestLeaderDiesWithABatchInFlight(t *testing.T) {
 	b, _ := newRelay(t, my, factory(next), testConfig())
 	b.Start()
 	defer b.Close()
-	waitFor(t, "the next leader to publish", func() bool { return unsent(t, my) == 0 })
+	stacktest.Eventually(t, 30*time.Second, "the next leader to publish", func() bool { return unsent(t, my) == 0 })
 	if fmt.Sprint(next.outboxIDs()) != fmt.Sprint(ids) {
 		t.Errorf("next leader published %v, want %v", next.outboxIDs(), ids)
 	}
@@ -262,7 +251,7 @@ func TestFailedSendIsRetried(t *testing.T) {
 	r, reg := newRelay(t, my, pf, testConfig())
 	r.Start()
 	defer r.Close()
-	waitFor(t, "the retry to publish", func() bool { return unsent(t, my) == 0 })
+	stacktest.Eventually(t, 30*time.Second, "the retry to publish", func() bool { return unsent(t, my) == 0 })
 	if fmt.Sprint(flaky.outboxIDs()) != fmt.Sprint(ids) {
 		t.Errorf("retry published %v, want %v", flaky.outboxIDs(), ids)
 	}
@@ -283,7 +272,7 @@ func TestPruneDeletesOnlyOldSentRows(t *testing.T) {
 	r, reg := newRelay(t, my, factory(newFake()), cfg)
 	r.Start()
 	defer r.Close()
-	waitFor(t, "pruning", func() bool {
+	stacktest.Eventually(t, 30*time.Second, "pruning", func() bool {
 		var n int
 		_ = my.DB.QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&n)
 		return n == 3
