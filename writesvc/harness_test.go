@@ -180,17 +180,8 @@ func waitReady(t testing.TB, in *instance) {
 	})
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor is stacktest.Eventually, under the name writesvc's tests use.
+var waitFor = stacktest.Eventually
 
 // process is writesvc running as a real OS process (this test binary
 // re-executed; see TestMain).

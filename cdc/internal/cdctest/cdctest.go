@@ -16,6 +16,7 @@ import (
 	"github.com/vidcomments/vidcomments/cdc/rowmap"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/stacktest"
 )
 
 // Video returns a video id no other test run uses.
@@ -184,15 +185,5 @@ func WaitAgree(t testing.TB, cache *pagecache.Cache, db *sql.DB, videos []int64,
 	}
 }
 
-// Eventually polls cond every 10 ms until it holds, failing with what at
-// the deadline.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// Eventually is stacktest.Eventually, under the name cdc's tests use.
+var Eventually = stacktest.Eventually

@@ -338,17 +338,8 @@ func (g *Gate) Page(ctx context.Context, video, before int64, n int) ([]pagecach
 	return rows, all, err
 }
 
-// WaitFor polls cond every 10 ms until it holds or d passes.
-func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// WaitFor is stacktest.Eventually, under the name readsvc's tests use.
+var WaitFor = stacktest.Eventually
 
 // Response is a decoded API answer.
 type Response struct {
