@@ -55,9 +55,9 @@ const (
 	selectComment          = `SELECT ` + commentColumns + ` FROM comments WHERE id = ?`
 	selectCommentForUpdate = selectComment + ` FOR UPDATE`
 	selectCommentForShare  = selectComment + ` LOCK IN SHARE MODE`
-	insertComment = InsertComment
-	updateStatus  = `UPDATE comments SET status = ?, reason = ?, updated_at = ?, version = ? WHERE id = ?`
-	updateReplies = `UPDATE comments SET reply_count = GREATEST(reply_count + ?, 0), updated_at = ?, version = ?
+	insertComment          = InsertComment
+	updateStatus           = `UPDATE comments SET status = ?, reason = ?, updated_at = ?, version = ? WHERE id = ?`
+	updateReplies          = `UPDATE comments SET reply_count = GREATEST(reply_count + ?, 0), updated_at = ?, version = ?
 		WHERE id = ?`
 	insertModerationLog = `INSERT INTO moderation_log
 		(comment_id, actor_id, actor_role, action, from_status, to_status, reason, version, created_at)
