@@ -229,21 +229,9 @@ func (in *Inspector) readCache(ctx context.Context, video int64) (cacheState, er
 // a comment within the views' TTL.
 func (in *Inspector) readPending(ctx context.Context, video int64, cs *cacheState) error {
 	cs.since = in.opts.Now().Add(-in.cache.PendingTTL())
-	rows, err := in.db.QueryContext(ctx, selectAuthors, video, cs.since, in.opts.MaxPendingViews)
+	users, err := in.queryIDs(ctx, fmt.Sprintf("recent authors of video %d", video), selectAuthors, video, cs.since, in.opts.MaxPendingViews)
 	if err != nil {
-		return fmt.Errorf("inspect: recent authors of video %d: %w", video, err)
-	}
-	defer rows.Close()
-	var users []int64
-	for rows.Next() {
-		var u int64
-		if err := rows.Scan(&u); err != nil {
-			return fmt.Errorf("inspect: recent authors of video %d: %w", video, err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("inspect: recent authors of video %d: %w", video, err)
+		return err
 	}
 	for _, u := range users {
 		entries, err := in.cache.Pending(ctx, video, u)
@@ -260,23 +248,7 @@ func (in *Inspector) readPending(ctx context.Context, video int64, cs *cacheStat
 }
 
 func (in *Inspector) replyParents(ctx context.Context, video int64) ([]int64, error) {
-	rows, err := in.db.QueryContext(ctx, selectReplyParents, video, in.opts.MaxReplyLists)
-	if err != nil {
-		return nil, fmt.Errorf("inspect: reply parents of video %d: %w", video, err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			return nil, fmt.Errorf("inspect: reply parents of video %d: %w", video, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("inspect: reply parents of video %d: %w", video, err)
-	}
-	return out, nil
+	return in.queryIDs(ctx, fmt.Sprintf("reply parents of video %d", video), selectReplyParents, video, in.opts.MaxReplyLists)
 }
 
 // videoAges sets the age of video-level mismatches from the video's newest
@@ -441,48 +413,36 @@ func (in *Inspector) eachChunk(ids []int64, f func(args []any, marks string) err
 // likeCounts sets LikeCount and LikedAt of the rows q (comment_id,
 // COUNT(*), MAX(created_at)) counts.
 func (in *Inspector) likeCounts(ctx context.Context, into map[int64]Row, q string, args ...any) error {
-	rows, err := in.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("inspect: count likes: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return in.queryEach(ctx, "count likes", func(rows *sql.Rows) error {
 		var (
 			id, n int64
 			at    sql.NullTime
 		)
 		if err := rows.Scan(&id, &n, &at); err != nil {
-			return fmt.Errorf("inspect: count likes: %w", err)
+			return err
 		}
 		if r, ok := into[id]; ok {
 			r.LikeCount, r.LikedAt = n, at.Time
 			into[id] = r
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("inspect: count likes: %w", err)
-	}
-	return nil
+		return nil
+	}, q, args...)
 }
 
 func (in *Inspector) queryRows(ctx context.Context, into map[int64]Row, q string, args ...any) error {
-	rows, err := in.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("inspect: read comments: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return in.queryEach(ctx, "read comments", func(rows *sql.Rows) error {
 		var (
 			r      Row
 			status string
 			edited sql.NullTime
+			err    error
 		)
 		if err := rows.Scan(&r.ID, &r.VideoID, &r.UserID, &r.ParentID, &r.Content, &status, &r.CreatedAt, &edited,
 			&r.LikeCount, &r.ReplyCount, &r.Version, &r.UpdatedAt); err != nil {
-			return fmt.Errorf("inspect: read comments: %w", err)
+			return err
 		}
 		if r.Status, err = comment.ParseStatus(status); err != nil {
-			return fmt.Errorf("inspect: comment %d: %w", r.ID, err)
+			return fmt.Errorf("comment %d: %w", r.ID, err)
 		}
 		if edited.Valid {
 			r.EditedAt = edited.Time
@@ -492,11 +452,44 @@ func (in *Inspector) queryRows(ctx context.Context, into map[int64]Row, q string
 			r.LikeCount, r.LikedAt = old.LikeCount, old.LikedAt
 		}
 		into[r.ID] = r
+		return nil
+	}, q, args...)
+}
+
+// queryEach runs q and hands every row to scan; what names the query in
+// the errors ("inspect: what: …").
+func (in *Inspector) queryEach(ctx context.Context, what string, scan func(*sql.Rows) error, q string, args ...any) error {
+	rows, err := in.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("inspect: %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("inspect: %s: %w", what, err)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("inspect: read comments: %w", err)
+		return fmt.Errorf("inspect: %s: %w", what, err)
 	}
 	return nil
+}
+
+// queryIDs returns the single integer column of q's rows.
+func (in *Inspector) queryIDs(ctx context.Context, what, q string, args ...any) ([]int64, error) {
+	var ids []int64
+	err := in.queryEach(ctx, what, func(rows *sql.Rows) error {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // Videos lists every video worth inspecting: each video with a comment in

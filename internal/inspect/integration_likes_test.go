@@ -165,12 +165,6 @@ func (w *world) seedRich(t *testing.T) rich {
 func TestInspectorFindsLikesRepliesPinCorruption(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	bg := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	key := func(s rich, k string) string { return fmt.Sprintf("vc:{%d}:%s", s.video, k) }
 	tests := []struct {
 		name    string
@@ -179,122 +173,104 @@ func TestInspectorFindsLikesRepliesPinCorruption(t *testing.T) {
 	}{
 		{"mysql: a new like the read side never saw", func(t *testing.T, s rich) int64 {
 			_, err := w.db.ExecContext(ctx, `INSERT INTO comment_likes (comment_id, user_id, video_id, created_at) VALUES (?, 999, ?, ?)`, s.edited, s.video, time.Now())
-			bg(err)
+			noErr(t, err)
 			_, err = w.db.ExecContext(ctx, `UPDATE comments SET updated_at = ? WHERE id = ?`, time.Now().Add(-time.Minute), s.edited)
-			bg(err)
+			noErr(t, err)
 			return s.edited
 		}, inspect.CacheBody},
 		{"mysql: an edit the read side never saw", func(t *testing.T, s rich) int64 {
 			_, err := w.db.ExecContext(ctx, `UPDATE comments SET edited_at = ?, updated_at = ? WHERE id = ?`, time.Now(), time.Now().Add(-time.Minute), s.edited)
-			bg(err)
+			noErr(t, err)
 			return s.edited
 		}, inspect.CacheBody},
 		{"redis: reply in the root window", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.ZAdd(ctx, key(s, "time"), redis.Z{Member: member(s.reply)}).Err())
-			bg(w.rdb.HSet(ctx, key(s, "body"), member(s.reply), inspect.PublicBody(s.row(s.reply))).Err())
+			noErr(t, w.rdb.ZAdd(ctx, key(s, "time"), redis.Z{Member: member(s.reply)}).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, "body"), member(s.reply), inspect.PublicBody(s.row(s.reply))).Err())
 			return s.reply
 		}, inspect.CacheNotApproved},
 		{"redis: hot score differs from the like count", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.ZAdd(ctx, key(s, "hot"), redis.Z{Score: 7, Member: member(s.hot[1])}).Err())
+			noErr(t, w.rdb.ZAdd(ctx, key(s, "hot"), redis.Z{Score: 7, Member: member(s.hot[1])}).Err())
 			return s.hot[1]
 		}, inspect.HotScore},
 		{"redis: root missing from the hot window's range", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.ZRem(ctx, key(s, "hot"), member(s.hot[0])).Err())
+			noErr(t, w.rdb.ZRem(ctx, key(s, "hot"), member(s.hot[0])).Err())
 			return s.hot[0]
 		}, inspect.HotMissing},
 		{"redis: pending comment in the hot window", func(t *testing.T, s rich) int64 {
 			id := s.byStatus(comment.Pending)[0]
-			bg(w.rdb.ZAdd(ctx, key(s, "hot"), redis.Z{Score: 9, Member: member(id)}).Err())
-			bg(w.rdb.HSet(ctx, key(s, "hbody"), member(id), inspect.PublicBody(s.row(id))).Err())
+			noErr(t, w.rdb.ZAdd(ctx, key(s, "hot"), redis.Z{Score: 9, Member: member(id)}).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, "hbody"), member(id), inspect.PublicBody(s.row(id))).Err())
 			return id
 		}, inspect.HotNotVisible},
 		{"redis: hot body with a stale like count", func(t *testing.T, s rich) int64 {
 			c := s.row(s.hot[0])
 			c.LikeCount--
-			bg(w.rdb.HSet(ctx, key(s, "hbody"), member(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, "hbody"), member(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.HotBody},
 		{"redis: wrong hot total", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.HSet(ctx, key(s, "hmeta"), "total", 9).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, "hmeta"), "total", 9).Err())
 			return 0
 		}, inspect.HotTotal},
 		{"redis: reply missing from its complete list", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.ZRem(ctx, key(s, fmt.Sprint("r:", s.root)), member(s.reply)).Err())
+			noErr(t, w.rdb.ZRem(ctx, key(s, fmt.Sprint("r:", s.root)), member(s.reply)).Err())
 			return s.reply
 		}, inspect.ReplyMissing},
 		{"redis: a root in a reply list", func(t *testing.T, s rich) int64 {
 			id := s.hot[0]
-			bg(w.rdb.ZAdd(ctx, key(s, fmt.Sprint("r:", s.root)), redis.Z{Member: member(id)}).Err())
-			bg(w.rdb.HSet(ctx, key(s, fmt.Sprint("rb:", s.root)), member(id), inspect.PublicBody(s.row(id))).Err())
+			noErr(t, w.rdb.ZAdd(ctx, key(s, fmt.Sprint("r:", s.root)), redis.Z{Member: member(id)}).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, fmt.Sprint("rb:", s.root)), member(id), inspect.PublicBody(s.row(id))).Err())
 			return id
 		}, inspect.ReplyNotVisible},
 		{"redis: reply body differs", func(t *testing.T, s rich) int64 {
 			c := s.row(s.reply)
 			c.Content = "not what MySQL says"
-			bg(w.rdb.HSet(ctx, key(s, fmt.Sprint("rb:", s.root)), member(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, fmt.Sprint("rb:", s.root)), member(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.ReplyBody},
 		{"redis: wrong reply total", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.HSet(ctx, key(s, fmt.Sprint("rm:", s.root)), "total", 3).Err())
+			noErr(t, w.rdb.HSet(ctx, key(s, fmt.Sprint("rm:", s.root)), "total", 3).Err())
 			return 0
 		}, inspect.ReplyTotal},
 		{"redis: another comment pinned", func(t *testing.T, s rich) int64 {
-			bg(w.rdb.Set(ctx, key(s, "pin"), fmt.Sprintf("%d|%d", time.Now().UnixMicro(), s.edited), 0).Err())
+			noErr(t, w.rdb.Set(ctx, key(s, "pin"), fmt.Sprintf("%d|%d", time.Now().UnixMicro(), s.edited), 0).Err())
 			return 0
 		}, inspect.PinCache},
 		{"cassandra: like count differs", func(t *testing.T, s rich) int64 {
-			bg(w.cass.Session.Query(`UPDATE comment_likes SET like_count = 5 WHERE comment_id = ?`, s.reply).Exec())
+			noErr(t, w.cass.Session.Query(`UPDATE comment_likes SET like_count = 5 WHERE comment_id = ?`, s.reply).Exec())
 			return s.reply
 		}, inspect.CassLikes},
 		{"cassandra: reply missing from replies_by_parent", func(t *testing.T, s rich) int64 {
-			bg(w.cass.Session.Query(`DELETE FROM replies_by_parent WHERE parent_id = ? AND id = ?`, s.root, s.reply).Exec())
+			noErr(t, w.cass.Session.Query(`DELETE FROM replies_by_parent WHERE parent_id = ? AND id = ?`, s.root, s.reply).Exec())
 			return s.reply
 		}, inspect.CassMissing},
 		{"cassandra: edited_at lost", func(t *testing.T, s rich) int64 {
-			bg(w.cass.Session.Query(`UPDATE comments_by_id SET edited_at = null WHERE id = ?`, s.edited).Exec())
+			noErr(t, w.cass.Session.Query(`UPDATE comments_by_id SET edited_at = null WHERE id = ?`, s.edited).Exec())
 			return s.edited
 		}, inspect.CassDiffers},
 		{"cassandra: another comment pinned", func(t *testing.T, s rich) int64 {
-			bg(w.cass.Session.Query(`UPDATE video_pins SET comment_id = ? WHERE video_id = ?`, s.edited, s.video).Exec())
+			noErr(t, w.cass.Session.Query(`UPDATE video_pins SET comment_id = ? WHERE video_id = ?`, s.edited, s.video).Exec())
 			return 0
 		}, inspect.CassPin},
 	}
 	// bounded is the inspector cdc's job runs: Redis against MySQL only,
 	// reading no more of MySQL than the cached lists cover.
 	bounded := inspect.New(w.db, w.cache, inspect.Options{Lists: true})
-	run := func(t *testing.T, in *inspect.Inspector, video int64) []inspect.Mismatch {
-		t.Helper()
-		rep, err := in.Run(ctx, []int64{video})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep.Mismatches
-	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := w.seedRich(t)
-			if ms := w.inspect(t, s.video); len(ms) != 0 {
-				t.Fatalf("consistent state: %d mismatches: %v", len(ms), ms)
-			}
-			if ms := run(t, bounded, s.video); len(ms) != 0 {
+			w.requireConsistent(t, s.video)
+			if ms := inspectWith(t, bounded, s.video); len(ms) != 0 {
 				t.Fatalf("consistent state, bounded inspector: %d mismatches: %v", len(ms), ms)
 			}
 			id := tc.corrupt(t, s)
 			if slices.Contains(inspect.CacheKinds, tc.kind) {
-				ms := run(t, bounded, s.video)
+				ms := inspectWith(t, bounded, s.video)
 				if !slices.ContainsFunc(ms, func(m inspect.Mismatch) bool { return m.Kind == tc.kind && m.ID == id }) {
 					t.Errorf("bounded inspector: no %s mismatch for comment %d; found %v", tc.kind, id, ms)
 				}
 			}
-			ms := w.inspect(t, s.video)
-			i := slices.IndexFunc(ms, func(m inspect.Mismatch) bool { return m.Kind == tc.kind && m.ID == id })
-			if i < 0 {
-				t.Fatalf("no %s mismatch for comment %d; found %v", tc.kind, id, ms)
-			}
-			if m := ms[i]; m.Video != s.video || m.Age <= 0 || m.Where == "" || m.Detail == "" {
-				t.Errorf("incomplete mismatch %+v", m)
-			}
-			t.Logf("found: %v", ms[i])
+			requireFound(t, w.inspect(t, s.video), s.video, tc.kind, id)
 		})
 	}
 }

@@ -142,11 +142,49 @@ func (w *world) ownViews(t *testing.T, s seeded) {
 
 func (w *world) inspect(t *testing.T, video int64) []inspect.Mismatch {
 	t.Helper()
-	rep, err := w.in.Run(context.Background(), []int64{video})
+	return inspectWith(t, w.in, video)
+}
+
+// inspectWith returns what in finds wrong with video.
+func inspectWith(t *testing.T, in *inspect.Inspector, video int64) []inspect.Mismatch {
+	t.Helper()
+	rep, err := in.Run(context.Background(), []int64{video})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rep.Mismatches
+}
+
+// requireConsistent stops the test if the world's inspector finds anything
+// wrong with video.
+func (w *world) requireConsistent(t *testing.T, video int64) {
+	t.Helper()
+	if ms := w.inspect(t, video); len(ms) != 0 {
+		t.Fatalf("consistent state: %d mismatches: %v", len(ms), ms)
+	}
+}
+
+// requireFound stops the test unless ms holds a mismatch of kind for
+// comment id (0: the video as a whole), and checks that it names video,
+// a positive age, where and what.
+func requireFound(t *testing.T, ms []inspect.Mismatch, video int64, kind inspect.Kind, id int64) {
+	t.Helper()
+	i := slices.IndexFunc(ms, func(m inspect.Mismatch) bool { return m.Kind == kind && m.ID == id })
+	if i < 0 {
+		t.Fatalf("no %s mismatch for comment %d; found %v", kind, id, ms)
+	}
+	if m := ms[i]; m.Video != video || m.Age <= 0 || m.Where == "" || m.Detail == "" {
+		t.Errorf("incomplete mismatch %+v", m)
+	}
+	t.Logf("found: %v", ms[i])
+}
+
+// noErr stops the test on err: for the corruptions, which are one write each.
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func member(id int64) string { return fmt.Sprintf("%019d", id) }
@@ -156,12 +194,6 @@ func member(id int64) string { return fmt.Sprintf("%019d", id) }
 func TestInspectorFindsEveryCorruption(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	bg := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	tests := []struct {
 		name     string
 		approved int // 3: complete window; 8: incomplete
@@ -170,127 +202,117 @@ func TestInspectorFindsEveryCorruption(t *testing.T) {
 	}{
 		{"redis: approved comment missing from a complete window", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[1]
-			bg(w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
+			noErr(t, w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
 			return id
 		}, inspect.CacheMissing},
 		{"redis: approved comment missing inside an incomplete window", 8, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[2]
-			bg(w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
+			noErr(t, w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
 			return id
 		}, inspect.CacheMissing},
 		{"redis: pending comment cached", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Pending)[0])
-			bg(w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
-			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
+			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.CacheNotApproved},
 		{"redis: comment rejected in MySQL still cached", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[0]
 			_, err := w.db.ExecContext(ctx, `UPDATE comments SET status = 'rejected', updated_at = ? WHERE id = ?`, time.Now().Add(-time.Minute), id)
-			bg(err)
+			noErr(t, err)
 			return id
 		}, inspect.CacheNotApproved},
 		{"redis: unknown comment cached", 3, func(t *testing.T, s seeded) int64 {
 			id := s.rows[0].ID + 1
-			bg(w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(id)}).Err())
+			noErr(t, w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(id)}).Err())
 			return id
 		}, inspect.CacheNotApproved},
 		{"redis: another video's comment cached", 3, func(t *testing.T, s seeded) int64 {
 			other := w.seed(t, 1)
 			c := other.row(other.byStatus(comment.Approved)[0])
-			bg(w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
-			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
+			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.CacheWrongVideo},
 		{"redis: body differs", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Approved)[0])
 			c.Content = "not what MySQL says"
-			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.CacheBody},
 		{"redis: body missing", 8, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[0]
-			bg(w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id)).Err())
+			noErr(t, w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id)).Err())
 			return id
 		}, inspect.CacheBody},
 		{"redis: wrong total", 8, func(t *testing.T, s seeded) int64 {
-			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", s.video), "total", 9).Err())
+			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", s.video), "total", 9).Err())
 			return 0
 		}, inspect.CacheTotal},
 		{"cassandra: approved comment missing from comments_by_video", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[2]
-			bg(w.cass.Session.Query(`DELETE FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id = ?`, s.video, comment.Bucket(id), id).Exec())
+			noErr(t, w.cass.Session.Query(`DELETE FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id = ?`, s.video, comment.Bucket(id), id).Exec())
 			return id
 		}, inspect.CassMissing},
 		{"cassandra: comment missing from comments_by_id", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Pending)[0]
-			bg(w.cass.Session.Query(`DELETE FROM comments_by_id WHERE id = ?`, id).Exec())
+			noErr(t, w.cass.Session.Query(`DELETE FROM comments_by_id WHERE id = ?`, id).Exec())
 			return id
 		}, inspect.CassMissing},
 		{"cassandra: rejected comment present in comments_by_video", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Rejected)[0])
-			bg(w.cass.Session.Query(`INSERT INTO comments_by_video (video_id, bucket, id, user_id, parent_id, content, created_at, like_count, reply_count, version)
+			noErr(t, w.cass.Session.Query(`INSERT INTO comments_by_video (video_id, bucket, id, user_id, parent_id, content, created_at, like_count, reply_count, version)
 				VALUES (?, ?, ?, ?, 0, ?, ?, 0, 0, ?)`, s.video, comment.Bucket(c.ID), c.ID, c.UserID, c.Content, c.CreatedAt, c.Version).Exec())
 			return c.ID
 		}, inspect.CassNotApproved},
 		{"cassandra: older version in comments_by_id", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Approved)[0])
-			bg(w.cass.Session.Query(`UPDATE comments_by_id SET version = ?, status = 'pending' WHERE id = ?`, c.Version-1, c.ID).Exec())
+			noErr(t, w.cass.Session.Query(`UPDATE comments_by_id SET version = ?, status = 'pending' WHERE id = ?`, c.Version-1, c.ID).Exec())
 			return c.ID
 		}, inspect.CassOld},
 		{"cassandra: other content at the same version", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Approved)[1])
-			bg(w.cass.Session.Query(`UPDATE comments_by_video SET content = 'changed' WHERE video_id = ? AND bucket = ? AND id = ?`, s.video, comment.Bucket(c.ID), c.ID).Exec())
+			noErr(t, w.cass.Session.Query(`UPDATE comments_by_video SET content = 'changed' WHERE video_id = ? AND bucket = ? AND id = ?`, s.video, comment.Bucket(c.ID), c.ID).Exec())
 			return c.ID
 		}, inspect.CassDiffers},
 		{"cassandra: wrong count", 3, func(t *testing.T, s seeded) int64 {
-			bg(w.cass.Session.Query(`UPDATE video_counts SET approved = 42 WHERE video_id = ?`, s.video).Exec())
+			noErr(t, w.cass.Session.Query(`UPDATE video_counts SET approved = 42 WHERE video_id = ?`, s.video).Exec())
 			return 0
 		}, inspect.CassCount},
 		{"cassandra: a root missing from the hot index", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[1]
-			bg(w.cass.Session.Query(`DELETE FROM hot_by_video WHERE video_id = ? AND band = 0 AND like_count = 0 AND id = ?`, s.video, id).Exec())
+			noErr(t, w.cass.Session.Query(`DELETE FROM hot_by_video WHERE video_id = ? AND band = 0 AND like_count = 0 AND id = ?`, s.video, id).Exec())
 			return id
 		}, inspect.CassHot},
 		{"cassandra: a root filed under a count it does not have", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[0]
-			bg(w.cass.Session.Query(`INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, 6, ?)`, s.video, comment.HotBand(6), id).Exec())
-			bg(w.cass.Session.Query(`INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`, s.video, comment.HotBand(6)).Exec())
+			noErr(t, w.cass.Session.Query(`INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, 6, ?)`, s.video, comment.HotBand(6), id).Exec())
+			noErr(t, w.cass.Session.Query(`INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`, s.video, comment.HotBand(6)).Exec())
 			return id
 		}, inspect.CassHot},
 		{"redis: a pending view lacks the author's pending comment", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Pending)[0]
-			bg(w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(id)).Err())
+			noErr(t, w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(id)).Err())
 			return id
 		}, inspect.PendingMissing},
 		{"redis: a pending view holds an approved comment", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Approved)[0])
-			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.PendingStale},
 		{"redis: a pending view holds another body", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Pending)[0])
 			c.Content = "not this"
-			bg(w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.PendingBody},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := w.seed(t, tc.approved)
-			if ms := w.inspect(t, s.video); len(ms) != 0 {
-				t.Fatalf("consistent state: %d mismatches: %v", len(ms), ms)
-			}
+			w.requireConsistent(t, s.video)
 			id := tc.corrupt(t, s)
-			ms := w.inspect(t, s.video)
-			i := slices.IndexFunc(ms, func(m inspect.Mismatch) bool { return m.Kind == tc.kind && m.ID == id })
-			if i < 0 {
-				t.Fatalf("no %s mismatch for comment %d; found %v", tc.kind, id, ms)
-			}
-			if m := ms[i]; m.Video != s.video || m.Age <= 0 || m.Where == "" || m.Detail == "" {
-				t.Errorf("incomplete mismatch %+v", m)
-			}
-			t.Logf("found: %v", ms[i])
+			requireFound(t, w.inspect(t, s.video), s.video, tc.kind, id)
 		})
 	}
 }
