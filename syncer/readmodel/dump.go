@@ -189,76 +189,67 @@ func ExpectLikes(rows []comment.Comment, likes map[int64]int64) State {
 }
 
 // Diff lists the differences between got and want, at most limit of them.
+// A comment with no likes may have a like_count of 0 or no row at all.
 func Diff(got, want State, limit int) []string {
 	var out []string
-	add := func(format string, args ...any) bool {
+	add := func(format string, args ...any) {
 		if len(out) < limit {
 			out = append(out, fmt.Sprintf(format, args...))
 		}
-		return len(out) < limit
 	}
-	rows := func(table string, g, w map[int64]Row) {
-		for id, wr := range w {
-			if gr, ok := g[id]; !ok {
-				add("%s: comment %d missing (want version %d)", table, id, wr.Version)
-			} else if gr != wr {
-				add("%s: comment %d\n  got  %+v\n  want %+v", table, id, gr, wr)
-			}
-		}
-		for id, gr := range g {
-			if _, ok := w[id]; !ok {
-				add("%s: comment %d (version %d) should not be there", table, id, gr.Version)
-			}
-		}
-	}
-	rows("comments_by_id", got.ByID, want.ByID)
-	rows("comments_by_video", got.ByVideo, want.ByVideo)
-	rows("replies_by_parent", got.Replies, want.Replies)
-	for id, w := range want.Likes {
-		if g := got.Likes[id]; g != w {
-			add("comment_likes %d: %d, want %d", id, g, w)
-		}
-	}
-	for id, g := range got.Likes {
-		if _, ok := want.Likes[id]; !ok && g != 0 {
-			add("comment_likes %d: %d, want no likes", id, g)
-		}
-	}
-	for id, w := range want.Hot {
-		if g, ok := got.Hot[id]; !ok || g != w {
-			add("hot_by_video %d: %+v (present %v), want %+v", id, g, ok, w)
-		}
-	}
-	for id, g := range got.Hot {
-		if _, ok := want.Hot[id]; !ok {
-			add("hot_by_video %d: %+v should not be there", id, g)
-		}
-	}
+	diffMap(add, "comments_by_id", got.ByID, want.ByID)
+	diffMap(add, "comments_by_video", got.ByVideo, want.ByVideo)
+	diffMap(add, "replies_by_parent", got.Replies, want.Replies)
+	diffMap(add, "comment_likes", withoutZeros(got.Likes), withoutZeros(want.Likes))
+	diffMap(add, "hot_by_video", got.Hot, want.Hot)
 	for _, id := range got.HotDuplicates {
 		add("hot_by_video: comment %d has more than one entry", id)
 	}
-	for v, wb := range want.Buckets {
-		for b, n := range wb {
-			if got.Buckets[v][b] != n {
-				add("video_buckets %d/%d: count %d, want %d", v, b, got.Buckets[v][b], n)
-			}
+	diffMap(add, "video_buckets", flatBuckets(got.Buckets), flatBuckets(want.Buckets))
+	diffMap(add, "video_counts", got.Counts, want.Counts)
+	return out
+}
+
+// diffMap adds a line for each key of want that got lacks or holds
+// differently, and for each key of got that want lacks.
+func diffMap[K, V comparable](add func(string, ...any), table string, got, want map[K]V) {
+	for k, w := range want {
+		if g, ok := got[k]; !ok {
+			add("%s %v: missing\n  want %+v", table, k, w)
+		} else if g != w {
+			add("%s %v:\n  got  %+v\n  want %+v", table, k, g, w)
 		}
 	}
-	for v, gb := range got.Buckets {
-		for b, n := range gb {
-			if _, ok := want.Buckets[v][b]; !ok {
-				add("video_buckets %d/%d: count %d, want no entry", v, b, n)
-			}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			add("%s %v: %+v should not be there", table, k, g)
 		}
 	}
-	for v, n := range want.Counts {
-		if g, ok := got.Counts[v]; !ok || g != n {
-			add("video_counts %d: %d (present %v), want %d", v, g, ok, n)
+}
+
+func withoutZeros(m map[int64]int64) map[int64]int64 {
+	out := make(map[int64]int64, len(m))
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
 		}
 	}
-	for v, n := range got.Counts {
-		if _, ok := want.Counts[v]; !ok {
-			add("video_counts %d: %d, want no row", v, n)
+	return out
+}
+
+// bucketKey names one row of video_buckets in a Diff.
+type bucketKey struct {
+	Video  int64
+	Bucket int32
+}
+
+func (k bucketKey) String() string { return fmt.Sprintf("%d/%d", k.Video, k.Bucket) }
+
+func flatBuckets(m map[int64]map[int32]int64) map[bucketKey]int64 {
+	out := map[bucketKey]int64{}
+	for v, bs := range m {
+		for b, n := range bs {
+			out[bucketKey{v, b}] = n
 		}
 	}
 	return out
