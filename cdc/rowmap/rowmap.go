@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -271,37 +272,25 @@ func videoOf(row []any, idx map[string]int) int64 {
 	return v
 }
 
+// toInt64 reads an integer column as the canal hands it over: any Go
+// integer type (unsigned ones up to MaxInt64), or its decimal text.
 func toInt64(v any) (int64, error) {
 	switch n := v.(type) {
-	case int64:
-		return n, nil
-	case int32:
-		return int64(n), nil
-	case int16:
-		return int64(n), nil
-	case int8:
-		return int64(n), nil
-	case int:
-		return int64(n), nil
-	case uint32:
-		return int64(n), nil
-	case uint16:
-		return int64(n), nil
-	case uint8:
-		return int64(n), nil
-	case uint64:
-		if n > math.MaxInt64 {
-			return 0, fmt.Errorf("%d overflows int64", n)
-		}
-		return int64(n), nil
-	case uint:
-		return toInt64(uint64(n))
 	case string:
 		return strconv.ParseInt(n, 10, 64)
 	case []byte:
 		return strconv.ParseInt(string(n), 10, 64)
 	case nil:
 		return 0, errors.New("NULL, want an integer")
+	}
+	switch rv := reflect.ValueOf(v); {
+	case rv.CanInt():
+		return rv.Int(), nil
+	case rv.CanUint() && rv.Kind() != reflect.Uintptr:
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		return 0, fmt.Errorf("%v overflows int64", v)
 	}
 	return 0, fmt.Errorf("%T, want an integer", v)
 }
