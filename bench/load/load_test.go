@@ -5,11 +5,7 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRunOffersTheScheduledRate(t *testing.T) {
 	r := Run(context.Background(), Config{Rate: 1000, Duration: 300 * time.Millisecond, MaxInFlight: 8},

@@ -5,11 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 	"testing/fstest"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestHandler(t *testing.T) {
 	files := fstest.MapFS{"assets/index.html": {Data: []byte("<p>hi</p>")}}
