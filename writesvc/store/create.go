@@ -69,12 +69,7 @@ func (s *Store) Create(ctx context.Context, p Post) (Created, error) {
 		if err != nil {
 			return Created{}, fmt.Errorf("comment id: %w", err)
 		}
-		var out Created
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			out, err = s.create(ctx, tx, id, p)
-			return err
-		})
+		out, err := inTx(ctx, s, func(tx *sql.Tx) (Created, error) { return s.create(ctx, tx, id, p) })
 		var dup *duplicateError
 		if !errors.As(err, &dup) {
 			return out, err

@@ -33,20 +33,12 @@ type Edit struct {
 // no-op (Changed false, no event). Pending and approved comments can be
 // edited; the status does not change.
 func (s *Store) Edit(ctx context.Context, e Edit) (Changed, error) {
-	var out Changed
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.edit(ctx, tx, e)
-		return err
+	return s.changeComment(ctx, e.CommentID, func(tx *sql.Tx, c comment.Comment) (Changed, error) {
+		return s.edit(ctx, tx, c, e)
 	})
-	return out, err
 }
 
-func (s *Store) edit(ctx context.Context, tx *sql.Tx, e Edit) (Changed, error) {
-	c, err := lockComment(ctx, tx, selectCommentForUpdate, e.CommentID)
-	if err != nil {
-		return Changed{}, err
-	}
+func (s *Store) edit(ctx context.Context, tx *sql.Tx, c comment.Comment, e Edit) (Changed, error) {
 	now := s.clock()
 	switch {
 	case c.UserID != e.UserID:

@@ -41,13 +41,7 @@ type Liked struct {
 // cannot like (ErrBanned) but may still take a like back. Repeating a call
 // changes nothing and writes no event.
 func (s *Store) SetLike(ctx context.Context, l Like) (Liked, error) {
-	var out Liked
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.setLike(ctx, tx, l)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, func(tx *sql.Tx) (Liked, error) { return s.setLike(ctx, tx, l) })
 }
 
 func (s *Store) setLike(ctx context.Context, tx *sql.Tx, l Like) (Liked, error) {

@@ -43,13 +43,7 @@ type Pinned struct {
 // root comment of the video. Pinning what is pinned already, or unpinning
 // a video without a pin, changes nothing.
 func (s *Store) Pin(ctx context.Context, p PinChange) (Pinned, error) {
-	var out Pinned
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.pin(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, func(tx *sql.Tx) (Pinned, error) { return s.pin(ctx, tx, p) })
 }
 
 func (s *Store) pin(ctx context.Context, tx *sql.Tx, p PinChange) (Pinned, error) {

@@ -113,31 +113,39 @@ func New(db *sql.DB, ids IDSource) *Store {
 const txAttempts = 3
 
 // inTx runs fn in a transaction and commits it, retrying deadlocks and lock
-// wait timeouts.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// wait timeouts. It returns what fn returned in the attempt that committed,
+// or the zero T and the error.
+func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	var out T
 	var err error
 	for range txAttempts {
-		err = s.tryTx(ctx, fn)
+		out, err = tryTx(ctx, s.db, fn)
 		if !isRetryable(err) {
-			return err
+			break
 		}
 	}
-	return err
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func tryTx[T any](ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	var zero T
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return zero, fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	out, err := fn(tx)
+	if err != nil {
 		_ = tx.Rollback()
-		return err
+		return zero, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return zero, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return out, nil
 }
 
 func mysqlErr(err error) (uint16, string) {

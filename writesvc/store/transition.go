@@ -78,23 +78,24 @@ type Changed struct {
 // version moved on), its event in the outbox, a moderation_log entry, and
 // the parent's reply_count when a reply appears or disappears.
 func (s *Store) Transition(ctx context.Context, ch Change) (Changed, error) {
-	var out Changed
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.transition(ctx, tx, ch)
-		return err
+	return s.changeComment(ctx, ch.CommentID, func(tx *sql.Tx, c comment.Comment) (Changed, error) {
+		return s.transition(ctx, tx, c, ch)
 	})
-	if err != nil {
-		return Changed{}, err
-	}
-	return out, nil
 }
 
-func (s *Store) transition(ctx context.Context, tx *sql.Tx, ch Change) (Changed, error) {
-	c, err := lockComment(ctx, tx, selectCommentForUpdate, ch.CommentID)
-	if err != nil {
-		return Changed{}, err
-	}
+// changeComment runs fn in a transaction (inTx) on comment id, read under a
+// lock for update (ErrNotFound when there is no such comment).
+func (s *Store) changeComment(ctx context.Context, id int64, fn func(*sql.Tx, comment.Comment) (Changed, error)) (Changed, error) {
+	return inTx(ctx, s, func(tx *sql.Tx) (Changed, error) {
+		c, err := lockComment(ctx, tx, selectCommentForUpdate, id)
+		if err != nil {
+			return Changed{}, err
+		}
+		return fn(tx, c)
+	})
+}
+
+func (s *Store) transition(ctx context.Context, tx *sql.Tx, c comment.Comment, ch Change) (Changed, error) {
 	if ch.AuthorOnly && c.UserID != ch.ActorID {
 		return Changed{}, ErrNotAuthor
 	}
