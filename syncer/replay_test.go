@@ -6,56 +6,22 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 
 	"github.com/vidcomments/vidcomments/internal/stacktest"
-	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
+	"github.com/vidcomments/vidcomments/syncer/synctest"
 )
 
-// readAll returns "key=value" of every message of topic, sorted, waiting
-// until want messages arrived or the deadline passed.
-func readAll(t *testing.T, brokers []string, topic string, want int) ([]string, int) {
+// replayed returns "key=value" of every message of topic, sorted, and how
+// many headers they carry.
+func replayed(t *testing.T, brokers []string, topic string) ([]string, int) {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, kafkastore.Config("syncer-replay-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs := make(chan *sarama.ConsumerMessage, 100)
-	for _, p := range parts {
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pc.Close()
-		go func() {
-			for m := range pc.Messages() {
-				msgs <- m
-			}
-		}()
-	}
 	var got []string
 	headers := 0
-	deadline := time.After(20 * time.Second)
-	for len(got) < want {
-		select {
-		case m := <-msgs:
-			got = append(got, string(m.Key)+"="+string(m.Value))
-			headers += len(m.Headers)
-		case <-deadline:
-			t.Fatalf("%s: %d of %d messages after 20s", topic, len(got), want)
-		}
+	for _, m := range synctest.ReadAll(t, brokers, topic) {
+		got = append(got, string(m.Key)+"="+string(m.Value))
+		headers += len(m.Headers)
 	}
 	slices.Sort(got)
 	return got, headers
@@ -103,7 +69,7 @@ func TestReplayDeadLetters(t *testing.T) {
 			if tt.n == 0 {
 				return
 			}
-			got, headers := readAll(t, brokers, comments.Config.Topic, tt.n)
+			got, headers := replayed(t, brokers, comments.Config.Topic) // the replay's producer waits for every ack
 			if !slices.Equal(got, want) {
 				t.Errorf("replayed %v, want %v", got, want)
 			}

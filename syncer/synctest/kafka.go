@@ -162,20 +162,20 @@ func WaitDrained(t testing.TB, brokers []string, group, topic string, timeout ti
 // topic up to its current end.
 func ReadAll(t testing.TB, brokers []string, topic string) []*sarama.ConsumerMessage {
 	t.Helper()
-	c, err := sarama.NewConsumer(brokers, kafkastore.Config("syncer-test-read"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	parts, err := c.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	client, err := sarama.NewClient(brokers, kafkastore.Config("syncer-test-read"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
+	c, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []*sarama.ConsumerMessage
 	for _, p := range parts {
 		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
