@@ -4,19 +4,13 @@ package main
 // t.TempDir(), started, stopped with SIGTERM and killed with SIGKILL.
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -26,6 +20,7 @@ import (
 	"github.com/vidcomments/vidcomments/cdc/internal/cdctest"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/proctest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 )
 
@@ -43,118 +38,28 @@ func cdcEnv(my *stacktest.MySQL, redisAddr string) []string {
 	return env
 }
 
-// proc is one cdc process and its JSON log.
+// proc is one cdc process and the address of its admin listener.
 type proc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	logs   strings.Builder
-	exited chan struct{}
-	err    error // set when exited is closed
-	admin  string
+	*proctest.Proc
+	t     *testing.T
+	admin string
 }
 
 func startCDC(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Env = env
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("%s log:\n%s", p.name, p.log())
-		}
-	})
-	return p
-}
-
-func (p *proc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
-}
-
-// logged finds a JSON log line with msg whose fields include kv.
-func (p *proc) logged(msg string, kv ...string) map[string]any {
-	for _, line := range strings.Split(p.log(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) != nil || m["msg"] != msg {
-			continue
-		}
-		ok := true
-		for i := 0; i+1 < len(kv); i += 2 {
-			ok = ok && fmt.Sprint(m[kv[i]]) == kv[i+1]
-		}
-		if ok {
-			return m
-		}
-	}
-	return nil
+	return &proc{Proc: proctest.Start(t, name, bin, env, args...), t: t}
 }
 
 // waitAdmin waits for the admin listener's address.
 func (p *proc) waitAdmin() {
 	p.t.Helper()
-	cdctest.Eventually(p.t, 60*time.Second, p.name+" admin listener", func() bool {
-		select {
-		case <-p.exited:
-			p.t.Fatalf("%s exited before listening: %v\n%s", p.name, p.err, p.log())
-		default:
-		}
-		if l := p.logged("listening", "listener", "admin"); l != nil {
-			p.admin, _ = l["addr"].(string)
-		}
-		return p.admin != ""
-	})
+	p.admin = p.Addr("admin")
 }
 
 // metric reads a metric from /metrics: the sum of its series.
 func (p *proc) metric(name string) float64 {
 	p.t.Helper()
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + p.admin + "/metrics")
-	if err != nil {
-		p.t.Fatalf("%s metrics: %v", p.name, err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		series, val, ok := strings.Cut(line, " ")
-		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
-			continue
-		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			p.t.Fatalf("%s metric line %q: %v", p.name, line, err)
-		}
-		sum += f
-	}
+	sum, _ := proctest.Metric(p.t, p.admin, name)
 	return sum
 }
 
@@ -163,9 +68,9 @@ func (p *proc) metric(name string) float64 {
 func (p *proc) waitLeading(db *sql.DB) {
 	p.t.Helper()
 	p.waitAdmin()
-	cdctest.Eventually(p.t, 30*time.Second, p.name+" leads", func() bool {
+	cdctest.Eventually(p.t, 30*time.Second, p.Name+" leads", func() bool {
 		_, saved, err := binlog.LoadPosition(context.Background(), db, binlog.PositionName)
-		return err == nil && saved && p.metric("cdc_leader") == 1 && p.logged("following the binlog") != nil
+		return err == nil && saved && p.metric("cdc_leader") == 1 && p.Logged("following the binlog") != nil
 	})
 }
 
@@ -173,20 +78,8 @@ func (p *proc) waitLeading(db *sql.DB) {
 // a death by signal).
 func (p *proc) stop(sig syscall.Signal) int {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatal(err)
-	}
-	return p.wait(30 * time.Second)
-}
-
-func (p *proc) wait(timeout time.Duration) int {
-	p.t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(timeout):
-		p.t.Fatalf("%s still running after %v\n%s", p.name, timeout, p.log())
-	}
-	return p.cmd.ProcessState.ExitCode()
+	_ = p.Signal(sig)
+	return p.ExitCode()
 }
 
 // writer changes comment rows with plain SQL, as fast as MySQL takes them,
@@ -331,40 +224,54 @@ func videos(n int) []int64 {
 	return out
 }
 
+// rig is one test's private database with videos seeded and cached on the
+// shared Redis, and the cdc binary with the environment pointing at both.
+type rig struct {
+	my    *stacktest.MySQL
+	cache *pagecache.Cache
+	vs    []int64
+	since int64 // the newest version seeded
+	bin   string
+	env   []string
+}
+
+func newRig(t *testing.T, n int) *rig {
+	t.Helper()
+	r := &rig{my: stacktest.NewMySQL(t), cache: pagecache.New(stacktest.Redis(t), pagecache.Options{}), vs: videos(n)}
+	r.since = seed(t, r.my, r.cache, r.vs)
+	r.bin, r.env = stacktest.Build(t, "./cdc"), cdcEnv(r.my, "")
+	return r
+}
+
 // cdc restarted mid-stream — once gracefully, once killed — while plain-SQL
 // writes flow, misses nothing: at the end every cached window and overlay
 // agrees with MySQL.
 func TestRestartMidStreamMissesNothing(t *testing.T) {
-	my := stacktest.NewMySQL(t)
-	cache := pagecache.New(stacktest.Redis(t), pagecache.Options{})
-	vs := videos(4)
-	since := seed(t, my, cache, vs)
-	bin := stacktest.Build(t, "./cdc")
-	env := cdcEnv(my, "")
+	r := newRig(t, 4)
 
-	p := startCDC(t, "cdc#1", bin, env)
-	p.waitLeading(my.DB)
-	w := startWriter(t, my.DB, vs, 10_000)
+	p := startCDC(t, "cdc#1", r.bin, r.env)
+	p.waitLeading(r.my.DB)
+	w := startWriter(t, r.my.DB, r.vs, 10_000)
 	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		// Changes flow through the running cdc until it has saved its
 		// position mid-stream twice: the restart resumes from the middle.
 		w.waitOps(t, 200)
-		cdctest.Eventually(t, 30*time.Second, p.name+" saves its position mid-stream", func() bool {
+		cdctest.Eventually(t, 30*time.Second, p.Name+" saves its position mid-stream", func() bool {
 			return p.metric("cdc_position_saves_total") >= 2
 		})
 		code := p.stop(sig)
-		if sig == syscall.SIGTERM && (code != 0 || p.logged("stopped") == nil) {
-			t.Fatalf("SIGTERM: exit code %d, want a clean stop\n%s", code, p.log())
+		if sig == syscall.SIGTERM && (code != 0 || p.Logged("stopped") == nil) {
+			t.Fatalf("SIGTERM: exit code %d, want a clean stop\n%s", code, p.Log())
 		}
 		w.waitOps(t, 100) // changes made while no cdc runs
-		p = startCDC(t, fmt.Sprintf("cdc#%d", i+2), bin, env)
-		p.waitLeading(my.DB)
-		t.Logf("%s resumes from %v", p.name, p.logged("following the binlog")["from"])
+		p = startCDC(t, fmt.Sprintf("cdc#%d", i+2), r.bin, r.env)
+		p.waitLeading(r.my.DB)
+		t.Logf("%s resumes from %v", p.Name, p.Logged("following the binlog")["from"])
 	}
 	w.waitOps(t, 100)
 	w.halt(t)
 	t.Logf("%d plain-SQL changes across a SIGTERM and a SIGKILL restart", w.ops.Load())
-	cdctest.WaitAgree(t, cache, my.DB, vs, since, 30*time.Second)
+	cdctest.WaitAgree(t, r.cache, r.my.DB, r.vs, r.since, 30*time.Second)
 	if code := p.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("final SIGTERM: exit code %d", code)
 	}
@@ -373,30 +280,25 @@ func TestRestartMidStreamMissesNothing(t *testing.T) {
 // Two cdc processes: one acts, the other stands by doing nothing; kill the
 // active one and the other takes over without missing a change.
 func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
-	my := stacktest.NewMySQL(t)
-	cache := pagecache.New(stacktest.Redis(t), pagecache.Options{})
-	vs := videos(3)
-	since := seed(t, my, cache, vs)
-	bin := stacktest.Build(t, "./cdc")
-	env := cdcEnv(my, "")
+	r := newRig(t, 3)
 
-	a, b := startCDC(t, "cdc-a", bin, env), startCDC(t, "cdc-b", bin, env)
+	a, b := startCDC(t, "cdc-a", r.bin, r.env), startCDC(t, "cdc-b", r.bin, r.env)
 	a.waitAdmin()
 	b.waitAdmin()
 	var leader, standby *proc
 	cdctest.Eventually(t, 30*time.Second, "exactly one leader", func() bool {
 		la, lb := a.metric("cdc_leader"), b.metric("cdc_leader")
 		switch {
-		case la == 1 && lb == 0 && b.logged("standing by: another cdc holds the leader lock") != nil:
+		case la == 1 && lb == 0 && b.Logged("standing by: another cdc holds the leader lock") != nil:
 			leader, standby = a, b
-		case lb == 1 && la == 0 && a.logged("standing by: another cdc holds the leader lock") != nil:
+		case lb == 1 && la == 0 && a.Logged("standing by: another cdc holds the leader lock") != nil:
 			leader, standby = b, a
 		}
 		return leader != nil
 	})
-	leader.waitLeading(my.DB)
+	leader.waitLeading(r.my.DB)
 
-	w := startWriter(t, my.DB, vs, 10_000)
+	w := startWriter(t, r.my.DB, r.vs, 10_000)
 	w.waitOps(t, 200)
 	cdctest.Eventually(t, 10*time.Second, "the leader applies changes", func() bool { return leader.metric("cdc_row_changes_total") > 0 })
 	if n, ev, l := standby.metric("cdc_row_changes_total"), standby.metric("cdc_binlog_row_events_total"), standby.metric("cdc_leader"); n != 0 || ev != 0 || l != 0 {
@@ -409,19 +311,19 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	t.Logf("standby leads %v after the leader was killed", time.Since(killed).Round(time.Millisecond))
 	w.waitOps(t, 200)
 	w.halt(t)
-	cdctest.WaitAgree(t, cache, my.DB, vs, since, 30*time.Second)
+	cdctest.WaitAgree(t, r.cache, r.my.DB, r.vs, r.since, 30*time.Second)
 	if standby.metric("cdc_row_changes_total") == 0 {
 		t.Error("the new leader applied no change")
 	}
 
 	// A standby stops cleanly on SIGTERM while it waits for the lock.
-	c := startCDC(t, "cdc-c", bin, env)
+	c := startCDC(t, "cdc-c", r.bin, r.env)
 	c.waitAdmin()
 	cdctest.Eventually(t, 10*time.Second, "cdc-c stands by", func() bool {
-		return c.logged("standing by: another cdc holds the leader lock") != nil
+		return c.Logged("standing by: another cdc holds the leader lock") != nil
 	})
-	if code := c.stop(syscall.SIGTERM); code != 0 || c.logged("stopped") == nil {
-		t.Errorf("standby SIGTERM: exit %d\n%s", code, c.log())
+	if code := c.stop(syscall.SIGTERM); code != 0 || c.Logged("stopped") == nil {
+		t.Errorf("standby SIGTERM: exit %d\n%s", code, c.Log())
 	}
 	if code := standby.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("leader SIGTERM: exit %d", code)
@@ -466,15 +368,16 @@ func TestPurgedPositionAndItsRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := startCDC(t, "cdc", bin, env)
-			if code := p.wait(60 * time.Second); code != 1 {
-				t.Fatalf("exit code %d, want 1\n%s", code, p.log())
+			_ = p.Wait(60 * time.Second)
+			if code := p.ExitCode(); code != 1 {
+				t.Fatalf("exit code %d, want 1\n%s", code, p.Log())
 			}
-			if l := p.logged("stopped with error"); l != nil {
+			if l := p.Logged("stopped with error"); l != nil {
 				t.Logf("cdc exits with: %v", l["err"])
 			}
 			for _, want := range []string{tt.want, "cannot be resumed", "`cdc reset-position`"} {
-				if !strings.Contains(p.log(), want) {
-					t.Errorf("log lacks %q:\n%s", want, p.log())
+				if !strings.Contains(p.Log(), want) {
+					t.Errorf("log lacks %q:\n%s", want, p.Log())
 				}
 			}
 		})
@@ -540,7 +443,7 @@ func TestPurgedPositionAndItsRecovery(t *testing.T) {
 			return err == nil && ov[2].Version == version && !ov[2].Visible
 		})
 		if code := p.stop(syscall.SIGTERM); code != 0 {
-			t.Errorf("SIGTERM: exit %d\n%s", code, p.log())
+			t.Errorf("SIGTERM: exit %d\n%s", code, p.Log())
 		}
 	})
 }
