@@ -55,34 +55,25 @@ type Cache struct {
 
 // New returns a Cache over rdb.
 func New(rdb redis.UniversalClient, opts Options) *Cache {
-	if opts.Window <= 0 {
-		opts.Window = DefaultWindow
-	}
-	if opts.HotWindow <= 0 {
-		opts.HotWindow = DefaultHotWindow
-	}
-	if opts.SnapshotTTL <= 0 {
-		opts.SnapshotTTL = DefaultSnapshotTTL
-	}
-	if opts.PageTTL <= 0 {
-		opts.PageTTL = DefaultPageTTL
-	}
-	if opts.OverlayTTL <= 0 {
-		opts.OverlayTTL = DefaultOverlayTTL
-	}
-	if opts.SettledTTL <= 0 {
-		opts.SettledTTL = DefaultSettledTTL
-	}
-	if opts.NegativeTTL <= 0 {
-		opts.NegativeTTL = DefaultNegativeTTL
-	}
-	if opts.OverlayHorizon <= 0 {
-		opts.OverlayHorizon = DefaultOverlayHorizon
-	}
+	orDefault(&opts.Window, DefaultWindow)
+	orDefault(&opts.HotWindow, DefaultHotWindow)
+	orDefault(&opts.SnapshotTTL, DefaultSnapshotTTL)
+	orDefault(&opts.PageTTL, DefaultPageTTL)
+	orDefault(&opts.OverlayTTL, DefaultOverlayTTL)
+	orDefault(&opts.SettledTTL, DefaultSettledTTL)
+	orDefault(&opts.NegativeTTL, DefaultNegativeTTL)
+	orDefault(&opts.OverlayHorizon, DefaultOverlayHorizon)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &Cache{rdb: rdb, opts: opts}
+}
+
+// orDefault sets an option that is not positive to its default.
+func orDefault[T int | time.Duration](opt *T, def T) {
+	if *opt <= 0 {
+		*opt = def
+	}
 }
 
 // Window is the number of newest comments cached per video.

@@ -105,7 +105,7 @@ func SpliceLikes(body []byte, n int64) []byte {
 // KEYS: lk, hmeta, hot, hbody, body, ov. ARGV: hot window, lk ttl (s), then
 // id, offset, count triples.
 // Reply: counts applied.
-var applyLikesScript = redis.NewScript(bodyLua + hotLua + `
+var applyLikesScript = redis.NewScript(bodyLua + trimLua + hotLua + `
 local window = tonumber(ARGV[1])
 local applied = 0
 for i = 3, #ARGV, 3 do
@@ -144,7 +144,7 @@ for i = 3, #ARGV, 3 do
         if b then
           redis.call('ZADD', KEYS[3], cnt, m)
           redis.call('HSET', KEYS[4], m, splice(b, n))
-          hottrim(KEYS[2], KEYS[3], KEYS[4], window)
+          trim(KEYS[2], KEYS[3], KEYS[4], window)
         elseif not complete then
           -- Unknown body: keep only the part of the window above it.
           local gone = redis.call('ZRANGE', KEYS[3], '(' .. n, '-inf', 'BYSCORE', 'REV')

@@ -185,8 +185,24 @@ writelist(KEYS[1], KEYS[2], KEYS[3], ms, fill, tonumber(ARGV[9]), total, complet
 return {1, cur, merged}
 `)
 
+// trimLua trims a cached list to its window: the members lowest in its
+// zset (the oldest ids of an id list, the least liked roots of the hot
+// window) leave it with their bodies, and the list is no longer complete.
+const trimLua = `
+local function trim(meta, z, bodies, window)
+  local n = redis.call('ZCARD', z)
+  if n > window then
+    local old = redis.call('ZRANGE', z, 0, n - window - 1)
+    redis.call('ZREM', z, unpack(old))
+    redis.call('HDEL', bodies, unpack(old))
+    redis.call('HSET', meta, 'complete', '0')
+  end
+end
+`
+
 // listEditLua edits one cached id list (the time window or a reply list)
-// for a row change: the rules of the time window (see Record).
+// for a row change: the rules of the time window (see Record). Needs
+// trimLua.
 const listEditLua = `
 local function listedit(meta, z, bodies, m, visible, wasvisible, body, window)
   local present = redis.call('ZSCORE', z, m)
@@ -202,13 +218,7 @@ local function listedit(meta, z, bodies, m, visible, wasvisible, body, window)
     if inwindow then
       redis.call('ZADD', z, 0, m)
       redis.call('HSET', bodies, m, body)
-      local n = redis.call('ZCARD', z)
-      if n > window then
-        local old = redis.call('ZRANGE', z, 0, n - window - 1)
-        redis.call('ZREM', z, unpack(old))
-        redis.call('HDEL', bodies, unpack(old))
-        redis.call('HSET', meta, 'complete', '0')
-      end
+      trim(meta, z, bodies, window)
     end
     if not wasvisible then redis.call('HINCRBY', meta, 'total', 1) end
   else
@@ -223,22 +233,14 @@ end
 
 // hotLua keeps the hot window a prefix of the video's hot order (likes
 // desc, id desc): a member enters when it sorts above the window's lowest
-// (or the window is complete), and the window is trimmed to its size.
+// (or the window is complete), and the window is trimmed to its size
+// (trim of trimLua, which it needs).
 const hotLua = `
 local function hotabove(hot, score, m)
   local low = redis.call('ZRANGE', hot, 0, 0, 'WITHSCORES')
   if not low[1] then return false end
   local ls = tonumber(low[2])
   return score > ls or (score == ls and m > low[1])
-end
-local function hottrim(hmeta, hot, hbody, window)
-  local n = redis.call('ZCARD', hot)
-  if n > window then
-    local old = redis.call('ZRANGE', hot, 0, n - window - 1)
-    redis.call('ZREM', hot, unpack(old))
-    redis.call('HDEL', hbody, unpack(old))
-    redis.call('HSET', hmeta, 'complete', '0')
-  end
 end
 `
 
@@ -262,7 +264,7 @@ end
 // overlayTTL, member, parent, pending, pending body, hot window, has user,
 // recovering, fence TTL.
 // Reply: {applied (0|1), ver}.
-var recordScript = redis.NewScript(bumpLua + overlayVersionLua + bodyLua + listEditLua + hotLua + `
+var recordScript = redis.NewScript(bumpLua + overlayVersionLua + bodyLua + trimLua + listEditLua + hotLua + `
 local function ownview(likes)
   if ARGV[15] ~= '1' then return end
   if ARGV[12] == '1' then
@@ -305,7 +307,7 @@ elseif ARGV[11] == '0' then
       if present or redis.call('HGET', KEYS[9], 'complete') == '1' or hotabove(KEYS[10], score, m) then
         redis.call('ZADD', KEYS[10], score, m)
         redis.call('HSET', KEYS[11], m, hb)
-        hottrim(KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[14]))
+        trim(KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[14]))
       end
       if not wasvisible then redis.call('HINCRBY', KEYS[9], 'total', 1) end
     else
