@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -222,27 +223,23 @@ func (r *chaosResult) pass() bool {
 // and duplicates.
 func (r *chaosResult) mysqlMismatches() int { return r.Lost + r.Duplicated + r.ModLost + r.SQLLost }
 
+// countsLine is "total (name n, …)" of m over the services, servers and
+// flushes a chaos run kills, in that order; lossesLine the same over m's
+// own keys, sorted. Names at 0 are left out; all at 0 is "0".
 func countsLine(m map[string]int) string {
+	return tallyLine(m, append(append(slices.Clone(chaosServices), chaosServers...), chaosFlush))
+}
+
+func lossesLine(m map[string]int) string { return tallyLine(m, slices.Sorted(maps.Keys(m))) }
+
+func tallyLine(m map[string]int, names []string) string {
 	var parts []string
 	total := 0
-	for _, n := range append(append(slices.Clone(chaosServices), chaosServers...), chaosFlush) {
+	for _, n := range names {
 		if m[n] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", n, m[n]))
 			total += m[n]
 		}
-	}
-	if total == 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
-}
-
-func lossesLine(m map[string]int) string {
-	var parts []string
-	total := 0
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-		total += m[k]
 	}
 	if total == 0 {
 		return "0"
@@ -337,12 +334,7 @@ func chaos(ctx context.Context, logger *slog.Logger, cfg chaosConfig) (*chaosRes
 		}
 		c.stopAll()
 		logger.Info("services stopped", "took", time.Since(start).Round(time.Millisecond))
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := pagecache.DropVideos(ctx, c.Redis, first, cfg.Videos); err != nil {
-			logger.Warn("redis clean-up", "err", err)
-		}
-		c.Close()
+		c.teardown(first, cfg.Videos)
 		logger.Info("private storage dropped", "took", time.Since(start).Round(time.Millisecond))
 	}()
 	if err := r.startServices(ctx); err != nil {
@@ -364,8 +356,8 @@ func checkStackDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("stack dir %s: %w (is it a scripts/stack directory?)", dir, err)
 	}
-	wantMySQL := envOr("VC_MYSQL_DSN", config.DefaultMySQLDSN)
-	wantRedis := envOr("VC_REDIS_ADDR", config.DefaultRedisAddr)
+	wantMySQL := cmp.Or(os.Getenv("VC_MYSQL_DSN"), config.DefaultMySQLDSN)
+	wantRedis := cmp.Or(os.Getenv("VC_REDIS_ADDR"), config.DefaultRedisAddr)
 	mysqlOK := false
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VC_MYSQL_DSN="); ok {
@@ -628,12 +620,10 @@ func (r *chaosRun) run(ctx context.Context) (*chaosResult, error) {
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d): // collected unfired since Go 1.23: no Stop needed
 		return nil
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -23,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/internal/config"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
@@ -61,13 +63,6 @@ type proc struct {
 	exited chan error
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func uniqueName(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -99,7 +94,7 @@ func newCluster(ctx context.Context, logger *slog.Logger, logDir string) (c *clu
 	logger.Info("built services", "took", time.Since(start).Round(time.Millisecond))
 
 	// MySQL: a private database with the schema.
-	mc, err := mysqlstore.Config(envOr("VC_MYSQL_DSN", config.DefaultMySQLDSN))
+	mc, err := mysqlstore.Config(cmp.Or(os.Getenv("VC_MYSQL_DSN"), config.DefaultMySQLDSN))
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +110,7 @@ func newCluster(ctx context.Context, logger *slog.Logger, logDir string) (c *clu
 		c.dbName = ""
 		return nil, fmt.Errorf("create database: %w", err)
 	}
-	c.MySQL = config.MySQL{DSN: withDB(mc, c.dbName), Flavor: envOr("VC_MYSQL_FLAVOR", config.DefaultMySQLFlavor)}
+	c.MySQL = config.MySQL{DSN: withDB(mc, c.dbName), Flavor: cmp.Or(os.Getenv("VC_MYSQL_FLAVOR"), config.DefaultMySQLFlavor)}
 	if c.DB, err = mysqlstore.Open(ctx, c.MySQL); err != nil {
 		return nil, err
 	}
@@ -126,7 +121,7 @@ func newCluster(ctx context.Context, logger *slog.Logger, logDir string) (c *clu
 
 	// Cassandra: a private keyspace with the schema.
 	c.Cass = config.Cassandra{
-		Hosts: config.SplitList(envOr("VC_CASSANDRA_HOSTS", config.DefaultCassandraHosts)), Keyspace: uniqueName("vcbench"),
+		Hosts: config.SplitList(cmp.Or(os.Getenv("VC_CASSANDRA_HOSTS"), config.DefaultCassandraHosts)), Keyspace: uniqueName("vcbench"),
 		RF: 1, Consistency: "LOCAL_ONE", Timeout: 20 * time.Second,
 	}
 	cl, err := cassandrastore.Cluster(c.Cass, "")
@@ -147,7 +142,7 @@ func newCluster(ctx context.Context, logger *slog.Logger, logDir string) (c *clu
 	}
 
 	// Kafka: a private topic.
-	c.brokers = config.SplitList(envOr("VC_KAFKA_BROKERS", config.DefaultKafkaBrokers))
+	c.brokers = config.SplitList(cmp.Or(os.Getenv("VC_KAFKA_BROKERS"), config.DefaultKafkaBrokers))
 	ka, err := sarama.NewClusterAdmin(c.brokers, kafkastore.Config("vidcomments-bench"))
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -160,7 +155,7 @@ func newCluster(ctx context.Context, logger *slog.Logger, logDir string) (c *clu
 	}
 	c.Topic = topic
 
-	c.Redis = redisstore.New(config.Redis{Addrs: config.SplitList(envOr("VC_REDIS_ADDR", config.DefaultRedisAddr))})
+	c.Redis = redisstore.New(config.Redis{Addrs: config.SplitList(cmp.Or(os.Getenv("VC_REDIS_ADDR"), config.DefaultRedisAddr))})
 	logger.Info("private storage ready", "database", c.dbName, "keyspace", c.Cass.Keyspace, "topic", c.Topic, "took", time.Since(start).Round(time.Millisecond))
 	return c, nil
 }
@@ -297,6 +292,21 @@ func (c *cluster) stopAll() {
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].stop()
 	}
+}
+
+// teardown stops the processes, drops the cached pages of the n videos
+// from first on from the shared Redis (n 0: nothing was seeded) and closes
+// c. The processes stop first, so none writes keys after the clean-up.
+func (c *cluster) teardown(first int64, n int) {
+	c.stopAll()
+	if n > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := pagecache.DropVideos(ctx, c.Redis, first, n); err != nil {
+			c.logger.Warn("redis clean-up", "err", err)
+		}
+	}
+	c.Close()
 }
 
 // Close stops the processes and drops the private storage.

@@ -49,15 +49,7 @@ func runHot(ctx context.Context, logger *slog.Logger, p profile, outDir, command
 		return err
 	}
 	video := 1e12 + rand.Int64N(8e12)
-	defer func() {
-		c.stopAll()
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := pagecache.DropVideos(cctx, c.Redis, video, 1); err != nil {
-			logger.Warn("redis clean-up", "err", err)
-		}
-		c.Close()
-	}()
+	defer c.teardown(video, 1)
 
 	seedBegan := time.Now()
 	liked, maxLikes, err := seedHotVideo(ctx, c, video, sz.Comments, logger)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/bench/load"
 	"github.com/vidcomments/vidcomments/bench/report"
-	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/config"
 )
 
 // ringSize is the number of readsvc instances of the ring scenario.
@@ -34,17 +35,7 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 		return err
 	}
 	var d dataset
-	defer func() {
-		c.stopAll()
-		if d.Counts != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := pagecache.DropVideos(ctx, c.Redis, d.First, len(d.Counts)); err != nil {
-				logger.Warn("redis clean-up", "err", err)
-			}
-		}
-		c.Close()
-	}()
+	defer func() { c.teardown(d.First, len(d.Counts)) }()
 	d, _, err = seed(ctx, c, p, logger)
 	if err != nil {
 		return err
@@ -231,7 +222,7 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 			Detail: fmt.Sprintf("%d requests in flight for %v, three rounds alternating, medians: 1 instance %.0f/s, ring %.0f/s (rounds %.0f and %.0f); best sustained rates with p99 < %v: 1 instance %.0f/s, ring %.0f/s. On %d CPUs shared with the stack and the load generator no gain is expected — the goal only says the ring costs at most half",
 				p.Workers/4, p.Step, s1, s3, sat[single.Mode], sat[three.Mode], p.P99Target, b1, b3, rep.Machine.CPUs)},
 	)
-	redisAddr := envOr("VC_REDIS_ADDR", "127.0.0.1:6379")
+	redisAddr := cmp.Or(os.Getenv("VC_REDIS_ADDR"), config.DefaultRedisAddr)
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("Ring: readsvc alone (no -peers) vs %d readsvc processes sharing one groupcache ring (-peers listing all three), on the same seeded data (%d comments, %d videos) and the same Redis (%s%s). The ring's requests go round-robin over its instances from the same load generator.", ringSize, d.Total, len(d.Counts), redisAddr, clusterNote(redisAddr)),
 		fmt.Sprintf("Agreement: %d paths (the hot video's first pages and every video's first page) fetched from all %d instances: %d bodies differ from the single instance's.", len(paths), ringSize+1, mismatches),

@@ -12,7 +12,6 @@ import (
 
 	"github.com/vidcomments/vidcomments/bench/load"
 	"github.com/vidcomments/vidcomments/bench/report"
-	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
@@ -69,17 +68,7 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		return err
 	}
 	var d dataset
-	defer func() {
-		c.stopAll() // before the Redis clean-up, so no service writes keys after it
-		if d.Counts != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := pagecache.DropVideos(ctx, c.Redis, d.First, len(d.Counts)); err != nil {
-				logger.Warn("redis clean-up", "err", err)
-			}
-		}
-		c.Close()
-	}()
+	defer func() { c.teardown(d.First, len(d.Counts)) }()
 	d, seedTook, err := seed(ctx, c, p, logger)
 	if err != nil {
 		return err
