@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -855,20 +856,8 @@ type mysqlRow struct {
 }
 
 func (r *chaosRun) mysqlRows(ctx context.Context) ([]mysqlRow, error) {
-	rows, err := r.c.DB.QueryContext(ctx, `SELECT id, video_id, content, status FROM comments`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []mysqlRow
-	for rows.Next() {
-		var m mysqlRow
-		if err := rows.Scan(&m.ID, &m.Video, &m.Content, &m.Status); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.c.DB, func(rows *sql.Rows, m *mysqlRow) error { return rows.Scan(&m.ID, &m.Video, &m.Content, &m.Status) },
+		`SELECT id, video_id, content, status FROM comments`)
 }
 
 // checkDurable counts lost and duplicated comments, lost moderation

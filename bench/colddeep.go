@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -35,21 +36,9 @@ const coldDeepSamples = 200
 
 func measureColdDeep(ctx context.Context, c *cluster, client *http.Client, base string, video int64, samples int) (coldDeep, error) {
 	var out coldDeep
-	rows, err := c.DB.QueryContext(ctx, `SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY RAND() LIMIT ?`, video, samples)
+	ids, err := queryAll(ctx, c.DB, func(rows *sql.Rows, id *int64) error { return rows.Scan(id) },
+		`SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY RAND() LIMIT ?`, video, samples)
 	if err != nil {
-		return out, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return out, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return out, err
 	}
 	if len(ids) == 0 {

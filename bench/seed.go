@@ -277,25 +277,14 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 		}
 	}
 	api := newAPI(readURL, &http.Client{Timeout: 10 * time.Second})
-	rows, err := c.DB.QueryContext(ctx, "SELECT id, video_id, content, status, version FROM comments ORDER BY RAND() LIMIT ?", samples)
-	if err != nil {
-		return chk, err
-	}
 	type row struct {
 		id, video, version int64
 		content, status    string
 	}
-	var sample []row
-	for rows.Next() {
-		var x row
-		if err := rows.Scan(&x.id, &x.video, &x.content, &x.status, &x.version); err != nil {
-			rows.Close()
-			return chk, err
-		}
-		sample = append(sample, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	sample, err := queryAll(ctx, c.DB, func(rows *sql.Rows, x *row) error {
+		return rows.Scan(&x.id, &x.video, &x.content, &x.status, &x.version)
+	}, "SELECT id, video_id, content, status, version FROM comments ORDER BY RAND() LIMIT ?", samples)
+	if err != nil {
 		return chk, err
 	}
 	for _, x := range sample {
@@ -348,19 +337,27 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 	return chk, nil
 }
 
+// newestApproved returns the ids of video's n newest approved roots, in
+// decimal.
 func newestApproved(ctx context.Context, db *sql.DB, video int64, n int) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY id DESC LIMIT ?", video, n)
+	return queryAll(ctx, db, func(rows *sql.Rows, id *string) error { return rows.Scan(id) },
+		"SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY id DESC LIMIT ?", video, n)
+}
+
+// queryAll runs query on db and returns its rows, each read by scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var x T
+		if err := scan(rows, &x); err != nil {
 			return nil, err
 		}
-		out = append(out, fmt.Sprint(id))
+		out = append(out, x)
 	}
 	return out, rows.Err()
 }
