@@ -5,17 +5,11 @@ package main
 // cut off from Cassandra by a proxy.
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +17,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/proctest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
@@ -67,112 +62,28 @@ func (w *world) args(extra ...string) []string {
 	}, extra...)
 }
 
-// proc is a running syncer process.
+// proc is a running syncer process and the address of its admin listener.
 type proc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	admin  string
-	exited chan error
-	mu     sync.Mutex
-	logs   strings.Builder
+	*proctest.Proc
+	t     *testing.T
+	admin string
 }
 
 // startSyncer runs the binary and waits for its admin listener.
 func startSyncer(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			var l struct{ Msg, Listener, Addr string }
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "listening" && l.Listener == "admin" {
-				addr <- l.Addr
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-		p.exited <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("logs of %s:\n%s", p.name, p.Logs())
-		}
-	})
-	select {
-	case p.admin = <-addr:
-	case err := <-p.exited:
-		t.Fatalf("%s exited at start: %v\n%s", name, err, p.Logs())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s never listened\n%s", name, p.Logs())
-	}
+	p := &proc{Proc: proctest.Start(t, name, bin, nil, args...), t: t}
+	p.admin = p.Addr("admin")
 	return p
 }
 
-// Logs returns what the process logged so far.
-func (p *proc) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
-}
-
-// kill sends sig and waits for the process to end.
-func (p *proc) kill(sig syscall.Signal) error {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatal(err)
-	}
-	select {
-	case err := <-p.exited:
-		return err
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("%s still running 30s after %v\n%s", p.name, sig, p.Logs())
-		return nil
-	}
-}
-
 // get fetches a path of the admin listener.
-func (p *proc) get(path string) (int, string) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + p.admin + path)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+func (p *proc) get(path string) (int, string) { return proctest.Get("http://" + p.admin + path) }
 
 // metric sums the samples of a metric family on /metrics, and counts them.
 func (p *proc) metric(name string) (sum float64, series int) {
-	_, body := p.get("/metrics")
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != ' ' && line[len(name)] != '{') {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
-			sum += v
-			series++
-		}
-	}
-	return sum, series
+	p.t.Helper()
+	return proctest.Metric(p.t, p.admin, name)
 }
 
 // waitMetric waits until metric's sum reaches at least min.
@@ -185,7 +96,7 @@ func (p *proc) waitMetric(name string, min float64, timeout time.Duration) {
 		return nil
 	})
 	if err != nil {
-		p.t.Fatalf("%s: %v\n%s", p.name, err, p.Logs())
+		p.t.Fatalf("%s: %v\n%s", p.Name, err, p.Log())
 	}
 }
 
@@ -341,7 +252,7 @@ func TestKillNineFiveTimesLosesNothing(t *testing.T) {
 			produced <- produce(w, my.DB, evs[k*chunk:(k+1)*chunk], 5000)
 		}()
 		p.waitMetric("syncer_events_applied_total", 1000, time.Minute) // mid-stream, doing real work
-		if err := p.kill(syscall.SIGKILL); err == nil {
+		if err := p.Signal(syscall.SIGKILL); err == nil {
 			t.Fatal("SIGKILL: the process exited cleanly")
 		}
 		lag, all, err := synctest.Lag(w.kafka.Config.Brokers, w.group, w.kafka.Config.Topic)
@@ -390,12 +301,12 @@ func TestTwoProcessesShareThePartitionsAndARebalanceLosesNothing(t *testing.T) {
 	for _, p := range []*proc{a, b} {
 		err := synctest.Eventually(context.Background(), time.Minute, 50*time.Millisecond, func() error {
 			if _, n := p.metric("syncer_partition_lag"); n == 0 || n == int(parts) {
-				return fmt.Errorf("%s owns %d partitions", p.name, n)
+				return fmt.Errorf("%s owns %d partitions", p.Name, n)
 			}
 			return nil
 		})
 		if err != nil {
-			t.Fatalf("the group did not share the partitions: %v\nA:\n%s\nB:\n%s", err, a.Logs(), b.Logs())
+			t.Fatalf("the group did not share the partitions: %v\nA:\n%s\nB:\n%s", err, a.Log(), b.Log())
 		}
 	}
 
@@ -403,8 +314,8 @@ func TestTwoProcessesShareThePartitionsAndARebalanceLosesNothing(t *testing.T) {
 	produced := make(chan error, 1)
 	go func() { produced <- produce(w, nil, evs[third:2*third], 5000) }()
 	a.waitMetric("syncer_events_applied_total", 1, time.Minute)
-	if err := a.kill(syscall.SIGTERM); err != nil {
-		t.Fatalf("A exited with %v after SIGTERM\n%s", err, a.Logs())
+	if err := a.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("A exited with %v after SIGTERM\n%s", err, a.Log())
 	}
 	if err := <-produced; err != nil {
 		t.Fatal(err)
@@ -472,7 +383,7 @@ func TestCassandraOutagePausesAndResumes(t *testing.T) {
 		t.Errorf("%v partitions still paused", n)
 	}
 	compare(t, w, latest(evs))
-	if err := p.kill(syscall.SIGTERM); err != nil {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }
@@ -492,6 +403,6 @@ func waitReady(t *testing.T, p *proc, ready bool) {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, p.Logs())
+		t.Fatalf("%v\n%s", err, p.Log())
 	}
 }
