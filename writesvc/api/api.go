@@ -216,6 +216,34 @@ func (a *API) unavailable(w http.ResponseWriter, r *http.Request, what string, e
 	httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", what+" is unavailable; retry shortly")
 }
 
+// pathID parses an id in the path (kind: video, comment or user). When it
+// is not one, it answers 400 invalid_<kind>_id and ok is false.
+func pathID(w http.ResponseWriter, raw, kind string) (id int64, ok bool) {
+	id, err := comment.ParseID(raw)
+	if err != nil {
+		badRequest("invalid_"+kind+"_id", "the %s id must be a positive decimal integer", kind).write(w)
+		return 0, false
+	}
+	return id, true
+}
+
+// allowPost asks the rate limiter whether the user may post (or edit) now.
+// When not, it has answered (429 with Retry-After, or 503 when the limiter
+// fails) and returns false.
+func (a *API) allowPost(w http.ResponseWriter, r *http.Request, userID int64) bool {
+	dec, err := a.limiter.Allow(r.Context(), userID)
+	if err != nil {
+		a.unavailable(w, r, "the rate limiter", err)
+		return false
+	}
+	if !dec.Allowed {
+		w.Header().Set("Retry-After", retryAfterSeconds(dec.RetryAfter))
+		httpapi.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many comments; retry after the time in Retry-After")
+		return false
+	}
+	return true
+}
+
 func retryAfterSeconds(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	if s < 1 {

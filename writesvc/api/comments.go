@@ -38,9 +38,8 @@ func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "
 // its outbox event in one transaction. 202 means committed in MySQL.
 func (a *API) postComment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
-	videoID, err := comment.ParseID(chi.URLParam(r, "video_id"))
-	if err != nil {
-		badRequest("invalid_video_id", "the video id must be a positive decimal integer").write(w)
+	videoID, ok := pathID(w, chi.URLParam(r, "video_id"), "video")
+	if !ok {
 		return
 	}
 	key, kerr := idempotencyKey(r.Header)
@@ -72,14 +71,7 @@ func (a *API) postComment(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	dec, err := a.limiter.Allow(r.Context(), p.UserID)
-	if err != nil {
-		a.unavailable(w, r, "the rate limiter", err)
-		return
-	}
-	if !dec.Allowed {
-		w.Header().Set("Retry-After", retryAfterSeconds(dec.RetryAfter))
-		httpapi.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many comments; retry after the time in Retry-After")
+	if !a.allowPost(w, r, p.UserID) {
 		return
 	}
 
@@ -189,9 +181,8 @@ func requestHash(videoID, parentID int64, content string) [32]byte {
 // deleteComment deletes a comment for its author or a moderator.
 func (a *API) deleteComment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
-	id, err := comment.ParseID(chi.URLParam(r, "id"))
-	if err != nil {
-		badRequest("invalid_comment_id", "the comment id must be a positive decimal integer").write(w)
+	id, ok := pathID(w, chi.URLParam(r, "id"), "comment")
+	if !ok {
 		return
 	}
 	res, err := a.store.Transition(r.Context(), store.Change{
@@ -202,56 +193,67 @@ func (a *API) deleteComment(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err)
 		return
 	}
-	a.changed(store.Delete, res)
+	a.changed(string(store.Delete), res.Changed)
 	httpapi.WriteJSON(w, http.StatusOK, Accepted{ID: comment.FormatID(id), Status: res.Comment.Status})
 }
 
-// changed counts a moderation outcome and wakes the relay.
-func (a *API) changed(action store.Action, res store.Changed) {
-	if res.Changed {
+// changed counts a moderation outcome (pins and unpins included) and, when
+// something changed, wakes the relay.
+func (a *API) changed(action string, changed bool) {
+	if changed {
 		a.outbox.Notify()
-		a.m.moderation.WithLabelValues(string(action), "changed").Inc()
+		a.m.moderation.WithLabelValues(action, "changed").Inc()
 	} else {
-		a.m.moderation.WithLabelValues(string(action), "unchanged").Inc()
+		a.m.moderation.WithLabelValues(action, "unchanged").Inc()
 	}
 }
 
-// storeError maps a store error to its response.
+// storeErrors are the store's errors a client causes and their responses,
+// matched in order with errors.Is. A message "" is the error's own.
+var storeErrors = []struct {
+	err error
+	res apiError
+}{
+	{store.ErrBanned, apiError{http.StatusForbidden, "banned", "this user is banned from posting"}},
+	{store.ErrNotAuthor, apiError{http.StatusForbidden, "not_author", "only the author or a moderator may delete this comment"}},
+	{store.ErrNotFound, apiError{http.StatusNotFound, "comment_not_found", "no comment has this id"}},
+	{store.ErrInvalidTransition, apiError{http.StatusConflict, "invalid_transition", ""}},
+	{store.ErrParentNotFound, apiError{http.StatusUnprocessableEntity, "parent_not_found", "parent_id names no live comment"}},
+	{store.ErrParentNotApproved, apiError{http.StatusUnprocessableEntity, "parent_not_approved", "the parent comment is waiting for moderation; replies need an approved parent"}},
+	{store.ErrParentOtherVideo, apiError{http.StatusUnprocessableEntity, "parent_other_video", "the parent comment belongs to another video"}},
+	{store.ErrIdempotencyConflict, *conflictingKey()},
+	{store.ErrEditWindowClosed, apiError{http.StatusConflict, "edit_window_closed", "comments can only be edited for a while after posting"}},
+	{store.ErrNotEditable, apiError{http.StatusConflict, "not_editable", "a rejected or deleted comment cannot be edited"}},
+	{store.ErrPinOtherVideo, apiError{http.StatusUnprocessableEntity, "comment_other_video", "the comment belongs to another video"}},
+	{store.ErrPinNotRoot, apiError{http.StatusUnprocessableEntity, "pin_not_root", "only a root comment can be pinned, not a reply"}},
+	{store.ErrPinNotApproved, apiError{http.StatusUnprocessableEntity, "pin_not_approved", "only an approved comment can be pinned"}},
+}
+
+// clientError returns the response to a store error of storeErrors, or nil
+// for any other: a dependency failing.
+func clientError(err error) *apiError {
+	for _, m := range storeErrors {
+		if errors.Is(err, m.err) {
+			e := m.res
+			if e.message == "" {
+				e.message = err.Error()
+			}
+			return &e
+		}
+	}
+	return nil
+}
+
+// storeError maps a store error to its response: a client error, or a 503
+// naming what failed.
 func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *apiError
-	switch {
-	case errors.Is(err, store.ErrBanned):
-		e = &apiError{http.StatusForbidden, "banned", "this user is banned from posting"}
-	case errors.Is(err, store.ErrNotAuthor):
-		e = &apiError{http.StatusForbidden, "not_author", "only the author or a moderator may delete this comment"}
-	case errors.Is(err, store.ErrNotFound):
-		e = &apiError{http.StatusNotFound, "comment_not_found", "no comment has this id"}
-	case errors.Is(err, store.ErrInvalidTransition):
-		e = &apiError{http.StatusConflict, "invalid_transition", err.Error()}
-	case errors.Is(err, store.ErrParentNotFound):
-		e = &apiError{http.StatusUnprocessableEntity, "parent_not_found", "parent_id names no live comment"}
-	case errors.Is(err, store.ErrParentNotApproved):
-		e = &apiError{http.StatusUnprocessableEntity, "parent_not_approved", "the parent comment is waiting for moderation; replies need an approved parent"}
-	case errors.Is(err, store.ErrParentOtherVideo):
-		e = &apiError{http.StatusUnprocessableEntity, "parent_other_video", "the parent comment belongs to another video"}
-	case errors.Is(err, store.ErrIdempotencyConflict):
-		e = conflictingKey()
-	case errors.Is(err, store.ErrEditWindowClosed):
-		e = &apiError{http.StatusConflict, "edit_window_closed", "comments can only be edited for a while after posting"}
-	case errors.Is(err, store.ErrNotEditable):
-		e = &apiError{http.StatusConflict, "not_editable", "a rejected or deleted comment cannot be edited"}
-	case errors.Is(err, store.ErrPinOtherVideo):
-		e = &apiError{http.StatusUnprocessableEntity, "comment_other_video", "the comment belongs to another video"}
-	case errors.Is(err, store.ErrPinNotRoot):
-		e = &apiError{http.StatusUnprocessableEntity, "pin_not_root", "only a root comment can be pinned, not a reply"}
-	case errors.Is(err, store.ErrPinNotApproved):
-		e = &apiError{http.StatusUnprocessableEntity, "pin_not_approved", "only an approved comment can be pinned"}
-	case errors.Is(err, nodelease.ErrNotHeld):
-		a.unavailable(w, r, "comment id minting", err)
-		return
-	default:
-		a.unavailable(w, r, "storage", err)
+	if e := clientError(err); e != nil {
+		e.write(w)
 		return
 	}
-	e.write(w)
+	what := "storage"
+	if errors.Is(err, nodelease.ErrNotHeld) {
+		what = "comment id minting"
+	}
+	a.unavailable(w, r, what, err)
 }

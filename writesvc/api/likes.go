@@ -23,9 +23,8 @@ type LikeResult struct {
 // are idempotent: repeating one answers the same and writes nothing. Only
 // approved comments can be liked: anything else is 404, as for readers.
 func (a *API) like(w http.ResponseWriter, r *http.Request) {
-	id, err := comment.ParseID(chi.URLParam(r, "id"))
-	if err != nil {
-		badRequest("invalid_comment_id", "the comment id must be a positive decimal integer").write(w)
+	id, ok := pathID(w, chi.URLParam(r, "id"), "comment")
+	if !ok {
 		return
 	}
 	liked := r.Method == http.MethodPut
@@ -70,9 +69,8 @@ type EditResult struct {
 // edit_window_closed.
 func (a *API) editComment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
-	id, err := comment.ParseID(chi.URLParam(r, "id"))
-	if err != nil {
-		badRequest("invalid_comment_id", "the comment id must be a positive decimal integer").write(w)
+	id, ok := pathID(w, chi.URLParam(r, "id"), "comment")
+	if !ok {
 		return
 	}
 	var req editRequest
@@ -85,14 +83,7 @@ func (a *API) editComment(w http.ResponseWriter, r *http.Request) {
 		verr.write(w)
 		return
 	}
-	dec, err := a.limiter.Allow(r.Context(), p.UserID)
-	if err != nil {
-		a.unavailable(w, r, "the rate limiter", err)
-		return
-	}
-	if !dec.Allowed {
-		w.Header().Set("Retry-After", retryAfterSeconds(dec.RetryAfter))
-		httpapi.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many comments; retry after the time in Retry-After")
+	if !a.allowPost(w, r, p.UserID) {
 		return
 	}
 	res, err := a.store.Edit(r.Context(), store.Edit{CommentID: id, UserID: p.UserID, Content: content, Window: a.cfg.EditWindow})
@@ -131,9 +122,8 @@ type PinResult struct {
 // pin serves PUT (pin, replacing any pinned comment) and DELETE (unpin)
 // /v1/mod/videos/{video_id}/pin, for moderators.
 func (a *API) pin(w http.ResponseWriter, r *http.Request) {
-	videoID, err := comment.ParseID(chi.URLParam(r, "video_id"))
-	if err != nil {
-		badRequest("invalid_video_id", "the video id must be a positive decimal integer").write(w)
+	videoID, ok := pathID(w, chi.URLParam(r, "video_id"), "video")
+	if !ok {
 		return
 	}
 	var commentID int64
@@ -160,12 +150,7 @@ func (a *API) pin(w http.ResponseWriter, r *http.Request) {
 	if commentID != 0 {
 		action = "pin"
 	}
-	if res.Changed {
-		a.outbox.Notify()
-		a.m.moderation.WithLabelValues(action, "changed").Inc()
-	} else {
-		a.m.moderation.WithLabelValues(action, "unchanged").Inc()
-	}
+	a.changed(action, res.Changed)
 	out := PinResult{VideoID: comment.FormatID(videoID), Changed: res.Changed, Version: comment.FormatID(res.Pin.Version)}
 	if res.Pin.Version == 0 {
 		out.Version = "0"

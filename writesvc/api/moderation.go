@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,23 +125,32 @@ func splitAction(s string) (id, action string, ok bool) {
 	return s[:i], s[i+1:], true
 }
 
-// moderate serves POST /v1/mod/comments/{id}:approve|reject|delete.
-func (a *API) moderate(w http.ResponseWriter, r *http.Request) {
-	rawID, rawAction, ok := splitAction(chi.URLParam(r, "idAction"))
+// routeAction reads the route's "{id}:{action}" segment: 404 when it is
+// not one or the action is none of actions, 400 invalid_<kind>_id when the
+// id is not one. ok is false when it has answered.
+func routeAction(w http.ResponseWriter, r *http.Request, kind string, actions ...string) (id int64, action string, ok bool) {
+	rawID, action, ok := splitAction(chi.URLParam(r, "idAction"))
 	if !ok {
 		httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such resource")
-		return
+		return 0, "", false
 	}
-	action, ok := store.ParseAction(rawAction)
+	if !slices.Contains(actions, action) {
+		last := len(actions) - 1
+		httpapi.WriteError(w, http.StatusNotFound, "unknown_action",
+			"the action must be :"+strings.Join(actions[:last], ", :")+" or :"+actions[last])
+		return 0, "", false
+	}
+	id, ok = pathID(w, rawID, kind)
+	return id, action, ok
+}
+
+// moderate serves POST /v1/mod/comments/{id}:approve|reject|delete.
+func (a *API) moderate(w http.ResponseWriter, r *http.Request) {
+	id, rawAction, ok := routeAction(w, r, "comment", string(store.Approve), string(store.Reject), string(store.Delete))
 	if !ok {
-		httpapi.WriteError(w, http.StatusNotFound, "unknown_action", "the action must be :approve, :reject or :delete")
 		return
 	}
-	id, err := comment.ParseID(rawID)
-	if err != nil {
-		badRequest("invalid_comment_id", "the comment id must be a positive decimal integer").write(w)
-		return
-	}
+	action := store.Action(rawAction)
 	reason, aerr := a.readReason(w, r, action)
 	if aerr != nil {
 		aerr.write(w)
@@ -157,7 +167,7 @@ func (a *API) moderate(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err)
 		return
 	}
-	a.changed(action, res)
+	a.changed(string(action), res.Changed)
 	httpapi.WriteJSON(w, http.StatusOK, ActionResult{Changed: res.Changed, Comment: res.Comment.Moderated()})
 }
 
@@ -289,7 +299,7 @@ func (a *API) batchOne(r *http.Request, s string, action store.Action, reason st
 		a.log.Error("batch moderation failed", "comment", id, "err", err)
 		item.Error = &httpapi.ErrorDetail{Code: "unavailable", Message: "storage is unavailable; retry this id"}
 	default:
-		a.changed(action, res)
+		a.changed(string(action), res.Changed)
 		m := res.Comment.Moderated()
 		item.OK, item.Changed, item.Comment = true, res.Changed, &m
 	}
@@ -313,18 +323,8 @@ type BanStatus struct {
 
 // userAction serves POST /v1/mod/users/{id}:ban and :unban.
 func (a *API) userAction(w http.ResponseWriter, r *http.Request) {
-	rawID, action, ok := splitAction(chi.URLParam(r, "idAction"))
+	userID, action, ok := routeAction(w, r, "user", "ban", "unban")
 	if !ok {
-		httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such resource")
-		return
-	}
-	if action != "ban" && action != "unban" {
-		httpapi.WriteError(w, http.StatusNotFound, "unknown_action", "the action must be :ban or :unban")
-		return
-	}
-	userID, err := comment.ParseID(rawID)
-	if err != nil {
-		badRequest("invalid_user_id", "the user id must be a positive decimal integer").write(w)
 		return
 	}
 	if action == "unban" {
