@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
@@ -41,12 +39,7 @@ func (s *blockingStore) Create(ctx context.Context, p store.Post) (store.Created
 // requests it admitted finish normally and the slots are given back.
 func TestInflightLimit(t *testing.T) {
 	st := &blockingStore{entered: make(chan struct{}, 8), release: make(chan struct{})}
-	reg := prometheus.NewRegistry()
-	a, err := New(Config{Moderation: comment.Pending, MaxRunes: 100, MaxInflight: 2},
-		st, allowAll{}, noNotify{}, tokenVerifier{}, slog.New(slog.DiscardHandler), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestAPI(t, Config{Moderation: comment.Pending, MaxRunes: 100, MaxInflight: 2}, st)
 	post := func() *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/v1/videos/5/comments", strings.NewReader(`{"content":"hi"}`))
 		req.Header.Set("Authorization", "Bearer user")

@@ -2,26 +2,16 @@ package api
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 )
 
 func newRouteAPI(t *testing.T) http.Handler {
 	t.Helper()
-	a, err := New(Config{Moderation: comment.Pending, MaxRunes: fuzzMaxRunes, RequestTimeout: time.Minute},
-		&fuzzStore{}, allowAll{}, noNotify{}, tokenVerifier{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Handler()
+	return newTestAPI(t, fuzzConfig, &fuzzStore{}).Handler()
 }
 
 // A method a route does not serve is 405 with the route's methods in
