@@ -63,14 +63,8 @@ func compiled(t *testing.T, pattern string) *regexp.Regexp {
 // schemaAt decodes the node at a path of mapping keys under the document.
 func schemaAt(t *testing.T, keys ...string) stringSchema {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "openapi.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n yaml.Node
-	if err := yaml.Unmarshal(b, &n); err != nil {
-		t.Fatal(err)
-	}
+	decodeSpec(t, &n)
 	cur := n.Content[0]
 	for _, k := range keys {
 		next := (*yaml.Node)(nil)
