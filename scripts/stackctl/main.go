@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -48,7 +49,7 @@ func probe(args []string) error {
 	_ = fs.Parse(args)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	out, err := stack.Probe(ctx, *kind, *addr, envOr("VC_MYSQL_USER", "vidcomments"), envOr("VC_MYSQL_PASSWORD", "vidcomments"))
+	out, err := stack.Probe(ctx, *kind, *addr, cmp.Or(os.Getenv("VC_MYSQL_USER"), "vidcomments"), cmp.Or(os.Getenv("VC_MYSQL_PASSWORD"), "vidcomments"))
 	if err != nil {
 		return err
 	}
@@ -86,11 +87,4 @@ func applySchema(args []string) error {
 	}
 	defer s.Close()
 	return schema.ApplyCQL(ctx, s, cass.Keyspace, cass.RF)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
