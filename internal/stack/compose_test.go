@@ -66,34 +66,15 @@ func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
 type envMap map[string]string
 
 func (e *envMap) UnmarshalYAML(n *yaml.Node) error {
-	out := envMap{}
 	switch n.Kind {
-	case yaml.MappingNode:
-		var m map[string]*string
-		if err := n.Decode(&m); err != nil {
-			return err
-		}
-		for k, v := range m {
-			if v != nil {
-				out[k] = *v
-			} else {
-				out[k] = ""
-			}
-		}
+	case yaml.MappingNode: // yaml.v3 decodes a name without a value to ""
+		return n.Decode((*map[string]string)(e))
 	case yaml.SequenceNode:
-		var l []string
-		if err := n.Decode(&l); err != nil {
-			return err
-		}
-		for _, kv := range l {
-			k, v, _ := strings.Cut(kv, "=")
-			out[k] = v
-		}
-	default:
-		return fmt.Errorf("line %d: environment must be a mapping or a list", n.Line)
+		m, err := listMap(n, func(kv string) (string, string) { k, v, _ := strings.Cut(kv, "="); return k, v })
+		*e = m
+		return err
 	}
-	*e = out
-	return nil
+	return fmt.Errorf("line %d: environment must be a mapping or a list", n.Line)
 }
 
 // dependsOn maps a dependency to its condition. The list form means
@@ -101,16 +82,11 @@ func (e *envMap) UnmarshalYAML(n *yaml.Node) error {
 type dependsOn map[string]string
 
 func (d *dependsOn) UnmarshalYAML(n *yaml.Node) error {
-	out := dependsOn{}
 	switch n.Kind {
 	case yaml.SequenceNode:
-		var l []string
-		if err := n.Decode(&l); err != nil {
-			return err
-		}
-		for _, s := range l {
-			out[s] = "service_started"
-		}
+		m, err := listMap(n, func(s string) (string, string) { return s, "service_started" })
+		*d = m
+		return err
 	case yaml.MappingNode:
 		var m map[string]struct {
 			Condition string `yaml:"condition"`
@@ -118,14 +94,27 @@ func (d *dependsOn) UnmarshalYAML(n *yaml.Node) error {
 		if err := n.Decode(&m); err != nil {
 			return err
 		}
+		*d = dependsOn{}
 		for s, v := range m {
-			out[s] = cmp.Or(v.Condition, "service_started")
+			(*d)[s] = cmp.Or(v.Condition, "service_started")
 		}
-	default:
-		return fmt.Errorf("line %d: depends_on must be a mapping or a list", n.Line)
+		return nil
 	}
-	*d = out
-	return nil
+	return fmt.Errorf("line %d: depends_on must be a mapping or a list", n.Line)
+}
+
+// listMap decodes a list of strings into the map of what kv makes of each.
+func listMap(n *yaml.Node, kv func(string) (string, string)) (map[string]string, error) {
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range l {
+		k, v := kv(s)
+		out[k] = v
+	}
+	return out, nil
 }
 
 // composeServer is one of the four servers, with what ties it to the native
