@@ -17,7 +17,11 @@
 //
 // Responses carry a strong ETag (the video's cache version and a hash of
 // the body; If-None-Match answers 304), Cache-Control: public, max-age=…
-// and, when freshness could not be confirmed, X-Cache-Stale: 1. Errors are
+// (and s-maxage=… for shared caches when Options.SharedMaxAge is set), a
+// Surrogate-Key header naming what the response shows (internal/cdn: a
+// video's pages carry its video tag, a comment and its reply list the
+// comment's tag; cdc purges them by tag), and, when freshness could not be
+// confirmed, X-Cache-Stale: 1. Errors are
 // the shared JSON body {"error":{"code","message"}}: 400 for a malformed
 // request, 404 for an unknown comment or route, 503 with Retry-After when a
 // dependency is down or Cassandra is saturated. A page body is written
@@ -32,12 +36,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/internal/cdn"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
@@ -58,8 +64,12 @@ const DefaultLimit = 20
 
 // Options configure the handler.
 type Options struct {
-	MaxAge  time.Duration // Cache-Control max-age
-	Cursors *cursor.Codec // must be the Codec the read path signs with
+	MaxAge time.Duration // Cache-Control max-age
+	// SharedMaxAge is Cache-Control's s-maxage, how long a shared cache
+	// (Varnish) may keep a page: cdc purges it on change, so this bounds
+	// only what a lost purge leaves stale. 0: no s-maxage.
+	SharedMaxAge time.Duration
+	Cursors      *cursor.Codec // must be the Codec the read path signs with
 	// Tokens verifies Bearer tokens (writesvc's secret). Nil: a request
 	// with a token is 401, one without is served as usual.
 	Tokens   *auth.Verifier
@@ -73,6 +83,7 @@ type handler struct {
 	cursors      *cursor.Codec
 	logger       *slog.Logger
 	cacheControl []string
+	videoKeys    tagHeaders
 	m            *httpMetrics
 }
 
@@ -100,7 +111,7 @@ func NewHandler(src PageSource, opts Options) http.Handler {
 		tokens:       opts.Tokens,
 		cursors:      opts.Cursors,
 		logger:       opts.Logger,
-		cacheControl: []string{"public, max-age=" + strconv.Itoa(int(max(opts.MaxAge, time.Second)/time.Second))},
+		cacheControl: []string{cacheControl(opts.MaxAge, opts.SharedMaxAge)},
 		m:            newHTTPMetrics(opts.Registry),
 	}
 	r := httpapi.NewRouter(opts.Logger)
@@ -193,7 +204,7 @@ func (h *handler) videoCommentsOf(w http.ResponseWriter, r *http.Request, videoI
 	if user != 0 && req.Before == 0 && req.Hot.ID == 0 {
 		return h.writeOwnPage(w, r, &p, video, user)
 	}
-	return h.writePage(w, r, &p)
+	return h.writePage(w, r, &p, h.videoKeys.of(video))
 }
 
 func (h *handler) replies(w http.ResponseWriter, r *http.Request) int {
@@ -212,7 +223,7 @@ func (h *handler) replies(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return h.failure(w, err).write(w)
 	}
-	return h.writePage(w, r, &p)
+	return h.writePage(w, r, &p, []string{cdn.CommentTag(id)})
 }
 
 func (h *handler) comment(w http.ResponseWriter, r *http.Request) int {
@@ -227,7 +238,7 @@ func (h *handler) comment(w http.ResponseWriter, r *http.Request) int {
 	if p.NotFound {
 		return (&apiError{http.StatusNotFound, "not_found", "comment not found"}).write(w)
 	}
-	return h.writePage(w, r, &p)
+	return h.writePage(w, r, &p, []string{cdn.CommentTag(id)})
 }
 
 // failure maps a read-path error to its answer.
@@ -246,10 +257,11 @@ func (h *handler) failure(w http.ResponseWriter, err error) *apiError {
 	return &apiError{http.StatusInternalServerError, "internal", "internal error"}
 }
 
-// writePage writes a page with its caching headers, or 304.
-func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Page) int {
+// writePage writes a page with its caching headers and tags, or 304.
+func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Page, tags []string) int {
 	hdr := w.Header()
 	hdr["Cache-Control"] = h.cacheControl
+	hdr["Surrogate-Key"] = tags
 	hdr["Etag"] = p.ETagHeader()
 	if p.Stale {
 		hdr["X-Cache-Stale"] = staleValue
@@ -264,6 +276,42 @@ func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Pag
 	w.WriteHeader(http.StatusOK)
 	_, _ = p.WriteTo(w)
 	return http.StatusOK
+}
+
+// cacheControl is the Cache-Control of every shared page.
+func cacheControl(maxAge, shared time.Duration) string {
+	cc := "public, max-age=" + strconv.Itoa(int(max(maxAge, time.Second)/time.Second))
+	if shared > 0 {
+		cc += ", s-maxage=" + strconv.Itoa(int(max(shared, time.Second)/time.Second))
+	}
+	return cc
+}
+
+// tagHeaders holds the Surrogate-Key value of each video's pages, made
+// once, so a page hit allocates nothing for it.
+type tagHeaders struct {
+	mu sync.RWMutex
+	m  map[int64][]string
+}
+
+// maxTagHeaders bounds tagHeaders; past it the map starts over.
+const maxTagHeaders = 1 << 16
+
+func (t *tagHeaders) of(video int64) []string {
+	t.mu.RLock()
+	v, ok := t.m[video]
+	t.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = []string{cdn.VideoTag(video)}
+	t.mu.Lock()
+	if t.m == nil || len(t.m) >= maxTagHeaders {
+		t.m = make(map[int64][]string)
+	}
+	t.m[video] = v
+	t.mu.Unlock()
+	return v
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).

@@ -99,7 +99,7 @@ func BenchmarkHotPage(b *testing.B) {
 	// The static handler writes the same bytes: body and headers.
 	body := warm.Raw
 	headers := http.Header{}
-	for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options"} {
+	for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options", "Surrogate-Key"} {
 		headers[k] = warm.Header[k]
 	}
 	headers["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -287,7 +287,7 @@ func staticPage(b *testing.B, r *readtest.Reader, path string) (*httptest.Server
 		b.Fatalf("warm-up %s: %d %s", path, warm.Code, warm.Raw)
 	}
 	body, headers := warm.Raw, http.Header{}
-	for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options"} {
+	for _, k := range []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options", "Surrogate-Key"} {
 		headers[k] = warm.Header[k]
 	}
 	headers["Content-Length"] = []string{strconv.Itoa(len(body))}

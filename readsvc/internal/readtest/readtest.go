@@ -185,6 +185,8 @@ type Config struct {
 	Wrap    func(pages.Store) pages.Store
 	Cache   pagecache.Options // the reader's page cache; Window and HotWindow are taken from Options
 	Tokens  *auth.Verifier    // Bearer tokens (own pending comments)
+	// SharedMaxAge is the API's s-maxage (a Varnish in front).
+	SharedMaxAge time.Duration
 }
 
 // NewReader builds, starts and serves a read path; everything stops when
@@ -223,7 +225,7 @@ func (s *Stack) NewReader(cfg Config) *Reader {
 		s.t.Fatal(err)
 	}
 	r.Start()
-	h := api.NewHandler(r, api.Options{MaxAge: opts.MaxAge, Cursors: opts.Cursors, Tokens: cfg.Tokens, Registry: reg})
+	h := api.NewHandler(r, api.Options{MaxAge: opts.MaxAge, SharedMaxAge: cfg.SharedMaxAge, Cursors: opts.Cursors, Tokens: cfg.Tokens, Registry: reg})
 	srv := httptest.NewServer(h)
 	s.t.Cleanup(func() {
 		srv.Close()
@@ -367,7 +369,19 @@ func (r *Response) IDs() []int64 {
 // Get requests path (with query) from the reader's API.
 func (r *Reader) Get(t testing.TB, path string, header ...string) *Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, r.Server.URL+path, nil)
+	return fetch(t, r.Server.Client(), r.Server.URL, path, header...)
+}
+
+// GetFrom requests path from the API at base (a proxy or cache in front
+// of a Reader), as Reader.Get does.
+func GetFrom(t testing.TB, base, path string, header ...string) *Response {
+	t.Helper()
+	return fetch(t, http.DefaultClient, base, path, header...)
+}
+
+func fetch(t testing.TB, client *http.Client, base, path string, header ...string) *Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +389,7 @@ func (r *Reader) Get(t testing.TB, path string, header ...string) *Response {
 		req.Header.Set(header[i], header[i+1])
 	}
 	start := time.Now()
-	resp, err := r.Server.Client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
