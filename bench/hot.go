@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -42,8 +41,7 @@ func runHot(ctx context.Context, logger *slog.Logger, p profile, outDir, command
 	if !ok {
 		return fmt.Errorf("no hot sizes for profile %q", p.Name)
 	}
-	began := time.Now()
-	rep := &report.Report{Title: fmt.Sprintf("vidcomments sort=hot benchmark (%s profile)", p.Name), Generated: began, Command: command, Machine: report.ThisMachine()}
+	rep := newReport(fmt.Sprintf("vidcomments sort=hot benchmark (%s profile)", p.Name), command)
 	c, err := newCluster(ctx, logger, filepath.Join(outDir, "logs"))
 	if err != nil {
 		return err
@@ -165,12 +163,7 @@ func runHot(ctx context.Context, logger *slog.Logger, p profile, outDir, command
 		"readsvc runs with -load-timeout 10s (default 2s) so that a slow backfill on the shared machine is measured, not cut off.",
 		"Cold: sequential requests; before each the video is invalidated (pagecache.Invalidate) and the limit varies, so groupcache and Redis both miss and readsvc backfills the hot window from the top bands of hot_by_video (O(window), never a scan) with bodies and counts joined from comments_by_id and comment_likes.",
 	)
-	rep.Extra = append(rep.Extra, report.NamedFigure{Name: "wall time", Value: time.Since(began).Seconds(), Unit: "s"})
-	if err := rep.Write(outDir); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stdout, "report: %s\n", outDir)
-	return nil
+	return writeReport(rep, outDir)
 }
 
 // fillSummary says how many backfills the cold run caused.

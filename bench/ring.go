@@ -28,8 +28,7 @@ const ringSize = 3
 // requests of a cold run on each, and checks every instance answers every
 // first page with the same body.
 func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, command string) (err error) {
-	began := time.Now()
-	rep := &report.Report{Title: fmt.Sprintf("vidcomments ring benchmark: 1 vs %d readsvc (%s profile)", ringSize, p.Name), Generated: began, Command: command, Machine: report.ThisMachine()}
+	rep := newReport(fmt.Sprintf("vidcomments ring benchmark: 1 vs %d readsvc (%s profile)", ringSize, p.Name), command)
 	c, err := newCluster(ctx, logger, filepath.Join(outDir, "logs"))
 	if err != nil {
 		return err
@@ -228,12 +227,7 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 		fmt.Sprintf("Agreement: %d paths (the hot video's first pages and every video's first page) fetched from all %d instances: %d bodies differ from the single instance's.", len(paths), ringSize+1, mismatches),
 		"Cold: every seeded video invalidated (Redis pages dropped, version bumped so groupcache keys change), then the zipf first-page mix at a constant rate; backfills = readsvc_page_loads_total{source=\"backfill\"} (page builds that found the Redis window missing, including those that then waited for another loader's fill) and Cassandra page queries = readsvc_cassandra_page_queries_total, each summed over the instances that served the run; one Cassandra query per distinct cold page is the ideal. readsvc's default 1 s max-age makes every page's groupcache key turn over during the run, so a page can be built more than once per instance set (from Redis after its fill).",
 	)
-	rep.Extra = append(rep.Extra, report.NamedFigure{Name: "wall time", Value: time.Since(began).Seconds(), Unit: "s"})
-	if err := rep.Write(outDir); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stdout, "report: %s\n", outDir)
-	return nil
+	return writeReport(rep, outDir)
 }
 
 // getPatiently is get, tried again a few times while the answer is 503:

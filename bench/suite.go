@@ -61,8 +61,7 @@ type parts struct{ read, write, moderate bool }
 // run is every command but static: private cluster, seed, check, then the
 // phases asked for, and the report in outDir.
 func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, command string) (err error) {
-	began := time.Now()
-	rep := &report.Report{Title: fmt.Sprintf("vidcomments benchmark (%s profile)", p.Name), Generated: began, Command: command, Machine: report.ThisMachine()}
+	rep := newReport(fmt.Sprintf("vidcomments benchmark (%s profile)", p.Name), command)
 	c, err := newCluster(ctx, logger, filepath.Join(outDir, "logs"))
 	if err != nil {
 		return err
@@ -297,7 +296,18 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 			report.NamedFigure{Name: "background read errors", Value: float64(bg.Errors), Unit: "requests"})
 		rep.Notes = append(rep.Notes, fmt.Sprintf("Write and moderation delays measured under a background hot-scenario read load of %.0f req/s on readsvc; the clock starts when the POST is sent and stops at the first readsvc answer showing the change.", bgRate))
 	}
-	rep.Extra = append(rep.Extra, report.NamedFigure{Name: "wall time", Value: time.Since(began).Seconds(), Unit: "s"})
+	return writeReport(rep, outDir)
+}
+
+// newReport starts the report of a run that begins now.
+func newReport(title, command string) *report.Report {
+	return &report.Report{Title: title, Generated: time.Now(), Command: command, Machine: report.ThisMachine()}
+}
+
+// writeReport adds the run's wall time (since rep.Generated) to rep, writes
+// it to outDir and says where.
+func writeReport(rep *report.Report, outDir string) error {
+	rep.Extra = append(rep.Extra, report.NamedFigure{Name: "wall time", Value: time.Since(rep.Generated).Seconds(), Unit: "s"})
 	if err := rep.Write(outDir); err != nil {
 		return err
 	}
