@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"net/url"
 	"os"
 	"time"
 
@@ -20,6 +21,7 @@ const (
 	DefaultInspectGrace  = 30 * time.Second // younger mismatches are the pipeline at work
 	DefaultInspectVideos = 100              // cached videos inspected per run
 	DefaultInspectRepair = true             // a stale cache entry is dropped, not only counted
+	DefaultCDNRepeat     = time.Second      // readsvc's default max-age
 	// derivedServerIDBase keeps derived ids clear of the small ids servers
 	// are usually given.
 	derivedServerIDBase = 1001
@@ -40,6 +42,11 @@ type Config struct {
 	InspectGrace  time.Duration
 	InspectVideos int
 	InspectRepair bool // drop the cached pages of a video with an old mismatch
+	// The CDN tier (internal/cdn): the Varnish instances purged by tag
+	// after each change (none: no purges), and when the second purge of a
+	// tag follows the first (readsvc's max-age).
+	CDNPurgeURLs []string
+	CDNRepeat    time.Duration
 }
 
 // RegisterFlags registers every cdc flag with its VC_… environment name.
@@ -56,6 +63,8 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Bool(&c.InspectRepair, "inspect-repair", "VC_CDC_INSPECT_REPAIR", DefaultInspectRepair, "drop the cached pages of a video the inspector finds stale for longer than -inspect-grace (the next read refills them)")
 	f.Duration(&c.InspectGrace, "inspect-grace", "VC_CDC_INSPECT_GRACE", DefaultInspectGrace, "inspector mismatches younger than this are not counted (the pipeline at work)")
 	f.Int(&c.InspectVideos, "inspect-videos", "VC_CDC_INSPECT_VIDEOS", DefaultInspectVideos, "cached videos one inspector run compares with MySQL")
+	f.List(&c.CDNPurgeURLs, "cdn-purge-urls", "VC_CDN_PURGE_URLS", nil, "Varnish instances (http://host:port) purged by tag after each change; empty: no CDN tier")
+	f.Duration(&c.CDNRepeat, "cdn-purge-repeat", "VC_CDN_PURGE_REPEAT", DefaultCDNRepeat, "the second purge of each tag follows the first after this: readsvc's max-age (0: purge once)")
 }
 
 // Validate checks what flag parsing cannot.
@@ -69,6 +78,14 @@ func (c Config) Validate() error {
 	if c.SaveInterval <= 0 || c.LockWait < time.Second || c.CacheWindow <= 0 {
 		return fmt.Errorf("save-interval %v, lock-wait %v, cache-window %d: want a positive interval, a wait of at least 1s and a positive window",
 			c.SaveInterval, c.LockWait, c.CacheWindow)
+	}
+	for _, u := range c.CDNPurgeURLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("cdn-purge-urls %q: want http://host:port", u)
+		}
+	}
+	if c.CDNRepeat < 0 {
+		return fmt.Errorf("cdn-purge-repeat %v: want 0 or more", c.CDNRepeat)
 	}
 	if c.InspectEvery < 0 || c.InspectGrace < 0 || c.InspectVideos <= 0 {
 		return fmt.Errorf("inspect-every %v, inspect-grace %v, inspect-videos %d: want non-negative durations and a positive sample",

@@ -20,6 +20,8 @@ func TestConfigDefaults(t *testing.T) {
 		InspectEvery:  0,
 		InspectGrace:  30 * time.Second,
 		InspectVideos: 100, InspectRepair: true,
+		// No CDN unless named; a second purge after readsvc's max-age.
+		CDNRepeat: time.Second,
 	}, true)
 }
 
@@ -29,7 +31,11 @@ func TestConfigFromEnv(t *testing.T) {
 		"VC_CDC_ADMIN_ADDR": "0.0.0.0:19083", "VC_MYSQL_DSN": "u:p@tcp(db:3306)/x",
 		"VC_CDC_SERVER_ID": "4242", "VC_CDC_SAVE_INTERVAL": "250ms", "VC_CDC_LOCK_WAIT": "3s", "VC_CACHE_WINDOW": "500",
 		"VC_CDC_INSPECT_EVERY": "1m", "VC_CDC_INSPECT_GRACE": "45s", "VC_CDC_INSPECT_VIDEOS": "7",
+		"VC_CDN_PURGE_URLS": "http://127.0.0.1:6081,http://cdn2:6081", "VC_CDN_PURGE_REPEAT": "2s",
 	})
+	if len(got.CDNPurgeURLs) != 2 || got.CDNPurgeURLs[1] != "http://cdn2:6081" || got.CDNRepeat != 2*time.Second {
+		t.Errorf("CDN env not applied: %+v", got)
+	}
 	if got.InspectEvery != time.Minute || got.InspectGrace != 45*time.Second || got.InspectVideos != 7 {
 		t.Errorf("inspector env not applied: %+v", got)
 	}
@@ -61,6 +67,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative inspect interval", func(c *Config) { c.InspectEvery = -time.Second }, false},
 		{"negative inspect grace", func(c *Config) { c.InspectGrace = -time.Second }, false},
 		{"zero inspect sample", func(c *Config) { c.InspectVideos = 0 }, false},
+		{"a CDN to purge", func(c *Config) { c.CDNPurgeURLs = []string{"http://127.0.0.1:6081"} }, true},
+		{"a CDN without a scheme", func(c *Config) { c.CDNPurgeURLs = []string{"127.0.0.1:6081"} }, false},
+		{"a negative purge repeat", func(c *Config) { c.CDNRepeat = -time.Second }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/cdc/binlog"
+	"github.com/vidcomments/vidcomments/internal/cdn"
 	"github.com/vidcomments/vidcomments/internal/inspect"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/server"
@@ -58,6 +59,15 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 	admin.AddCheck("redis", func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) })
 
 	cache := pagecache.New(rdb, pagecache.Options{Window: cfg.CacheWindow})
+	var changes binlog.Cache = cache
+	if len(cfg.CDNPurgeURLs) > 0 {
+		purger, err := cdn.NewPurger(cdn.PurgerConfig{URLs: cfg.CDNPurgeURLs, Repeat: cfg.CDNRepeat, Registry: reg, Logger: logger})
+		if err != nil {
+			return nil, app.Abort(err)
+		}
+		app.OnClose("cdn purger", purger.Close)
+		changes = purgingCache{Cache: cache, cdn: purger}
+	}
 	listener, err := binlog.New(binlog.Config{
 		MySQL:        cfg.MySQL,
 		ServerID:     serverID,
@@ -65,7 +75,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 		LockWait:     cfg.LockWait,
 		Logger:       logger,
 		Registry:     reg,
-	}, db, cache)
+	}, db, changes)
 	if err != nil {
 		return nil, app.Abort(err)
 	}

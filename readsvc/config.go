@@ -26,6 +26,7 @@ type Config struct {
 	CachesOff       bool  // benchmark baseline: no groupcache, no Redis, every page from Cassandra
 	Window          int
 	MaxAge          time.Duration
+	SharedMaxAge    time.Duration // s-maxage for a CDN that cdc purges; 0: none
 	PageTTL         time.Duration
 	NegativeTTL     time.Duration
 	CursorKey       string
@@ -51,6 +52,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Bool(&c.CachesOff, "caches-off", "VC_READSVC_CACHES_OFF", false, "benchmark baseline only: bypass groupcache and Redis, read every page from Cassandra")
 	f.Int(&c.Window, "cache-window", "VC_CACHE_WINDOW", pagecache.DefaultWindow, "newest comments cached in Redis per video (cdc reads the same variable)")
 	f.Duration(&c.MaxAge, "max-age", "VC_READSVC_MAX_AGE", pages.DefaultMaxAge, "groupcache epoch and Cache-Control max-age")
+	f.Duration(&c.SharedMaxAge, "shared-max-age", "VC_READSVC_SHARED_MAX_AGE", 0, "Cache-Control s-maxage: how long a CDN may keep a page (set it only when cdc purges that CDN, VC_CDN_PURGE_URLS); 0: none")
 	f.Duration(&c.PageTTL, "page-ttl", "VC_READSVC_PAGE_TTL", pagecache.DefaultPageTTL, "Redis TTL of a video's window (+ up to 20% jitter)")
 	f.Duration(&c.NegativeTTL, "negative-ttl", "VC_READSVC_NEGATIVE_TTL", pagecache.DefaultNegativeTTL, "Redis TTL of an empty video's entry (+ up to 20% jitter)")
 	f.String(&c.CursorKey, "cursor-key", "VC_CURSOR_KEY", "", "HMAC key of page cursors, the same on every instance (default: a development key)")
@@ -68,6 +70,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("window %d: want at least 1", c.Window)
 	case c.MaxAge < time.Second:
 		return fmt.Errorf("max-age %v: want at least 1s", c.MaxAge)
+	case c.SharedMaxAge < 0:
+		return fmt.Errorf("shared-max-age %v: want 0 (none) or more", c.SharedMaxAge)
 	case c.GroupcacheBytes < 0:
 		return fmt.Errorf("groupcache-bytes %d: want 0 (off) or more", c.GroupcacheBytes)
 	case c.MaxInflight < 1:

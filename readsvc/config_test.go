@@ -31,11 +31,11 @@ func TestConfigFromEnv(t *testing.T) {
 	var got Config
 	configtest.Parse(t, &got, map[string]string{
 		"VC_READSVC_ADDR": "0.0.0.0:18080", "VC_READSVC_ADMIN_ADDR": "0.0.0.0:19080", "VC_CASSANDRA_HOSTS": "a:9042,b:9042",
-		"VC_READSVC_PEERS": "a:8090, b:8090", "VC_READSVC_GROUPCACHE_BYTES": "0", "VC_READSVC_MAX_AGE": "5s",
+		"VC_READSVC_PEERS": "a:8090, b:8090", "VC_READSVC_GROUPCACHE_BYTES": "0", "VC_READSVC_MAX_AGE": "5s", "VC_READSVC_SHARED_MAX_AGE": "30s",
 		"VC_CURSOR_KEY": "s3cret", "VC_READSVC_CASSANDRA_MAX_INFLIGHT": "8", "VC_JWT_SECRET": "0123456789abcdef0123456789abcdef",
 	})
 	if got.Addr != "0.0.0.0:18080" || got.AdminAddr != "0.0.0.0:19080" || !reflect.DeepEqual(got.Cassandra.Hosts, []string{"a:9042", "b:9042"}) ||
-		!reflect.DeepEqual(got.Peers, []string{"a:8090", "b:8090"}) || got.GroupcacheBytes != 0 || got.MaxAge != 5*time.Second ||
+		!reflect.DeepEqual(got.Peers, []string{"a:8090", "b:8090"}) || got.GroupcacheBytes != 0 || got.MaxAge != 5*time.Second || got.SharedMaxAge != 30*time.Second ||
 		got.CursorKey != "s3cret" || got.MaxInflight != 8 || got.JWTSecret != "0123456789abcdef0123456789abcdef" {
 		t.Errorf("env not applied: %+v", got)
 	}
@@ -46,6 +46,7 @@ func TestConfigValidate(t *testing.T) {
 		"window 0":           func(c *Config) { c.Window = 0 },
 		"max-age under 1s":   func(c *Config) { c.MaxAge = 500 * time.Millisecond },
 		"negative cache":     func(c *Config) { c.GroupcacheBytes = -1 },
+		"negative s-maxage":  func(c *Config) { c.SharedMaxAge = -time.Second },
 		"no Cassandra reads": func(c *Config) { c.MaxInflight = 0 },
 		"short jwt secret":   func(c *Config) { c.JWTSecret = "short" },
 		"peers, wildcard peer-addr, no peer-url": func(c *Config) {

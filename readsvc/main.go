@@ -105,7 +105,7 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 			return nil, app.Abort(err)
 		}
 	}
-	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, Cursors: cursors, Tokens: tokens, Registry: reg, Logger: logger})))
+	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, SharedMaxAge: cfg.SharedMaxAge, Cursors: cursors, Tokens: tokens, Registry: reg, Logger: logger})))
 	return app, nil
 }
 
