@@ -105,6 +105,16 @@ type Page struct {
 	Entries  []Entry
 }
 
+// IDs lists the ids of the page's entries, in page order (empty, not nil,
+// for a page without entries).
+func (p Page) IDs() []int64 {
+	out := make([]int64, 0, len(p.Entries))
+	for _, e := range p.Entries {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
 // Read returns up to limit comments older than before (0: from the newest),
 // in one round trip. A page with fewer than limit entries that is not
 // Complete runs past the window: the rest must come from Cassandra.

@@ -26,14 +26,6 @@ func entries(ids ...int64) []pagecache.Entry {
 	return out
 }
 
-func ids(p pagecache.Page) []int64 {
-	out := []int64{}
-	for _, e := range p.Entries {
-		out = append(out, e.ID)
-	}
-	return out
-}
-
 func newCache(t *testing.T, window int) (*pagecache.Cache, context.Context) {
 	t.Helper()
 	return pagecache.New(stacktest.Redis(t), pagecache.Options{Window: window}), context.Background()
@@ -69,16 +61,16 @@ func TestReadPagesThroughTheWindow(t *testing.T) {
 	// Ids of different digit counts: member padding keeps numeric order.
 	mustFill(t, c, ctx, v, entries(100000, 9999, 500, 42, 7), 5, true)
 	p := read(t, c, ctx, v, 0, 2)
-	if !p.Cached || !p.Complete || p.Total != 5 || !reflect.DeepEqual(ids(p), []int64{100000, 9999}) {
+	if !p.Cached || !p.Complete || p.Total != 5 || !reflect.DeepEqual(p.IDs(), []int64{100000, 9999}) {
 		t.Fatalf("first page %+v", p)
 	}
 	if string(p.Entries[0].Body) != string(body(100000)) {
 		t.Errorf("body %s", p.Entries[0].Body)
 	}
-	if got := ids(read(t, c, ctx, v, 9999, 2)); !reflect.DeepEqual(got, []int64{500, 42}) {
+	if got := read(t, c, ctx, v, 9999, 2).IDs(); !reflect.DeepEqual(got, []int64{500, 42}) {
 		t.Errorf("second page %v", got)
 	}
-	if got := ids(read(t, c, ctx, v, 42, 2)); !reflect.DeepEqual(got, []int64{7}) {
+	if got := read(t, c, ctx, v, 42, 2).IDs(); !reflect.DeepEqual(got, []int64{7}) {
 		t.Errorf("last page %v", got)
 	}
 	// An empty video is cached too (negative entry): meta without members.
@@ -106,8 +98,8 @@ func TestAChangeInFlightIsInTheFilledWindow(t *testing.T) {
 	if err != nil || !res.Written || res.Merged != 1 {
 		t.Fatalf("fill: %+v %v, want written with the one change merged", res, err)
 	}
-	if p := read(t, c, ctx, v, 0, 10); !p.Cached || slices.Contains(ids(p), 5) || p.Total != 1 {
-		t.Errorf("window after the fill %+v (ids %v): the rejected comment must be gone", p, ids(p))
+	if p := read(t, c, ctx, v, 0, 10); !p.Cached || slices.Contains(p.IDs(), 5) || p.Total != 1 {
+		t.Errorf("window after the fill %+v (ids %v): the rejected comment must be gone", p, p.IDs())
 	}
 }
 
@@ -143,8 +135,8 @@ func TestRecordEditsACachedWindow(t *testing.T) {
 			t.Errorf("%s: version %d not above %d", s.name, ver, before)
 		}
 		p := read(t, c, ctx, v, 0, 10)
-		if !reflect.DeepEqual(ids(p), s.wantIDs) || p.Total != s.wantTotal {
-			t.Errorf("%s: window %v total %d, want %v total %d", s.name, ids(p), p.Total, s.wantIDs, s.wantTotal)
+		if !reflect.DeepEqual(p.IDs(), s.wantIDs) || p.Total != s.wantTotal {
+			t.Errorf("%s: window %v total %d, want %v total %d", s.name, p.IDs(), p.Total, s.wantIDs, s.wantTotal)
 		}
 	}
 	ov, err := c.Overlay(ctx, v)
@@ -171,7 +163,7 @@ func TestSettle(t *testing.T) {
 	if got, _ := c.Settle(ctx, v, 3, 3); got != pagecache.SettleCleared {
 		t.Errorf("settle of a recorded version = %v", got)
 	}
-	if p := read(t, c, ctx, v, 0, 10); !p.Cached || !reflect.DeepEqual(ids(p), []int64{3, 2, 1}) {
+	if p := read(t, c, ctx, v, 0, 10); !p.Cached || !reflect.DeepEqual(p.IDs(), []int64{3, 2, 1}) {
 		t.Errorf("window after a clean settle %+v", p)
 	}
 	if ov, _ := c.Overlay(ctx, v); len(ov) != 0 {

@@ -81,8 +81,8 @@ func TestEveryOperationRunsOnARedisCluster(t *testing.T) {
 			if err != nil || !res.Written {
 				t.Fatalf("fill: %+v %v", res, err)
 			}
-			if p := read(t, c, ctx, v, 0, 10); !p.Cached || !slices.Equal(ids(p), []int64{v + 3, v + 2, v + 1}) {
-				t.Fatalf("read after fill: cached=%v ids=%v", p.Cached, ids(p))
+			if p := read(t, c, ctx, v, 0, 10); !p.Cached || !slices.Equal(p.IDs(), []int64{v + 3, v + 2, v + 1}) {
+				t.Fatalf("read after fill: cached=%v ids=%v", p.Cached, p.IDs())
 			}
 		}},
 		{"record (recordScript) publishes inval", func(t *testing.T, v int64) {
@@ -91,8 +91,8 @@ func TestEveryOperationRunsOnARedisCluster(t *testing.T) {
 				t.Fatalf("record: %v %v", ok, err)
 			}
 			waitInval(t, msgs, v, ver)
-			if p := read(t, c, ctx, v, 0, 10); !slices.Equal(ids(p), []int64{v + 4, v + 3, v + 2, v + 1}) {
-				t.Fatalf("read after record: %v", ids(p))
+			if p := read(t, c, ctx, v, 0, 10); !slices.Equal(p.IDs(), []int64{v + 4, v + 3, v + 2, v + 1}) {
+				t.Fatalf("read after record: %v", p.IDs())
 			}
 		}},
 		{"overlay (MULTI of HGETALL and ZRANGE)", func(t *testing.T, v int64) {

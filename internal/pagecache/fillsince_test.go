@@ -13,28 +13,9 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/pagecache/pagecachetest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 )
-
-// clock is an injectable Options.Now.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func newClock() *clock { return &clock{at: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.at = c.at.Add(d)
-	c.mu.Unlock()
-}
 
 func stored(idVersions ...int64) []pagecache.Stored {
 	var out []pagecache.Stored
@@ -122,7 +103,7 @@ func TestFillSinceMergesLikeMerge(t *testing.T) {
 			want := pagecache.Merge(rows, tt.overlay, tt.window, tt.readAll)
 			p := read(t, c, ctx, v, 0, 100)
 			if !sameEntries(p.Entries, want) {
-				t.Errorf("Redis window %v, Merge %v", ids(p), ids(pagecache.Page{Entries: want}))
+				t.Errorf("Redis window %v, Merge %v", p.IDs(), pagecache.Page{Entries: want}.IDs())
 			}
 			if p.Total != tt.wantTotal {
 				t.Errorf("total %d, want %d", p.Total, tt.wantTotal)
@@ -231,12 +212,12 @@ func TestFillRacingRecordsEndsLikeAFreshFill(t *testing.T) {
 	sort.Slice(want, func(i, j int) bool { return want[i] > want[j] })
 	ov, _ = c.Overlay(ctx, v)
 	fresh := pagecache.Merge(rows, ov, 100, true)
-	if got := ids(pagecache.Page{Entries: fresh}); !reflect.DeepEqual(got, want) {
+	if got := (pagecache.Page{Entries: fresh}).IDs(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("a fresh merge gives %v, the model %v", got, want)
 	}
 	p := read(t, c, ctx, v, 0, 100)
 	if !sameEntries(p.Entries, fresh) || p.Total != int64(len(want)) || !p.Complete {
-		t.Errorf("cached window %v total %d complete %v; a fresh fill gives %v total %d", ids(p), p.Total, p.Complete, want, len(want))
+		t.Errorf("cached window %v total %d complete %v; a fresh fill gives %v total %d", p.IDs(), p.Total, p.Complete, want, len(want))
 	}
 }
 
@@ -268,8 +249,8 @@ func TestChangeRecordedAndSettledDuringFillIsKept(t *testing.T) {
 	if err != nil || !res.Written {
 		t.Fatalf("fill: %+v %v", res, err)
 	}
-	if p := read(t, c, ctx, v, 0, 10); !reflect.DeepEqual(ids(p), []int64{40, 30, 10}) || p.Total != 3 {
-		t.Errorf("window %v total %d, want [40 30 10] total 3", ids(p), p.Total)
+	if p := read(t, c, ctx, v, 0, 10); !reflect.DeepEqual(p.IDs(), []int64{40, 30, 10}) || p.Total != 3 {
+		t.Errorf("window %v total %d, want [40 30 10] total 3", p.IDs(), p.Total)
 	}
 }
 
@@ -325,7 +306,7 @@ func TestFillSinceIsVoidedByAChangeOutsideTheOverlay(t *testing.T) {
 func TestOverlayHorizon(t *testing.T) {
 	rdb := stacktest.Redis(t)
 	ctx := context.Background()
-	clk := newClock()
+	clk := pagecachetest.NewClock()
 	const horizon = time.Minute
 	c := pagecache.New(rdb, pagecache.Options{Window: 10, OverlayHorizon: horizon, Now: clk.Now})
 	v := video()
@@ -564,14 +545,14 @@ func TestBusyVideoFillsSucceed(t *testing.T) {
 		want = append(want, id)
 	}
 	p := read(t, c, ctx, v, 0, window)
-	if !p.Cached || !reflect.DeepEqual(ids(p), want) || p.Complete {
-		t.Errorf("window cached=%v complete=%v %v\nwant %v", p.Cached, p.Complete, ids(p), want)
+	if !p.Cached || !reflect.DeepEqual(p.IDs(), want) || p.Complete {
+		t.Errorf("window cached=%v complete=%v %v\nwant %v", p.Cached, p.Complete, p.IDs(), want)
 	}
 	// A fresh fill now gives the same window.
 	rows, _, _ := store.page(ctx, window+1, 0)
 	ov, _ := c.Overlay(ctx, v)
 	if fresh := pagecache.Merge(rows, ov, window, false); !sameEntries(p.Entries, fresh) {
-		t.Errorf("cached window %v, a fresh fill %v", ids(p), ids(pagecache.Page{Entries: fresh}))
+		t.Errorf("cached window %v, a fresh fill %v", p.IDs(), pagecache.Page{Entries: fresh}.IDs())
 	}
 	if p.Total != all {
 		t.Errorf("total %d, want %d", p.Total, all)

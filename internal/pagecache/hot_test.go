@@ -324,7 +324,7 @@ func TestRecordRoutesRepliesPendingAndHot(t *testing.T) {
 		if err != nil || !p.Cached {
 			t.Fatalf("replies %+v %v", p, err)
 		}
-		return ids(p)
+		return p.IDs()
 	}
 	pending := func() []int64 {
 		es, err := c.Pending(ctx, v, user)
@@ -353,8 +353,8 @@ func TestRecordRoutesRepliesPendingAndHot(t *testing.T) {
 	if got := replies(); !reflect.DeepEqual(got, []int64{reply}) {
 		t.Errorf("replies %v", got)
 	}
-	if p := read(t, c, ctx, v, 0, 10); !reflect.DeepEqual(ids(p), []int64{root}) || p.Total != 1 {
-		t.Errorf("time window %v total %d", ids(p), p.Total)
+	if p := read(t, c, ctx, v, 0, 10); !reflect.DeepEqual(p.IDs(), []int64{root}) || p.Total != 1 {
+		t.Errorf("time window %v total %d", p.IDs(), p.Total)
 	}
 	// Rejected: gone from the reply list at once.
 	record(pagecache.Change{ID: reply, Version: 3, ParentID: root, UserID: user, WasVisible: true})

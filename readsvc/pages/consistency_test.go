@@ -11,6 +11,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/pagecache/pagecachetest"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
@@ -33,30 +34,29 @@ func without(ids []int64, drop int64) []int64 {
 	return out
 }
 
-func pageIDs(p pagecache.Page) []int64 {
-	out := []int64{}
-	for _, e := range p.Entries {
-		out = append(out, e.ID)
+// burst sends n requests at once, get(i) for i in [0, n), and fails the
+// test unless every one of them is answered 200.
+func burst(t *testing.T, n int, get func(i int) *readtest.Response) {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	codes := make(chan int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes <- get(i).Code
+		}()
 	}
-	return out
-}
-
-// clock is an injectable pagecache Options.Now.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.at = c.at.Add(d)
-	c.mu.Unlock()
+	close(start)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Fatalf("status %d", c)
+		}
+	}
 }
 
 // Invariant 1 (no stale fill): a change that lands while a backfill reads
@@ -73,32 +73,32 @@ func TestFillRaceDoesNotCacheTheStaleWindow(t *testing.T) {
 	const horizon = time.Minute
 	tests := []struct {
 		name   string
-		change func(video int64, ids []int64, clk *clock) []int64 // applies a change, returns the ids expected after it
+		change func(video int64, ids []int64, clk *pagecachetest.Clock) []int64 // applies a change, returns the ids expected after it
 		voided bool
 	}{
-		{"the syncer writes a new comment cdc never saw and settles it: voided", func(video int64, ids []int64, _ *clock) []int64 {
+		{"the syncer writes a new comment cdc never saw and settles it: voided", func(video int64, ids []int64, _ *pagecachetest.Clock) []int64 {
 			c := cqlseed.Comment(video, ids[0]+1000)
 			st.Put(c)
 			return append([]int64{c.ID}, ids...)
 		}, true},
-		{"cdc records a rejection Cassandra does not hold yet: merged", func(video int64, ids []int64, _ *clock) []int64 {
+		{"cdc records a rejection Cassandra does not hold yet: merged", func(video int64, ids []int64, _ *pagecachetest.Clock) []int64 {
 			c := cqlseed.Comment(video, ids[2])
 			c.Status, c.Version = comment.Rejected, comment.NextVersion(c.Version, time.Now())
 			st.Record(c, true)
 			return without(ids, ids[2])
 		}, false},
-		{"cdc records an approval Cassandra does not hold yet: merged", func(video int64, ids []int64, _ *clock) []int64 {
+		{"cdc records an approval Cassandra does not hold yet: merged", func(video int64, ids []int64, _ *pagecachetest.Clock) []int64 {
 			c := cqlseed.Comment(video, ids[0]+2000)
 			st.Record(c, false)
 			return append([]int64{c.ID}, ids...)
 		}, false},
-		{"cdc records an approval and the syncer settles it: merged", func(video int64, ids []int64, _ *clock) []int64 {
+		{"cdc records an approval and the syncer settles it: merged", func(video int64, ids []int64, _ *pagecachetest.Clock) []int64 {
 			c := cqlseed.Comment(video, ids[0]+3000)
 			st.Record(c, false)
 			st.Put(c) // the overlay entry is settled, kept for the horizon
 			return append([]int64{c.ID}, ids...)
 		}, false},
-		{"cdc records an approval during a backfill older than the horizon: voided", func(video int64, ids []int64, clk *clock) []int64 {
+		{"cdc records an approval during a backfill older than the horizon: voided", func(video int64, ids []int64, clk *pagecachetest.Clock) []int64 {
 			c := cqlseed.Comment(video, ids[0]+4000)
 			st.Record(c, false)
 			clk.Add(horizon)
@@ -109,7 +109,7 @@ func TestFillRaceDoesNotCacheTheStaleWindow(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			video, ids := st.SeedVideo(5)
 			var gate *readtest.Gate
-			clk := &clock{at: time.Now()}
+			clk := pagecachetest.NewClock()
 			r := st.NewReader(readtest.Config{
 				Options: pages.Options{Now: fixedClock(), MaxAge: time.Hour, FillAttempts: 1},
 				Wrap:    func(s pages.Store) pages.Store { gate = readtest.NewGate(s); return gate },
@@ -146,7 +146,7 @@ func TestFillRaceDoesNotCacheTheStaleWindow(t *testing.T) {
 				if voided != 0 || merged != 1 {
 					t.Errorf("fills voided %v merged %v, want 0 and 1", voided, merged)
 				}
-				if got := pageIDs(p); !p.Cached || !reflect.DeepEqual(got, want) || p.Total != int64(len(want)) {
+				if got := p.IDs(); !p.Cached || !reflect.DeepEqual(got, want) || p.Total != int64(len(want)) {
 					t.Fatalf("window cached=%v %v total %d, want %v: the change in flight is not in it", p.Cached, got, p.Total, want)
 				}
 				// The request in flight was answered from the merged window,
@@ -302,25 +302,7 @@ func TestOneBackfillAcrossReaders(t *testing.T) {
 		st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}}),
 	}
 	const n = 200
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	codes := make(chan int, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			codes <- readers[i%2].Get(t, readtest.PagePath(video, "limit=10")).Code
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(codes)
-	for c := range codes {
-		if c != 200 {
-			t.Fatalf("status %d", c)
-		}
-	}
+	burst(t, n, func(i int) *readtest.Response { return readers[i%2].Get(t, readtest.PagePath(video, "limit=10")) })
 	var queries float64
 	for _, r := range readers {
 		queries += readtest.Metric(t, r.Registry, "readsvc_cassandra_page_queries_total")
@@ -459,7 +441,7 @@ func TestBusyVideoBackfillsAreCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pageIDs(p); !p.Cached || !reflect.DeepEqual(got, want) || p.Total != int64(len(want)) || !p.Complete {
+	if got := p.IDs(); !p.Cached || !reflect.DeepEqual(got, want) || p.Total != int64(len(want)) || !p.Complete {
 		t.Errorf("cached window (cached=%v complete=%v total %d) %v\nwant %v", p.Cached, p.Complete, p.Total, got, want)
 	}
 }
@@ -477,25 +459,7 @@ func TestIdenticalRequestsShareOneRedisRead(t *testing.T) {
 	}
 	before := readtest.Metric(t, r.Registry, "readsvc_page_loads_total", "source", "redis")
 	const n = 200
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	codes := make(chan int, n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			codes <- r.Get(t, readtest.PagePath(video, "limit=10")).Code
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(codes)
-	for c := range codes {
-		if c != 200 {
-			t.Fatalf("status %d", c)
-		}
-	}
+	burst(t, n, func(int) *readtest.Response { return r.Get(t, readtest.PagePath(video, "limit=10")) })
 	loads := readtest.Metric(t, r.Registry, "readsvc_page_loads_total", "source", "redis") - before
 	if loads < 1 || loads >= n {
 		t.Errorf("%v Redis page reads for %d simultaneous identical requests, want between 1 and %d", loads, n, n-1)

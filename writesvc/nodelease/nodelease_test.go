@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,22 +20,11 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // clock is a settable clock whose readings carry a monotonic component
 // (time.Now plus an offset), like the real one.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
+type clock struct{ off atomic.Int64 } // nanoseconds advanced
 
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
+func (c *clock) now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
 
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
+func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
 func claim(t *testing.T, my *stacktest.MySQL, cfg Config, now func() time.Time) (*Lease, error) {
 	t.Helper()
