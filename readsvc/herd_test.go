@@ -1,21 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vidcomments/vidcomments/internal/proctest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
@@ -26,10 +19,7 @@ import (
 // peering (the owner loads, the other asks it), and with groupcache off
 // (nothing but singleflight and the Redis fill lease in the way).
 func TestHerdMakesOneCassandraQuery(t *testing.T) {
-	stacktest.Integration(t)
-	bin := stacktest.Build(t, "./readsvc")
-	cass := stacktest.NewCassandra(t)
-	seed := cqlseed.New(cass.Session)
+	r := newRig(t)
 	tests := []struct {
 		name string
 		args func(self, other string) []string
@@ -43,60 +33,24 @@ func TestHerdMakesOneCassandraQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			video := readtest.Video()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := seed.PutAll(ctx, cqlseed.Comments(video, 40, time.Now(), time.Minute)); err != nil {
-				t.Fatal(err)
-			}
+			video := r.cold(t, 1, 40)[0]
 			peers := []string{stacktest.FreeAddr(t), stacktest.FreeAddr(t)}
 			procs := make([]*process, 2)
 			for i := range procs {
-				procs[i] = startReadsvc(t, bin, append([]string{"-cassandra-keyspace", cass.Config.Keyspace, "-fill-wait", "5s"},
-					tt.args(peers[i], peers[1-i])...)...)
+				procs[i] = r.start(t, tt.args(peers[i], peers[1-i])...)
 			}
 
 			const n = 1000
 			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 			defer client.CloseIdleConnections()
-			var (
-				wg     sync.WaitGroup
-				mu     sync.Mutex
-				bodies = map[string]int{}
-				fails  []string
-			)
-			start := make(chan struct{})
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					url := "http://" + procs[i%2].api + "/v1/videos/" + strconv.FormatInt(video, 10) + "/comments?limit=20"
-					resp, err := client.Get(url)
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil {
-						fails = append(fails, err.Error())
-						return
-					}
-					defer resp.Body.Close()
-					b, _ := io.ReadAll(resp.Body)
-					if resp.StatusCode != 200 {
-						fails = append(fails, fmt.Sprintf("%d %s", resp.StatusCode, b))
-						return
-					}
-					bodies[string(b)]++
-				}()
-			}
 			began := time.Now()
-			close(start)
-			wg.Wait()
+			bodies, _, fails := hammer(client, procs, []int64{video}, n/len(procs))
 			took := time.Since(began)
 			if len(fails) > 0 {
 				t.Fatalf("%d of %d requests failed, e.g. %s", len(fails), n, fails[0])
 			}
-			if len(bodies) != 1 {
-				t.Errorf("%d different bodies for one page", len(bodies))
+			if len(bodies[video]) != 1 {
+				t.Errorf("%d different bodies for one page", len(bodies[video]))
 			}
 			var queries, peerLoads, leaseBusy float64
 			for _, p := range procs {
@@ -116,119 +70,70 @@ func TestHerdMakesOneCassandraQuery(t *testing.T) {
 				p.stop(t)
 			}
 			if os.Getenv("HERD_LOGS") != "" {
-				t.Log(procs[0].log())
+				t.Log(procs[0].Log())
 			}
 		})
 	}
 }
 
-type process struct {
-	cmd        *exec.Cmd
-	api, admin string
-	exited     chan error
-	mu         sync.Mutex
-	logs       strings.Builder
+// rig is the readsvc binary and a private keyspace its processes read.
+type rig struct {
+	bin  string
+	cass *stacktest.Cassandra
+	seed *cqlseed.Writer
 }
 
-func (p *process) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
-}
-
-// startReadsvc runs the binary against the stack and waits until it is
-// ready; it is killed when the test ends if still running.
-func startReadsvc(t *testing.T, bin string, args ...string) *process {
+func newRig(t *testing.T) *rig {
 	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
-	p := &process{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Env = os.Environ()
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	addrs := make(chan [2]string, 4)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			var l struct{ Msg, Listener, Addr string }
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "listening" {
-				addrs <- [2]string{l.Listener, l.Addr}
-			}
-		}
-		p.exited <- p.cmd.Wait()
-	}()
-	deadline := time.After(60 * time.Second)
-	for p.api == "" || p.admin == "" {
-		select {
-		case a := <-addrs:
-			switch a[0] {
-			case "api":
-				p.api = a[1]
-			case "admin":
-				p.admin = a[1]
-			}
-		case err := <-p.exited:
-			t.Fatalf("readsvc exited before listening: %v\n%s", err, p.log())
-		case <-deadline:
-			t.Fatalf("readsvc did not listen within 60s\n%s", p.log())
+	stacktest.Integration(t)
+	r := &rig{bin: stacktest.Build(t, "./readsvc"), cass: stacktest.NewCassandra(t)}
+	r.seed = cqlseed.New(r.cass.Session)
+	return r
+}
+
+// cold returns n new videos of comments comments each, in Cassandra only.
+func (r *rig) cold(t *testing.T, n, comments int) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	videos := make([]int64, n)
+	for i := range videos {
+		videos[i] = readtest.Video()
+		if err := r.seed.PutAll(ctx, cqlseed.Comments(videos[i], comments, time.Now(), time.Minute)); err != nil {
+			t.Fatal(err)
 		}
 	}
-	readtest.WaitFor(t, 30*time.Second, "readsvc to be ready", func() bool {
-		resp, err := http.Get("http://" + p.admin + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	return videos
+}
+
+// process is a running readsvc and the addresses of its listeners.
+type process struct {
+	*proctest.Proc
+	api, admin string
+}
+
+// start runs a readsvc on the rig's keyspace with flags added and waits
+// until it is ready; it is killed when the test ends if still running.
+func (r *rig) start(t *testing.T, flags ...string) *process {
+	t.Helper()
+	args := append([]string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-cassandra-keyspace", r.cass.Config.Keyspace, "-fill-wait", "5s"}, flags...)
+	p := &process{Proc: proctest.Start(t, "readsvc", r.bin, nil, args...)}
+	p.api, p.admin = p.Addr("api"), p.Addr("admin")
+	p.WaitReady("http://" + p.admin + "/readyz")
 	return p
 }
 
 // metric sums every sample of a metric on the process's /metrics.
 func (p *process) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + p.admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metric line %q: %v", line, err)
-		}
-		sum += v
-	}
+	sum, _ := proctest.Metric(t, p.admin, name)
 	return sum
 }
 
 // stop sends SIGTERM and expects a clean exit.
 func (p *process) stop(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Errorf("readsvc exited with %v after SIGTERM\n%s", err, p.log())
-		}
-	case <-time.After(30 * time.Second):
-		t.Errorf("readsvc still running 30s after SIGTERM\n%s", p.log())
+	if err := p.Stop(); err != nil {
+		t.Errorf("readsvc exited with %v after SIGTERM\n%s", err, p.Log())
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/stacktest"
-	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
-	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 )
 
 // The ring: three readsvc processes with one -peers list. Cold pages are
@@ -23,30 +20,13 @@ import (
 // over the three, one Cassandra query. Under `make test-cluster` the three
 // share the Redis Cluster.
 func TestRingOfThreeBuildsEachPageOnce(t *testing.T) {
-	stacktest.Integration(t)
-	bin := stacktest.Build(t, "./readsvc")
-	cass := stacktest.NewCassandra(t)
-	seed := cqlseed.New(cass.Session)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cold := func(n int) []int64 {
-		t.Helper()
-		videos := make([]int64, n)
-		for i := range videos {
-			videos[i] = readtest.Video()
-			if err := seed.PutAll(ctx, cqlseed.Comments(videos[i], 30, time.Now(), time.Minute)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return videos
-	}
+	r := newRig(t)
 	peers := []string{stacktest.FreeAddr(t), stacktest.FreeAddr(t), stacktest.FreeAddr(t)}
 	procs := make([]*process, len(peers))
 	for i := range procs {
 		// A day-long epoch: no page's groupcache key turns over during the
 		// test, so a second load of a page could only be a ring failure.
-		procs[i] = startReadsvc(t, bin, "-cassandra-keyspace", cass.Config.Keyspace, "-fill-wait", "5s", "-max-age", "24h",
-			"-peer-addr", peers[i], "-peers", "http://"+peers[0]+",http://"+peers[1]+",http://"+peers[2])
+		procs[i] = r.start(t, "-max-age", "24h", "-peer-addr", peers[i], "-peers", "http://"+peers[0]+",http://"+peers[1]+",http://"+peers[2])
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}
 	defer client.CloseIdleConnections()
@@ -105,7 +85,7 @@ func TestRingOfThreeBuildsEachPageOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			videos := cold(tt.videos)
+			videos := r.cold(t, tt.videos, 30)
 			var (
 				bodies map[int64]map[string]bool
 				served []int
