@@ -125,18 +125,24 @@ func (g *guardedStore) leave(op string, start time.Time, err error) {
 	g.br.record(err)
 }
 
-func (g *guardedStore) Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error) {
+// listQuery runs read, one page query of a list, within the cap and the
+// breaker, timed as op; a failure is ErrUnavailable.
+func listQuery[T any](g *guardedStore, op string, read func() ([]T, bool, error)) ([]T, bool, error) {
 	if err := g.enter(); err != nil {
 		return nil, false, err
 	}
 	g.m.pageQueries.Inc()
 	start := time.Now()
-	rows, all, err = g.s.Page(ctx, video, before, n)
-	g.leave("page", start, err)
+	rows, all, err := read()
+	g.leave(op, start, err)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return rows, all, nil
+}
+
+func (g *guardedStore) Page(ctx context.Context, video, before int64, n int) ([]pagecache.Stored, bool, error) {
+	return listQuery(g, "page", func() ([]pagecache.Stored, bool, error) { return g.s.Page(ctx, video, before, n) })
 }
 
 func (g *guardedStore) Total(ctx context.Context, video int64) (int64, error) {
@@ -190,42 +196,33 @@ func (g *guardedCache) done(err error) error {
 	return nil
 }
 
-func (g *guardedCache) Read(ctx context.Context, video, before int64, limit int) (pagecache.Page, error) {
+// guarded runs call behind the Redis breaker: refused while it is open, its
+// outcome recorded and a failure marked errCacheDown.
+func guarded[T any](g *guardedCache, call func() (T, error)) (T, error) {
 	if err := g.check(); err != nil {
-		return pagecache.Page{}, err
+		var zero T
+		return zero, err
 	}
-	p, err := g.c.Read(ctx, video, before, limit)
-	return p, g.done(err)
-}
-
-func (g *guardedCache) Version(ctx context.Context, video int64) (int64, error) {
-	if err := g.check(); err != nil {
-		return 0, err
-	}
-	v, err := g.c.Version(ctx, video)
+	v, err := call()
 	return v, g.done(err)
 }
 
+func (g *guardedCache) Read(ctx context.Context, video, before int64, limit int) (pagecache.Page, error) {
+	return guarded(g, func() (pagecache.Page, error) { return g.c.Read(ctx, video, before, limit) })
+}
+
+func (g *guardedCache) Version(ctx context.Context, video int64) (int64, error) {
+	return guarded(g, func() (int64, error) { return g.c.Version(ctx, video) })
+}
+
 func (g *guardedCache) BeginFill(ctx context.Context, video int64) (pagecache.FillToken, error) {
-	if err := g.check(); err != nil {
-		return pagecache.FillToken{}, err
-	}
-	tok, err := g.c.BeginFill(ctx, video)
-	return tok, g.done(err)
+	return guarded(g, func() (pagecache.FillToken, error) { return g.c.BeginFill(ctx, video) })
 }
 
 func (g *guardedCache) FillSince(ctx context.Context, video int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error) {
-	if err := g.check(); err != nil {
-		return pagecache.FillResult{}, err
-	}
-	res, err := g.c.FillSince(ctx, video, tok, entries, total, complete)
-	return res, g.done(err)
+	return guarded(g, func() (pagecache.FillResult, error) { return g.c.FillSince(ctx, video, tok, entries, total, complete) })
 }
 
 func (g *guardedCache) Overlay(ctx context.Context, video int64) (map[int64]pagecache.OverlayEntry, error) {
-	if err := g.check(); err != nil {
-		return nil, err
-	}
-	ov, err := g.c.Overlay(ctx, video)
-	return ov, g.done(err)
+	return guarded(g, func() (map[int64]pagecache.OverlayEntry, error) { return g.c.Overlay(ctx, video) })
 }

@@ -12,35 +12,21 @@ import (
 // pins and own pending comments: the same guard as the time window gets.
 
 func (g *guardedCache) ReadHot(ctx context.Context, video, epoch int64, pos pagecache.HotPos, limit int) (pagecache.HotPage, error) {
-	if err := g.check(); err != nil {
-		return pagecache.HotPage{}, err
-	}
-	p, err := g.c.ReadHot(ctx, video, epoch, pos, limit)
-	return p, g.done(err)
+	return guarded(g, func() (pagecache.HotPage, error) { return g.c.ReadHot(ctx, video, epoch, pos, limit) })
 }
 
 func (g *guardedCache) FillHot(ctx context.Context, video int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error) {
-	if err := g.check(); err != nil {
-		return pagecache.FillResult{}, err
-	}
-	res, err := g.c.FillHot(ctx, video, tok, entries, total, complete)
-	return res, g.done(err)
+	return guarded(g, func() (pagecache.FillResult, error) { return g.c.FillHot(ctx, video, tok, entries, total, complete) })
 }
 
 func (g *guardedCache) ReadReplies(ctx context.Context, video, parent, before int64, limit int) (pagecache.Page, error) {
-	if err := g.check(); err != nil {
-		return pagecache.Page{}, err
-	}
-	p, err := g.c.ReadReplies(ctx, video, parent, before, limit)
-	return p, g.done(err)
+	return guarded(g, func() (pagecache.Page, error) { return g.c.ReadReplies(ctx, video, parent, before, limit) })
 }
 
 func (g *guardedCache) FillReplies(ctx context.Context, video, parent int64, tok pagecache.FillToken, entries []pagecache.Entry, total int64, complete bool) (pagecache.FillResult, error) {
-	if err := g.check(); err != nil {
-		return pagecache.FillResult{}, err
-	}
-	res, err := g.c.FillReplies(ctx, video, parent, tok, entries, total, complete)
-	return res, g.done(err)
+	return guarded(g, func() (pagecache.FillResult, error) {
+		return g.c.FillReplies(ctx, video, parent, tok, entries, total, complete)
+	})
 }
 
 func (g *guardedCache) TryLeaseOf(ctx context.Context, video int64, kind string, ttl time.Duration) (string, bool, error) {
@@ -59,11 +45,7 @@ func (g *guardedCache) ReleaseLeaseOf(ctx context.Context, video int64, kind, to
 }
 
 func (g *guardedCache) Pin(ctx context.Context, video int64) (pagecache.Pin, error) {
-	if err := g.check(); err != nil {
-		return pagecache.Pin{}, err
-	}
-	p, err := g.c.Pin(ctx, video)
-	return p, g.done(err)
+	return guarded(g, func() (pagecache.Pin, error) { return g.c.Pin(ctx, video) })
 }
 
 func (g *guardedCache) FillPin(ctx context.Context, video, id, version int64) error {
@@ -74,39 +56,15 @@ func (g *guardedCache) FillPin(ctx context.Context, video, id, version int64) er
 }
 
 func (g *guardedCache) Pending(ctx context.Context, video, user int64) ([]pagecache.Entry, error) {
-	if err := g.check(); err != nil {
-		return nil, err
-	}
-	es, err := g.c.Pending(ctx, video, user)
-	return es, g.done(err)
+	return guarded(g, func() ([]pagecache.Entry, error) { return g.c.Pending(ctx, video, user) })
 }
 
 func (g *guardedStore) HotPage(ctx context.Context, video int64, pos pagecache.HotPos, n int) ([]pagecache.Entry, bool, error) {
-	if err := g.enter(); err != nil {
-		return nil, false, err
-	}
-	g.m.pageQueries.Inc()
-	start := time.Now()
-	rows, all, err := g.s.HotPage(ctx, video, pos, n)
-	g.leave("hot", start, err)
-	if err != nil {
-		return nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return rows, all, nil
+	return listQuery(g, "hot", func() ([]pagecache.Entry, bool, error) { return g.s.HotPage(ctx, video, pos, n) })
 }
 
 func (g *guardedStore) Replies(ctx context.Context, parent, before int64, n int) ([]pagecache.Stored, bool, error) {
-	if err := g.enter(); err != nil {
-		return nil, false, err
-	}
-	g.m.pageQueries.Inc()
-	start := time.Now()
-	rows, all, err := g.s.Replies(ctx, parent, before, n)
-	g.leave("replies", start, err)
-	if err != nil {
-		return nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return rows, all, nil
+	return listQuery(g, "replies", func() ([]pagecache.Stored, bool, error) { return g.s.Replies(ctx, parent, before, n) })
 }
 
 func (g *guardedStore) Pin(ctx context.Context, video int64) (int64, int64, error) {
