@@ -23,13 +23,11 @@ import (
 // reach Kafka runs, every accepted version is on the topic — counted
 // against the outbox — in per-partition outbox order.
 func TestKafkaDownThenBack(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	topic := readTopic(t, st.kafka)
-	down := start(t, st.config(t, func(c *Config) {
+	st, down := startOnStack(t, func(c *Config) {
 		c.Kafka.Brokers = []string{closedPort(t)}
 		c.OutboxMaxBackoff = time.Second
-	}), overrides{})
+	})
+	topic := readTopic(t, st.kafka)
 
 	var ids []int64
 	for i := range 30 {

@@ -16,10 +16,8 @@ import (
 // stack, down to the events on Kafka: each change's version is in the
 // topic, keyed by video, equal to the row's version in MySQL, in order.
 func TestHappyPathsPreModeration(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
+	st, in := startOnStack(t)
 	topic := readTopic(t, st.kafka)
-	in := start(t, st.config(t), overrides{})
 	mod := token(t, 9000, auth.RoleModerator)
 	const video, otherVideo, alice, bob = 7001, 7002, 11, 12
 
@@ -229,9 +227,7 @@ func TestHappyPathsPreModeration(t *testing.T) {
 // Post-moderation approves at once, and an approved reply counts on its
 // parent in the same transaction.
 func TestPostModerationApprovesAtOnce(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t, func(c *Config) { c.Moderation = "post" }), overrides{})
+	st, in := startOnStack(t, func(c *Config) { c.Moderation = "post" })
 	r := in.post(t, 21, 8001, map[string]string{"content": "hello"})
 	var acc api.Accepted
 	r.decode(t, &acc)
@@ -255,9 +251,7 @@ func TestPostModerationApprovesAtOnce(t *testing.T) {
 // byte for byte — also after the comment was approved, and under a race;
 // the same key with another request is a 409; keys are per user.
 func TestIdempotencyKey(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t), overrides{})
+	st, in := startOnStack(t)
 	const user, video = 31, 9001
 	post := func(key string, user int64, body any) response {
 		return in.do(t, req{method: "POST", path: fmt.Sprintf("/v1/videos/%d/comments", video), token: token(t, user, auth.RoleUser),

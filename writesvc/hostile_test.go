@@ -20,9 +20,7 @@ import (
 // and error code. None may be a 5xx, every error body is JSON, and none
 // may write anything: the comments and outbox tables are unchanged after.
 func TestMalformedAndHostileRequests(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t, func(c *Config) { c.MaxCommentRunes = 1000 }), overrides{})
+	st, in := startOnStack(t, func(c *Config) { c.MaxCommentRunes = 1000 })
 	const author, stranger, video, otherVideo = 1, 2, 100, 200
 	root := in.mustPost(t, author, video, "root")
 	if r := in.moderate(t, root, "approve", nil); r.code != http.StatusOK {
@@ -261,9 +259,7 @@ func TestMalformedAndHostileRequests(t *testing.T) {
 // WWW-Authenticate (or 403 for a valid token lacking the role), and nothing
 // written.
 func TestAuthIsRefused(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t), overrides{})
+	st, in := startOnStack(t)
 	own := in.mustPost(t, 5, 300, "mine")
 	before := st.count(t, `SELECT COUNT(*) FROM outbox`)
 

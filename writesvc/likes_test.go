@@ -66,10 +66,8 @@ func (st *testStack) likeEvents(t testing.TB, id int64) (n int, sum int64) {
 // bump). Then everyone likes again (nothing changes), and 1,000 unlike at
 // once: no rows left, 1,000 −1 events.
 func TestLikeStorm(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
+	st, in := startOnStack(t)
 	topic := readTopic(t, st.kafka)
-	in := start(t, st.config(t), overrides{})
 	const video, users = 10001, 1000
 	target := in.approvedRoot(t, 1, video, "like me")
 	before, _ := st.row(t, target)
@@ -157,9 +155,7 @@ func TestLikeStorm(t *testing.T) {
 // cannot like but can unlike, and a like survives its comment being
 // rejected and approved again (the count is the rows', not the row's).
 func TestLikeRules(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t), overrides{})
+	st, in := startOnStack(t)
 	const video, alice, bob = 10101, 21, 22
 	target := in.approvedRoot(t, alice, video, "target")
 	pending := in.mustPost(t, alice, video, "pending")
@@ -222,9 +218,7 @@ func TestLikeRules(t *testing.T) {
 // approve again and delete, each change with an "edited" event of the root;
 // replies to pending, other-video or missing parents are refused.
 func TestReplies(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t), overrides{})
+	st, in := startOnStack(t)
 	post := start(t, st.config(t, func(c *Config) { c.Moderation = "post" }), overrides{})
 	const video, other = 10201, 10202
 	root := in.approvedRoot(t, 31, video, "root")
@@ -294,9 +288,7 @@ func TestReplies(t *testing.T) {
 // TestPins: one pin per video, replaced by the next, unpinned; each change
 // one "pinned" event with a growing version; repeating is a no-op.
 func TestPins(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t), overrides{})
+	st, in := startOnStack(t)
 	const video = 10301
 	a := in.approvedRoot(t, 41, video, "a")
 	b := in.approvedRoot(t, 42, video, "b")
@@ -364,9 +356,7 @@ func TestPins(t *testing.T) {
 // bumped, edited_at set, status unchanged, an "edited" event with the row;
 // the same content again is a no-op; after the window 409.
 func TestEdits(t *testing.T) {
-	t.Parallel()
-	st := newStack(t)
-	in := start(t, st.config(t), overrides{})
+	st, in := startOnStack(t)
 	const video, author = 10401, 51
 	approved := in.approvedRoot(t, author, video, "typo")
 	pending := in.mustPost(t, author, video, "pending typo")
