@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/vidcomments/vidcomments/internal/stack"
 )
 
 // Each service pulls in only the clients its job needs: readsvc never talks
@@ -89,4 +91,13 @@ func TestOnlyPagecacheBuildsRedisKeys(t *testing.T) {
 	if checked < 50 {
 		t.Fatalf("checked only %d files", checked)
 	}
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

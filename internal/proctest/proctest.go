@@ -151,7 +151,7 @@ func (p *Proc) waitStarting(cond func() (ok bool, last string)) {
 		}
 		select {
 		case <-p.exited:
-			p.t.Fatalf("%s exited while starting (%s): %v\n%s", p.Name, last, p.err, tail(p.Log(), failedLogTail))
+			p.t.Fatalf("%s exited while starting (%s): %v\n%s\n(is the stack up? scripts/stack up)", p.Name, last, p.err, tail(p.Log(), failedLogTail))
 		default:
 		}
 		if time.Now().After(deadline) {
