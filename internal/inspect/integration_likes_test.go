@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/inspect"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
-	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
 )
 
@@ -278,22 +276,14 @@ func TestInspectorFindsLikesRepliesPinCorruption(t *testing.T) {
 // cdc's job exports the new Redis kinds too: a wrong hot window total is
 // counted in cdc_inspector_mismatches{kind="hot_total"}.
 func TestJobCountsHotMismatches(t *testing.T) {
-	stacktest.Integration(t)
-	my := stacktest.NewMySQL(t)
-	rdb := privateRedis(t)
-	cache := pagecache.New(rdb, pagecache.Options{Window: window})
-	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
+	w := newJobWorld(t)
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
-	var entries []pagecache.Entry
-	for _, c := range s.rows {
-		entries = append(entries, pagecache.Entry{ID: c.ID, Body: inspect.PublicBody(c), Version: c.Version})
-	}
-	tok, err := cache.BeginFill(ctx, s.video)
+	tok, err := w.cache.BeginFill(ctx, s.video)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := cache.FillHot(ctx, s.video, tok, entries, 3, true); err != nil || !res.Written {
+	if res, err := w.cache.FillHot(ctx, s.video, tok, s.entries(), 3, true); err != nil || !res.Written {
 		t.Fatalf("fill hot: %+v %v", res, err)
 	}
 	tests := []struct {
@@ -302,23 +292,14 @@ func TestJobCountsHotMismatches(t *testing.T) {
 		want    float64
 	}{
 		{"consistent", func() error { return nil }, 0},
-		{"wrong hot total", func() error { return rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:hmeta", s.video), "total", 4).Err() }, 1},
+		{"wrong hot total", func() error { return w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:hmeta", s.video), "total", 4).Err() }, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.corrupt(); err != nil {
 				t.Fatal(err)
 			}
-			reg := prometheus.NewRegistry()
-			job := inspect.NewJob(w.in, cache, inspect.JobConfig{Every: time.Hour, Grace: time.Second, MaxVideos: 10, Registry: reg})
-			defer job.Close()
-			job.RunOnce(ctx)
-			if got := metricValue(t, reg, "cdc_inspector_mismatches", "kind", string(inspect.HotTotal)); got != tc.want {
-				t.Errorf("cdc_inspector_mismatches{kind=hot_total} = %v, want %v", got, tc.want)
-			}
-			if got := metricValue(t, reg, "cdc_inspector_runs_total", "result", "ok"); got != 1 {
-				t.Errorf("cdc_inspector_runs_total{result=ok} = %v, want 1", got)
-			}
+			w.requireJobCounts(t, time.Second, inspect.HotTotal, tc.want)
 		})
 	}
 }

@@ -66,6 +66,15 @@ func (s seeded) byStatus(st comment.Status) []int64 {
 	return ids
 }
 
+// entries are the cache entries of every row of s, newest first.
+func (s seeded) entries() []pagecache.Entry {
+	var out []pagecache.Entry
+	for _, c := range s.rows {
+		out = append(out, pagecache.Entry{ID: c.ID, Body: inspect.PublicBody(c), Version: c.Version})
+	}
+	return out
+}
+
 func (s seeded) row(id int64) comment.Comment {
 	for _, r := range s.rows {
 		if r.ID == id {
@@ -321,15 +330,11 @@ func TestInspectorFindsEveryCorruption(t *testing.T) {
 // cdc_inspector_mismatches gauge, and counts its runs. It scans every cached
 // video, so it runs against a private redis-server.
 func TestJobExportsOldMismatches(t *testing.T) {
-	stacktest.Integration(t)
-	my := stacktest.NewMySQL(t)
-	rdb := privateRedis(t)
-	cache := pagecache.New(rdb, pagecache.Options{Window: window})
-	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
+	w := newJobWorld(t)
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
 	id := s.byStatus(comment.Approved)[0]
-	if err := rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id), "{}").Err(); err != nil {
+	if err := w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id), "{}").Err(); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -341,18 +346,7 @@ func TestJobExportsOldMismatches(t *testing.T) {
 		{"younger one is not", 24 * time.Hour, 0},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			reg := prometheus.NewRegistry()
-			job := inspect.NewJob(w.in, cache, inspect.JobConfig{Every: time.Hour, Grace: tc.grace, MaxVideos: 10, Registry: reg})
-			defer job.Close()
-			job.RunOnce(ctx)
-			if got := metricValue(t, reg, "cdc_inspector_mismatches", "kind", string(inspect.CacheBody)); got != tc.want {
-				t.Errorf("cdc_inspector_mismatches{kind=cache_body} = %v, want %v", got, tc.want)
-			}
-			if got := metricValue(t, reg, "cdc_inspector_runs_total", "result", "ok"); got != 1 {
-				t.Errorf("cdc_inspector_runs_total{result=ok} = %v, want 1", got)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { w.requireJobCounts(t, tc.grace, inspect.CacheBody, tc.want) })
 	}
 }
 
@@ -360,19 +354,15 @@ func TestJobExportsOldMismatches(t *testing.T) {
 // cached pages (the next read refills them from the source), and the next
 // run finds nothing left to count.
 func TestJobRepairDropsAStaleVideo(t *testing.T) {
-	stacktest.Integration(t)
-	my := stacktest.NewMySQL(t)
-	rdb := privateRedis(t)
-	cache := pagecache.New(rdb, pagecache.Options{Window: window})
-	w := &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
+	w := newJobWorld(t)
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
 	meta := fmt.Sprintf("vc:{%d}:meta", s.video)
-	if err := rdb.HIncrBy(ctx, meta, "total", 5).Err(); err != nil { // a total no change will correct
+	if err := w.rdb.HIncrBy(ctx, meta, "total", 5).Err(); err != nil { // a total no change will correct
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	job := inspect.NewJob(w.in, cache, inspect.JobConfig{Every: time.Hour, Grace: time.Millisecond, MaxVideos: 10, Registry: reg, Repair: true})
+	job := inspect.NewJob(w.in, w.cache, inspect.JobConfig{Every: time.Hour, Grace: time.Millisecond, MaxVideos: 10, Registry: reg, Repair: true})
 	defer job.Close()
 	if old := job.RunOnce(ctx); len(old) == 0 {
 		t.Fatal("the planted total was not found")
@@ -380,11 +370,37 @@ func TestJobRepairDropsAStaleVideo(t *testing.T) {
 	if got := metricValue(t, reg, "cdc_inspector_repairs_total", "action", string(inspect.DropPages)); got != 1 {
 		t.Errorf("cdc_inspector_repairs_total = %v, want 1", got)
 	}
-	if n, err := rdb.Exists(ctx, meta).Result(); err != nil || n != 0 {
+	if n, err := w.rdb.Exists(ctx, meta).Result(); err != nil || n != 0 {
 		t.Errorf("the stale video's meta is still cached (exists=%d, err=%v)", n, err)
 	}
 	if old := job.RunOnce(ctx); len(old) != 0 {
 		t.Errorf("after the repair the job still counts %v", old)
+	}
+}
+
+// newJobWorld is a world without Cassandra over a redis-server of its own:
+// a job scans every cached video.
+func newJobWorld(t *testing.T) *world {
+	stacktest.Integration(t)
+	my := stacktest.NewMySQL(t)
+	rdb := privateRedis(t)
+	cache := pagecache.New(rdb, pagecache.Options{Window: window})
+	return &world{db: my.DB, rdb: rdb, cache: cache, in: inspect.New(my.DB, cache, inspect.Options{Lists: true})}
+}
+
+// requireJobCounts runs one pass of an inspector job with the grace period
+// and requires it to count want mismatches of kind, and the run as ok.
+func (w *world) requireJobCounts(t *testing.T, grace time.Duration, kind inspect.Kind, want float64) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	job := inspect.NewJob(w.in, w.cache, inspect.JobConfig{Every: time.Hour, Grace: grace, MaxVideos: 10, Registry: reg})
+	defer job.Close()
+	job.RunOnce(context.Background())
+	if got := metricValue(t, reg, "cdc_inspector_mismatches", "kind", string(kind)); got != want {
+		t.Errorf("cdc_inspector_mismatches{kind=%s} = %v, want %v", kind, got, want)
+	}
+	if got := metricValue(t, reg, "cdc_inspector_runs_total", "result", "ok"); got != 1 {
+		t.Errorf("cdc_inspector_runs_total{result=ok} = %v, want 1", got)
 	}
 }
 
@@ -425,7 +441,6 @@ func (w *world) seedCacheOnly(t *testing.T, approved int) seeded {
 	created := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
 	base := comment.MinIDAt(created)
 	s := seeded{video: video}
-	var entries []pagecache.Entry
 	for i := range approved {
 		c := comment.Comment{ID: base + int64(i)*4096, VideoID: video, UserID: 7, Content: fmt.Sprint("c", i),
 			Status: comment.Approved, CreatedAt: created, Version: created.UnixMicro() + int64(i)}
@@ -435,14 +450,11 @@ func (w *world) seedCacheOnly(t *testing.T, approved int) seeded {
 		}
 		s.rows = append([]comment.Comment{c}, s.rows...)
 	}
-	for _, c := range s.rows {
-		entries = append(entries, pagecache.Entry{ID: c.ID, Body: inspect.PublicBody(c), Version: c.Version})
-	}
 	tok, err := w.cache.BeginFill(ctx, video)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := w.cache.FillSince(ctx, video, tok, entries, int64(approved), true); err != nil || !res.Written {
+	if res, err := w.cache.FillSince(ctx, video, tok, s.entries(), int64(approved), true); err != nil || !res.Written {
 		t.Fatalf("fill: %+v %v", res, err)
 	}
 	return s
