@@ -12,15 +12,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +28,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/config/configtest"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
+	"github.com/vidcomments/vidcomments/internal/proctest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
@@ -187,55 +185,23 @@ var waitFor = stacktest.Eventually
 // re-executed; see TestMain).
 type process struct {
 	*instance
-	cmd    *exec.Cmd
-	exited chan error
-	logs   *logLines
+	proc *proctest.Proc
 }
 
-// startProcess runs writesvc as a child process with cfg.
+// startProcess runs writesvc as a child process with cfg and waits until
+// it is ready.
 func startProcess(t *testing.T, cfg Config) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = cfg.env()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, exited: make(chan error, 1), logs: &logLines{}}
-	drained := make(chan struct{})
-	go func() { p.logs.consume(stderr); close(drained) }()
-	go func() { <-drained; p.exited <- cmd.Wait() }()
-	p.instance = &instance{client: newClient()}
+	p := &process{proc: proctest.Start(t, "writesvc", os.Args[0], cfg.env())}
+	p.instance = &instance{api: "http://" + p.proc.Addr("api"), admin: "http://" + p.proc.Addr("admin"), client: newClient()}
 	var once sync.Once
 	p.stop = func() {
 		once.Do(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-p.exited
-				t.Errorf("writesvc process ignored SIGTERM\n%s", p.logs)
-			}
+			_ = p.proc.Stop() // fails the test unless the process ends on SIGTERM
 			p.client.CloseIdleConnections()
 		})
 	}
 	t.Cleanup(p.stop)
-	deadline := time.After(30 * time.Second)
-	for p.api == "" || p.admin == "" {
-		select {
-		case err := <-p.exited:
-			p.exited <- err
-			t.Fatalf("writesvc process exited at start: %v\n%s", err, p.logs)
-		case <-deadline:
-			t.Fatalf("writesvc process never listened\n%s", p.logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		p.api, p.admin = p.logs.addr("api"), p.logs.addr("admin")
-	}
 	waitReady(t, p.instance)
 	return p
 }
@@ -243,49 +209,8 @@ func startProcess(t *testing.T, cfg Config) *process {
 // kill ends the process with SIGKILL: no shutdown code runs.
 func (p *process) kill(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
-	p.exited <- nil // for stop
+	_ = p.proc.Kill()
 	p.client.CloseIdleConnections()
-}
-
-type logLines struct {
-	mu  sync.Mutex
-	buf strings.Builder
-	got map[string]string // listener → address
-}
-
-func (l *logLines) consume(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		l.mu.Lock()
-		l.buf.WriteString(sc.Text() + "\n")
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "listening" {
-			if l.got == nil {
-				l.got = map[string]string{}
-			}
-			name, _ := m["listener"].(string)
-			addr, _ := m["addr"].(string)
-			l.got[name] = "http://" + addr
-		}
-		l.mu.Unlock()
-	}
-}
-
-func (l *logLines) addr(listener string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.got[listener]
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // token signs a token for user id sub with role.
@@ -618,17 +543,8 @@ func checkOrder(t testing.TB, msgs []kmsg) {
 	}
 }
 
-// closedPort returns an address where nothing listens.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+// closedPort is stacktest.FreeAddr: an address where nothing listens.
+var closedPort = stacktest.FreeAddr
 
 func mustJSON(t testing.TB, v any) string {
 	t.Helper()
