@@ -33,11 +33,23 @@ func VCL(backend string, purgers ...string) (string, error) {
 	if len(purgers) == 0 {
 		purgers = []string{"127.0.0.1", "::1"}
 	}
+	type acl struct{ IP, Bits string }
+	var acls []acl
+	for _, p := range purgers {
+		ip, bits, _ := strings.Cut(p, "/")
+		if net.ParseIP(ip) == nil {
+			return "", fmt.Errorf("purger %q: want an IP address or a CIDR", p)
+		}
+		if _, err := strconv.ParseUint(bits, 10, 8); bits != "" && err != nil {
+			return "", fmt.Errorf("purger %q: bad prefix length", p)
+		}
+		acls = append(acls, acl{ip, bits})
+	}
 	var b bytes.Buffer
 	err = vclTemplate.Execute(&b, struct {
 		Host, Port string
-		Purgers    []string
-	}{host, port, purgers})
+		Purgers    []acl
+	}{host, port, acls})
 	return b.String(), err
 }
 
@@ -177,3 +189,9 @@ func freeAddr(host string) (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// The varnish service of docker-compose.yml: in front of the readsvc
+// service, purgeable from the private networks compose assigns.
+const ComposeBackend = "readsvc:8080"
+
+var ComposePurgers = []string{"127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}

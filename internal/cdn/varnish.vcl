@@ -16,7 +16,7 @@ backend readsvc {
 # Who may purge: cdc runs beside Varnish.
 acl purgers {
 {{- range .Purgers}}
-    "{{.}}";
+    "{{.IP}}"{{if .Bits}}/{{.Bits}}{{end}};
 {{- end}}
 }
 

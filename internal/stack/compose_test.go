@@ -150,7 +150,8 @@ var composeApps = []struct {
 	command   []string
 	pkg       string // the Go package the Dockerfile builds the binary from
 	listeners []composeListener
-	needs     []string // servers it uses; each must be healthy before it starts
+	needs     []string          // servers it uses; each must be healthy before it starts
+	cdn       map[string]string // the CDN tier's variables it sets, and their values
 }{
 	{
 		service: "stackctl-schema",
@@ -168,6 +169,7 @@ var composeApps = []struct {
 			{"VC_READSVC_PEER_ADDR", config.DefaultReadPeerAddr},
 		},
 		needs: []string{"redis", "cassandra"},
+		cdn:   map[string]string{"VC_READSVC_SHARED_MAX_AGE": "60s"},
 	},
 	{
 		service: "writesvc",
@@ -192,6 +194,7 @@ var composeApps = []struct {
 		pkg:       "./cdc",
 		listeners: []composeListener{{"VC_CDC_ADMIN_ADDR", config.DefaultCDCAdminAddr}},
 		needs:     []string{"mariadb", "redis"},
+		cdn:       map[string]string{"VC_CDN_PURGE_URLS": "http://varnish:80"},
 	},
 }
 
@@ -559,6 +562,12 @@ func TestComposeAppEnv(t *testing.T) {
 			for _, l := range tc.listeners {
 				known = append(known, l.envVar)
 			}
+			for name, want := range tc.cdn {
+				known = append(known, name)
+				if got := s.Environment[name]; got != want {
+					t.Errorf("service %s: %s=%q, want %q", tc.service, name, got, want)
+				}
+			}
 			for name := range s.Environment {
 				if !slices.Contains(known, name) {
 					t.Errorf("service %s sets %s, which is not among %q", tc.service, name, known)
@@ -728,5 +737,26 @@ func TestComposeMySQLCredentials(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The varnish service fronts readsvc with internal/cdn's VCL (its tests
+// keep scripts/compose/varnish.vcl current), where cdc purges it.
+func TestComposeVarnish(t *testing.T) {
+	c := loadCompose(t)
+	s := c.service(t, "varnish")
+	if !strings.HasPrefix(s.Image, "varnish:") {
+		t.Errorf("service varnish: image %q, want the official varnish image", s.Image)
+	}
+	vcl, err := os.ReadFile(filepath.Join(c.root, "scripts", "compose", "varnish.vcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, readPort, _ := strings.Cut(config.DefaultReadAddr, ":")
+	if !strings.Contains(string(vcl), `.host = "readsvc";`) || !strings.Contains(string(vcl), `.port = "`+readPort+`";`) {
+		t.Errorf("scripts/compose/varnish.vcl does not point at readsvc:%s", readPort)
+	}
+	if !slices.Contains(s.Volumes, "./scripts/compose/varnish.vcl:/etc/varnish/default.vcl:ro") {
+		t.Errorf("service varnish does not mount scripts/compose/varnish.vcl as its default.vcl: %q", s.Volumes)
 	}
 }
