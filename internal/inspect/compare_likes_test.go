@@ -80,10 +80,7 @@ func TestCompareWindowLikesEditsReplies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CompareWindow(now, rootTruth(a1, a2, rep), tc.w())
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
+			requireMismatches(t, CompareWindow(now, rootTruth(a1, a2, rep), tc.w()), tc.want)
 		})
 	}
 }
@@ -139,15 +136,7 @@ func TestCompareHot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CompareHot(now, tc.t, tc.h())
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for _, m := range got {
-				if m.Video != video || m.Age <= 0 || m.Detail == "" || m.Where == "" {
-					t.Errorf("incomplete mismatch %+v", m)
-				}
-			}
+			requireMismatches(t, CompareHot(now, tc.t, tc.h()), tc.want)
 		})
 	}
 }
@@ -177,15 +166,7 @@ func TestCompareReplies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CompareReplies(now, all, 100, tc.w())
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for _, m := range got {
-				if m.Age <= 0 || m.Detail == "" || m.Where == "" {
-					t.Errorf("incomplete mismatch %+v", m)
-				}
-			}
+			requireMismatches(t, CompareReplies(now, all, 100, tc.w()), tc.want)
 		})
 	}
 }
@@ -214,15 +195,7 @@ func TestComparePin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ComparePin(now, tc.t, tc.p)
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for _, m := range got {
-				if m.Age <= 0 || m.Detail == "" || m.Where == "" {
-					t.Errorf("incomplete mismatch %+v", m)
-				}
-			}
+			requireMismatches(t, ComparePin(now, tc.t, tc.p), tc.want)
 		})
 	}
 }
@@ -264,11 +237,8 @@ func TestCompareCassandraLikesRepliesPin(t *testing.T) {
 		{"reply missing from replies_by_parent", func(c *CassVideo) { delete(c.ByParent, 103) }, []found{{CassMissing, 103}}},
 		{"pending reply in replies_by_parent", func(c *CassVideo) { c.ByParent[104] = c.ByID[104] }, []found{{CassNotApproved, 104}}},
 		{"reply in comments_by_video", func(c *CassVideo) { c.ByVideo[103] = c.ByParent[103] }, []found{{CassNotApproved, 103}}},
-		{"edited_at lost", func(c *CassVideo) {
-			x := c.ByVideo[102]
-			x.EditedAt = time.Time{}
-			c.ByVideo[102] = x
-		}, []found{{CassDiffers, 102}}},
+		{"edited_at lost", func(c *CassVideo) { editRow(c.ByVideo, 102, func(r *CassRow) { r.EditedAt = time.Time{} }) },
+			[]found{{CassDiffers, 102}}},
 		{"pin differs", func(c *CassVideo) { c.Pin = &CassPinRow{ID: 102, Version: 4000} }, []found{{CassPin, 0}}},
 		{"pin row missing", func(c *CassVideo) { c.Pin = nil }, []found{{CassPin, 0}}},
 	}
@@ -276,15 +246,7 @@ func TestCompareCassandraLikesRepliesPin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good()
 			tc.change(&c)
-			got := CompareCassandra(now, all, c)
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for _, m := range got {
-				if m.Age <= 0 || m.Detail == "" || m.Where == "" {
-					t.Errorf("incomplete mismatch %+v", m)
-				}
-			}
+			requireMismatches(t, CompareCassandra(now, all, c), tc.want)
 		})
 	}
 }

@@ -58,6 +58,20 @@ func kinds(ms []Mismatch) []found {
 	return out
 }
 
+// requireMismatches requires got to be the mismatches want, in order, each
+// one complete: of the video, aged, with a detail and a place.
+func requireMismatches(t *testing.T, got []Mismatch, want []found) {
+	t.Helper()
+	if !slices.Equal(kinds(got), want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for _, m := range got {
+		if m.Video != video || m.Age <= 0 || m.Detail == "" || m.Where == "" {
+			t.Errorf("incomplete mismatch %+v", m)
+		}
+	}
+}
+
 func TestCompareWindow(t *testing.T) {
 	a1, a2, a3, a4 := row(101, comment.Approved), row(102, comment.Approved), row(103, comment.Approved), row(104, comment.Approved)
 	p5, r6 := row(105, comment.Pending), row(106, comment.Rejected)
@@ -112,15 +126,7 @@ func TestCompareWindow(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CompareWindow(now, tc.t, tc.w())
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for _, m := range got {
-				if m.Video != video || m.Age <= 0 || m.Detail == "" || m.Where == "" {
-					t.Errorf("incomplete mismatch %+v", m)
-				}
-			}
+			requireMismatches(t, CompareWindow(now, tc.t, tc.w()), tc.want)
 		})
 	}
 }
@@ -140,75 +146,44 @@ func cass(count int64, rows ...Row) CassVideo {
 	return c
 }
 
+// editRow changes the row id of a read model table in place.
+func editRow(table map[int64]CassRow, id int64, change func(r *CassRow)) {
+	r := table[id]
+	change(&r)
+	table[id] = r
+}
+
 func TestCompareCassandra(t *testing.T) {
 	a1, a2, p3, r4 := row(101, comment.Approved), row(102, comment.Approved), row(103, comment.Pending), row(104, comment.Rejected)
 	all := truth(a1, a2, p3, r4)
 	tests := []struct {
-		name string
-		c    func() CassVideo
-		want []found
+		name   string
+		change func(c *CassVideo) // of the read model of all
+		want   []found
 	}{
-		{"agrees", func() CassVideo { return cass(2, a1, a2, p3, r4) }, nil},
-		{"approved missing from comments_by_video", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			delete(c.ByVideo, 102)
-			return c
-		}, []found{{CassMissing, 102}}},
-		{"row missing from comments_by_id", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			delete(c.ByID, 103)
-			return c
-		}, []found{{CassMissing, 103}}},
-		{"rejected one present in comments_by_video", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			c.ByVideo[104] = CassRow{Comment: r4.Comment}
-			return c
-		}, []found{{CassNotApproved, 104}}},
-		{"unknown one present in comments_by_video", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
+		{"agrees", func(c *CassVideo) {}, nil},
+		{"approved missing from comments_by_video", func(c *CassVideo) { delete(c.ByVideo, 102) }, []found{{CassMissing, 102}}},
+		{"row missing from comments_by_id", func(c *CassVideo) { delete(c.ByID, 103) }, []found{{CassMissing, 103}}},
+		{"rejected one present in comments_by_video", func(c *CassVideo) { c.ByVideo[104] = CassRow{Comment: r4.Comment} },
+			[]found{{CassNotApproved, 104}}},
+		{"unknown one present in comments_by_video", func(c *CassVideo) {
 			c.ByVideo[300] = CassRow{Comment: comment.Comment{ID: 300, VideoID: video, Version: now.Add(-time.Hour).UnixMicro()}}
-			return c
 		}, []found{{CassNotApproved, 300}}},
-		{"older version", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			old := c.ByID[104]
-			old.Version--
-			old.Status = comment.Approved
-			c.ByID[104] = old
-			return c
+		{"older version", func(c *CassVideo) {
+			editRow(c.ByID, 104, func(r *CassRow) { r.Version, r.Status = r.Version-1, comment.Approved })
 		}, []found{{CassOld, 104}}},
-		{"other content at the same version", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			x := c.ByVideo[101]
-			x.Content = "changed"
-			c.ByVideo[101] = x
-			return c
-		}, []found{{CassDiffers, 101}}},
-		{"other status at the same version", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			x := c.ByID[103]
-			x.Status = comment.Approved
-			c.ByID[103] = x
-			return c
-		}, []found{{CassDiffers, 103}}},
-		{"wrong count", func() CassVideo { return cass(3, a1, a2, p3, r4) }, []found{{CassCount, 0}}},
-		{"no count row", func() CassVideo {
-			c := cass(2, a1, a2, p3, r4)
-			c.HasCount = false
-			return c
-		}, []found{{CassCount, 0}}},
+		{"other content at the same version", func(c *CassVideo) { editRow(c.ByVideo, 101, func(r *CassRow) { r.Content = "changed" }) },
+			[]found{{CassDiffers, 101}}},
+		{"other status at the same version", func(c *CassVideo) { editRow(c.ByID, 103, func(r *CassRow) { r.Status = comment.Approved }) },
+			[]found{{CassDiffers, 103}}},
+		{"wrong count", func(c *CassVideo) { c.Count = 3 }, []found{{CassCount, 0}}},
+		{"no count row", func(c *CassVideo) { c.HasCount = false }, []found{{CassCount, 0}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CompareCassandra(now, all, tc.c())
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for _, m := range got {
-				if m.Age <= 0 || m.Detail == "" || m.Where == "" {
-					t.Errorf("incomplete mismatch %+v", m)
-				}
-			}
+			c := cass(2, a1, a2, p3, r4)
+			tc.change(&c)
+			requireMismatches(t, CompareCassandra(now, all, c), tc.want)
 		})
 	}
 }
@@ -239,12 +214,10 @@ func TestCompareHotIndex(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := compareHotIndex(now, all, tc.hot)
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
+			requireMismatches(t, got, tc.want)
 			for _, m := range got {
-				if m.Age <= 0 || m.Detail == "" || m.Where != "hot_by_video" {
-					t.Errorf("incomplete mismatch %+v", m)
+				if m.Where != "hot_by_video" {
+					t.Errorf("mismatch %+v not of hot_by_video", m)
 				}
 				if m.Held.LikeCount < -1 || (m.Held.LikeCount == -1) != strings.Contains(m.Detail, "not filed") {
 					t.Errorf("held count %d for %q", m.Held.LikeCount, m.Detail)
@@ -295,11 +268,9 @@ func TestComparePending(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ComparePending(now, all, since, []PendingView{tc.view()})
-			if !slices.Equal(kinds(got), tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
+			requireMismatches(t, got, tc.want)
 			for i, m := range got {
-				if m.Age <= 0 || m.Detail == "" || m.Where != "vc:{77}:u:5" || m.Held.UserID != 5 || m.Ghost != tc.ghost[i] {
+				if m.Where != "vc:{77}:u:5" || m.Held.UserID != 5 || m.Ghost != tc.ghost[i] {
 					t.Errorf("mismatch %+v (want ghost %v)", m, tc.ghost[i])
 				}
 			}
