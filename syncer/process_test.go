@@ -24,18 +24,20 @@ import (
 	"github.com/vidcomments/vidcomments/syncer/synctest"
 )
 
-// world is one test's private topic (and dead-letter topic), keyspace and
-// consumer group.
+// world is one test's private topic (and dead-letter topic), keyspace,
+// consumer group and Redis (the overlay entries the syncer settles go to a
+// redis-server of the test's own: nothing to clean up in the shared one).
 type world struct {
 	kafka *stacktest.Kafka
 	cass  *stacktest.Cassandra
+	redis *stacktest.PrivateRedis
 	group string
 	bin   string
 }
 
 func newWorld(t *testing.T, partitions int32) *world {
 	t.Helper()
-	w := &world{kafka: stacktest.NewKafka(t, partitions), cass: stacktest.NewCassandra(t), group: stacktest.Name("syncer"), bin: stacktest.Build(t, "./syncer")}
+	w := &world{kafka: stacktest.NewKafka(t, partitions), cass: stacktest.NewCassandra(t), redis: stacktest.NewPrivateRedis(t), group: stacktest.Name("syncer"), bin: stacktest.Build(t, "./syncer")}
 	dlq := w.kafka.Config.Topic + DefaultDeadLetterSuffix
 	if err := w.kafka.Admin.CreateTopic(dlq, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
 		t.Fatalf("create %s: %v", dlq, err)
@@ -57,6 +59,7 @@ func (w *world) args(extra ...string) []string {
 		"-kafka-topic", w.kafka.Config.Topic,
 		"-cassandra-hosts", strings.Join(w.cass.Config.Hosts, ","),
 		"-cassandra-keyspace", w.cass.Config.Keyspace,
+		"-redis-addr", w.redis.Addr,
 		"-commit-interval", "200ms",
 		"-retry-max", "500ms",
 	}, extra...)
@@ -200,20 +203,6 @@ func compare(t *testing.T, w *world, want []comment.Comment) {
 	}
 }
 
-// forgetVideos deletes the Redis keys of test videos when the test ends.
-func forgetVideos(t *testing.T, videos []int64) {
-	rdb := stacktest.Redis(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for _, v := range videos {
-			keys, _ := rdb.Keys(ctx, fmt.Sprintf("vc:{%d}:*", v)).Result()
-			if len(keys) > 0 {
-				rdb.Del(ctx, keys...)
-			}
-		}
-	})
-}
-
 // events returns n events of a stream over comments comments of videos.
 func events(seed uint64, videos []int64, comments, n int) []comment.Event {
 	s := synctest.NewStream(seed, videos, comments, 6)
@@ -238,7 +227,6 @@ func TestKillNineFiveTimesLosesNothing(t *testing.T) {
 	w := newWorld(t, 4)
 	my := stacktest.NewMySQL(t)
 	videos := synctest.RandomVideos(8)
-	forgetVideos(t, videos)
 	const total, kills = 50_000, 5
 	evs := events(42, videos, 400, total)
 	chunk := total / kills
@@ -288,7 +276,6 @@ func TestTwoProcessesShareThePartitionsAndARebalanceLosesNothing(t *testing.T) {
 	parts := stacktest.KafkaPartitions(t, 4) // 6 under make test-cluster
 	w := newWorld(t, parts)
 	videos := synctest.RandomVideos(12)
-	forgetVideos(t, videos)
 	evs := events(7, videos, 600, 15_000)
 	third := len(evs) / 3
 
@@ -349,7 +336,6 @@ func TestCassandraOutagePausesAndResumes(t *testing.T) {
 	stacktest.Integration(t)
 	w := newWorld(t, 2)
 	videos := synctest.RandomVideos(4)
-	forgetVideos(t, videos)
 	evs := events(9, videos, 200, 4000)
 	proxy := tcpproxy.Start(t, w.cass.Config.Hosts[0])
 	args := w.args("-cassandra-hosts", proxy.Addr(), "-cassandra-timeout", "2s")

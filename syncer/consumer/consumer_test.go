@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"reflect"
 	"strconv"
 	"strings"
@@ -334,13 +333,6 @@ func TestRedisDownDoesNotStallThePartition(t *testing.T) {
 	}
 }
 
-// closedPort returns a loopback address where nothing listens.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+// closedPort is stacktest.FreeAddr: a loopback address where nothing
+// listens.
+var closedPort = stacktest.FreeAddr
