@@ -72,19 +72,32 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 	}
 	it := q.Idempotent(true).IterContext(ctx)
 	c := comment.Comment{VideoID: video, Status: comment.Approved}
+	rows, err := listRows(it, rows, &c, &c.ID, &c.UserID, &c.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
+	}
+	return rows, nil
+}
+
+// listRows appends to rows the comments it reads, each scanned into c: the
+// columns keys point to (fields of c) first, then content, created_at,
+// edited_at, like_count, reply_count and version, the columns every list
+// table selects after its keys. It closes it only when a body fails.
+func listRows(it *gocql.Iter, rows []pagecache.Stored, c *comment.Comment, keys ...any) ([]pagecache.Stored, error) {
 	var replies int
-	for it.Scan(&c.ID, &c.UserID, &c.ParentID, &c.Content, &c.CreatedAt, &c.EditedAt, &c.LikeCount, &replies, &c.Version) {
+	dest := append(keys, &c.Content, &c.CreatedAt, &c.EditedAt, &c.LikeCount, &replies, &c.Version)
+	for it.Scan(dest...) {
 		c.ReplyCount = int64(replies)
-		body, err := Body(c)
+		body, err := Body(*c)
 		if err != nil {
 			_ = it.Close()
 			return nil, err
 		}
 		rows = append(rows, pagecache.Stored{ID: c.ID, Version: c.Version, Body: body})
 		c.EditedAt = time.Time{} // a null edited_at may leave the previous row's
-	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
 	}
 	return rows, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -224,16 +223,8 @@ func (s *Store) Replies(ctx context.Context, parent, before int64, n int) (rows 
 	}
 	it := q.Idempotent(true).IterContext(ctx)
 	c := comment.Comment{ParentID: parent, Status: comment.Approved}
-	var replies int
-	for it.Scan(&c.ID, &c.VideoID, &c.UserID, &c.Content, &c.CreatedAt, &c.EditedAt, &c.LikeCount, &replies, &c.Version) {
-		c.ReplyCount = int64(replies)
-		body, err := Body(c)
-		if err != nil {
-			_ = it.Close()
-			return nil, false, err
-		}
-		rows = append(rows, pagecache.Stored{ID: c.ID, Version: c.Version, Body: body})
-		c.EditedAt = time.Time{} // a null edited_at may leave the previous row's
+	if rows, err = listRows(it, nil, &c, &c.ID, &c.VideoID, &c.UserID); err != nil {
+		return nil, false, err
 	}
 	if err := it.Close(); err != nil {
 		return nil, false, fmt.Errorf("cassandra replies of %d: %w", parent, err)

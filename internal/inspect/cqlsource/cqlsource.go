@@ -74,16 +74,7 @@ func (s *Source) Video(ctx context.Context, video int64, ids, parents []int64) (
 	for _, b := range order {
 		it := s.s.Query(selectBucket, video, b).Idempotent(true).PageSize(1000).IterContext(ctx)
 		c := comment.Comment{VideoID: video, Status: comment.Approved}
-		var (
-			replies int
-			edited  *time.Time
-			likes   *int64
-		)
-		for it.Scan(&c.ID, &c.UserID, &c.ParentID, &c.Content, &c.CreatedAt, &edited, &likes, &replies, &c.Version) {
-			c.ReplyCount = int64(replies)
-			c.EditedAt, c.LikeCount = deref(edited), deref(likes)
-			out.ByVideo[c.ID] = inspect.CassRow{Comment: c}
-		}
+		scanList(it, &c, func() { out.ByVideo[c.ID] = inspect.CassRow{Comment: c} }, &c.ID, &c.UserID, &c.ParentID)
 		if err := it.Close(); err != nil {
 			return out, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, b, err)
 		}
@@ -197,22 +188,31 @@ func (s *Source) hot(ctx context.Context, video int64) ([]inspect.CassHotEntry, 
 // replies reads the replies_by_parent rows of parent.
 func (s *Source) replies(ctx context.Context, parent int64) ([]inspect.CassRow, error) {
 	it := s.s.Query(selectReplies, parent).Idempotent(true).PageSize(1000).IterContext(ctx)
-	var (
-		out     []inspect.CassRow
-		c       = comment.Comment{ParentID: parent, Status: comment.Approved}
-		replies int
-		edited  *time.Time
-		likes   *int64
-	)
-	for it.Scan(&c.ID, &c.VideoID, &c.UserID, &c.Content, &c.CreatedAt, &edited, &likes, &replies, &c.Version) {
-		c.ReplyCount = int64(replies)
-		c.EditedAt, c.LikeCount = deref(edited), deref(likes)
-		out = append(out, inspect.CassRow{Comment: c})
-	}
+	var out []inspect.CassRow
+	c := comment.Comment{ParentID: parent, Status: comment.Approved}
+	scanList(it, &c, func() { out = append(out, inspect.CassRow{Comment: c}) }, &c.ID, &c.VideoID, &c.UserID)
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("cassandra replies of %d: %w", parent, err)
 	}
 	return out, nil
+}
+
+// scanList scans each row of it, a comment list table's, into c and calls
+// row: the columns keys point to (fields of c) first, then content,
+// created_at, edited_at, like_count, reply_count and version, the columns
+// every list table selects after its keys (a null reads as the zero value).
+func scanList(it *gocql.Iter, c *comment.Comment, row func(), keys ...any) {
+	var (
+		replies int
+		edited  *time.Time
+		likes   *int64
+	)
+	dest := append(keys, &c.Content, &c.CreatedAt, &edited, &likes, &replies, &c.Version)
+	for it.Scan(dest...) {
+		c.ReplyCount = int64(replies)
+		c.EditedAt, c.LikeCount = deref(edited), deref(likes)
+		row()
+	}
 }
 
 // deref is *p, or the zero value for a null column.
