@@ -149,19 +149,15 @@ func (r *Reader) loadHot(ctx context.Context, key string) ([]byte, error) {
 // hotFromCache reads up to want entries after pos from Redis, refilling
 // the hot window once when it is not cached.
 func (r *Reader) hotFromCache(ctx context.Context, video, snap int64, pos pagecache.HotPos, want int) (built, error) {
-	for attempt := 0; attempt < 2; attempt++ {
+	hp, cached, err := readOrBackfill(r, func() (pagecache.HotPage, bool, error) {
 		hp, err := r.cache.ReadHot(ctx, video, snap, pos, want)
-		if err != nil {
-			return built{}, err
-		}
-		if hp.Cached {
-			r.m.loads.WithLabelValues("redis").Inc()
-			return r.hotFromWindow(ctx, video, pos, want, hp)
-		}
-		if err := r.backfillHot(ctx, video); err != nil {
-			return built{}, err
-		}
-		r.m.loads.WithLabelValues("backfill").Inc()
+		return hp, hp.Cached, err
+	}, func() error { return r.backfillHot(ctx, video) })
+	if err != nil {
+		return built{}, err
+	}
+	if cached {
+		return r.hotFromWindow(ctx, video, pos, want, hp)
 	}
 	ov, err := r.cache.Overlay(ctx, video)
 	if err != nil {

@@ -78,37 +78,55 @@ func (r *Reader) loadReplies(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (r *Reader) repliesFromCache(ctx context.Context, video, parent, before int64, n int) (built, error) {
-	for attempt := 0; attempt < 2; attempt++ {
+	p, cached, err := readOrBackfill(r, func() (pagecache.Page, bool, error) {
 		p, err := r.cache.ReadReplies(ctx, video, parent, before, n)
-		if err != nil {
-			return built{}, err
+		return p, p.Cached, err
+	}, func() error { return r.backfillReplies(ctx, video, parent) })
+	if err != nil {
+		return built{}, err
+	}
+	if !cached {
+		b, err := r.repliesDirect(ctx, video, parent, before, n, true)
+		b.cacheable = false
+		return b, err
+	}
+	b := built{entries: p.Entries, version: p.Version, cacheable: true}
+	if len(p.Entries) >= n || p.Complete {
+		return b, nil
+	}
+	start := before
+	if len(p.Entries) > 0 {
+		start = p.Entries[len(p.Entries)-1].ID
+	}
+	more, err := r.repliesDirect(ctx, video, parent, start, n-len(p.Entries), true)
+	if err != nil {
+		return built{}, err
+	}
+	b.entries = append(b.entries, more.entries...)
+	b.cacheable = more.cacheable && more.version == p.Version
+	return b, nil
+}
+
+// readOrBackfill reads a list from Redis (read reports whether it is
+// cached), and when it is not, backfills it and reads once more: the load
+// is counted as redis or backfill. cached is false when the list is still
+// not cached after that.
+func readOrBackfill[P any](r *Reader, read func() (P, bool, error), backfill func() error) (p P, cached bool, err error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		if p, cached, err = read(); err != nil || cached {
+			if cached && err == nil {
+				r.m.loads.WithLabelValues("redis").Inc()
+			}
+			return p, cached, err
 		}
-		if p.Cached {
-			r.m.loads.WithLabelValues("redis").Inc()
-			b := built{entries: p.Entries, version: p.Version, cacheable: true}
-			if len(p.Entries) >= n || p.Complete {
-				return b, nil
-			}
-			start := before
-			if len(p.Entries) > 0 {
-				start = p.Entries[len(p.Entries)-1].ID
-			}
-			more, err := r.repliesDirect(ctx, video, parent, start, n-len(p.Entries), true)
-			if err != nil {
-				return built{}, err
-			}
-			b.entries = append(b.entries, more.entries...)
-			b.cacheable = more.cacheable && more.version == p.Version
-			return b, nil
-		}
-		if err := r.backfillReplies(ctx, video, parent); err != nil {
-			return built{}, err
+		if err := backfill(); err != nil {
+			var zero P
+			return zero, false, err
 		}
 		r.m.loads.WithLabelValues("backfill").Inc()
 	}
-	b, err := r.repliesDirect(ctx, video, parent, before, n, true)
-	b.cacheable = false
-	return b, err
+	var zero P
+	return zero, false, nil
 }
 
 // repliesDirect reads replies from Cassandra, with the overlay of the
