@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 )
 
@@ -93,18 +94,10 @@ func New(db *sql.DB, cache *pagecache.Cache, opts Options) *Inspector {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
-	}
-	if opts.MaxHotRoots <= 0 {
-		opts.MaxHotRoots = DefaultMaxHotRoots
-	}
-	if opts.MaxReplyLists <= 0 {
-		opts.MaxReplyLists = DefaultMaxReplyLists
-	}
-	if opts.MaxPendingViews <= 0 {
-		opts.MaxPendingViews = DefaultMaxPendingViews
-	}
+	config.Default(&opts.Concurrency, 4)
+	config.Default(&opts.MaxHotRoots, DefaultMaxHotRoots)
+	config.Default(&opts.MaxReplyLists, DefaultMaxReplyLists)
+	config.Default(&opts.MaxPendingViews, DefaultMaxPendingViews)
 	return &Inspector{db: db, cache: cache, opts: opts}
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vidcomments/vidcomments/internal/config"
 )
 
 // Defaults of Options.
@@ -55,25 +57,18 @@ type Cache struct {
 
 // New returns a Cache over rdb.
 func New(rdb redis.UniversalClient, opts Options) *Cache {
-	orDefault(&opts.Window, DefaultWindow)
-	orDefault(&opts.HotWindow, DefaultHotWindow)
-	orDefault(&opts.SnapshotTTL, DefaultSnapshotTTL)
-	orDefault(&opts.PageTTL, DefaultPageTTL)
-	orDefault(&opts.OverlayTTL, DefaultOverlayTTL)
-	orDefault(&opts.SettledTTL, DefaultSettledTTL)
-	orDefault(&opts.NegativeTTL, DefaultNegativeTTL)
-	orDefault(&opts.OverlayHorizon, DefaultOverlayHorizon)
+	config.Default(&opts.Window, DefaultWindow)
+	config.Default(&opts.HotWindow, DefaultHotWindow)
+	config.Default(&opts.SnapshotTTL, DefaultSnapshotTTL)
+	config.Default(&opts.PageTTL, DefaultPageTTL)
+	config.Default(&opts.OverlayTTL, DefaultOverlayTTL)
+	config.Default(&opts.SettledTTL, DefaultSettledTTL)
+	config.Default(&opts.NegativeTTL, DefaultNegativeTTL)
+	config.Default(&opts.OverlayHorizon, DefaultOverlayHorizon)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &Cache{rdb: rdb, opts: opts}
-}
-
-// orDefault sets an option that is not positive to its default.
-func orDefault[T int | time.Duration](opt *T, def T) {
-	if *opt <= 0 {
-		*opt = def
-	}
 }
 
 // Window is the number of newest comments cached per video.

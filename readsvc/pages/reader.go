@@ -44,6 +44,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 )
@@ -127,35 +128,25 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	def := func(p *time.Duration, d time.Duration) {
-		if *p <= 0 {
-			*p = d
-		}
-	}
-	defInt := func(p *int, d int) {
-		if *p <= 0 {
-			*p = d
-		}
-	}
 	if o.GroupPrefix == "" {
 		o.GroupPrefix = DefaultGroupPrefix
 	}
 	if o.CacheBytes == 0 {
 		o.CacheBytes = DefaultCacheBytes
 	}
-	defInt(&o.Window, DefaultWindow)
-	def(&o.MaxAge, DefaultMaxAge)
-	def(&o.LeaseTTL, DefaultLeaseTTL)
-	def(&o.FillWait, DefaultFillWait)
-	def(&o.LoadTimeout, DefaultLoadTimeout)
-	defInt(&o.MaxInflight, DefaultMaxInflight)
-	defInt(&o.StaleEntries, DefaultStaleEntries)
-	defInt(&o.VersionEntries, DefaultVersionEntries)
-	defInt(&o.BreakerFailures, DefaultBreakerFailures)
-	def(&o.BreakerProbe, DefaultBreakerProbe)
-	defInt(&o.FillAttempts, DefaultFillAttempts)
-	defInt(&o.HotWindow, pagecache.DefaultHotWindow)
-	def(&o.SnapshotEvery, DefaultSnapshotEvery)
+	config.Default(&o.Window, DefaultWindow)
+	config.Default(&o.MaxAge, DefaultMaxAge)
+	config.Default(&o.LeaseTTL, DefaultLeaseTTL)
+	config.Default(&o.FillWait, DefaultFillWait)
+	config.Default(&o.LoadTimeout, DefaultLoadTimeout)
+	config.Default(&o.MaxInflight, DefaultMaxInflight)
+	config.Default(&o.StaleEntries, DefaultStaleEntries)
+	config.Default(&o.VersionEntries, DefaultVersionEntries)
+	config.Default(&o.BreakerFailures, DefaultBreakerFailures)
+	config.Default(&o.BreakerProbe, DefaultBreakerProbe)
+	config.Default(&o.FillAttempts, DefaultFillAttempts)
+	config.Default(&o.HotWindow, pagecache.DefaultHotWindow)
+	config.Default(&o.SnapshotEvery, DefaultSnapshotEvery)
 	if o.Cursors == nil {
 		o.Cursors = cursor.NewCodec(nil)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/syncer/backoff"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
@@ -95,24 +96,12 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.BatchSize <= 0 {
-		o.BatchSize = DefaultBatchSize
-	}
-	if o.FlushInterval <= 0 {
-		o.FlushInterval = DefaultFlushInterval
-	}
-	if o.CommitInterval <= 0 {
-		o.CommitInterval = DefaultCommitInterval
-	}
-	if o.Retry.Base <= 0 {
-		o.Retry.Base = DefaultRetryBase
-	}
-	if o.Retry.Max <= 0 {
-		o.Retry.Max = DefaultRetryMax
-	}
-	if o.SettleAttempts <= 0 {
-		o.SettleAttempts = DefaultSettleAttempts
-	}
+	config.Default(&o.BatchSize, DefaultBatchSize)
+	config.Default(&o.FlushInterval, DefaultFlushInterval)
+	config.Default(&o.CommitInterval, DefaultCommitInterval)
+	config.Default(&o.Retry.Base, DefaultRetryBase)
+	config.Default(&o.Retry.Max, DefaultRetryMax)
+	config.Default(&o.SettleAttempts, DefaultSettleAttempts)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -130,9 +119,7 @@ func (o *Options) defaults() {
 // Each partition buffers two batches, so the next batch is fetched while
 // one is being written.
 func SaramaConfig(c *sarama.Config, instanceID string, batchSize int) {
-	if batchSize <= 0 {
-		batchSize = DefaultBatchSize
-	}
+	config.Default(&batchSize, DefaultBatchSize)
 	c.ChannelBufferSize = 2 * batchSize
 	c.Consumer.MaxProcessingTime = time.Second // a batch in flight is not a stuck consumer
 	c.Consumer.Offsets.AutoCommit.Enable = false

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/writesvc/ratelimit"
 	"github.com/vidcomments/vidcomments/writesvc/store"
@@ -90,15 +91,9 @@ func New(cfg Config, st Store, lim Limiter, ob Notifier, v Verifier, logger *slo
 	if cfg.MaxRunes <= 0 {
 		return nil, fmt.Errorf("api: max runes %d", cfg.MaxRunes)
 	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
-	}
-	if cfg.MaxInflight <= 0 {
-		cfg.MaxInflight = DefaultMaxInflight
-	}
-	if cfg.EditWindow <= 0 {
-		cfg.EditWindow = DefaultEditWindow
-	}
+	config.Default(&cfg.RequestTimeout, DefaultRequestTimeout)
+	config.Default(&cfg.MaxInflight, DefaultMaxInflight)
+	config.Default(&cfg.EditWindow, DefaultEditWindow)
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/config"
 )
 
 // Producer is what the relay needs of a Kafka producer: send a batch and
@@ -62,19 +64,12 @@ const (
 )
 
 func (c *Config) defaults() {
-	set := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	if c.Batch <= 0 {
-		c.Batch = DefaultBatch
-	}
-	set(&c.Poll, DefaultPoll)
-	set(&c.LockRetry, DefaultLockRetry)
-	set(&c.MinBackoff, DefaultMinBackoff)
-	set(&c.MaxBackoff, DefaultMaxBackoff)
-	set(&c.PruneEvery, DefaultPruneEvery)
+	config.Default(&c.Batch, DefaultBatch)
+	config.Default(&c.Poll, DefaultPoll)
+	config.Default(&c.LockRetry, DefaultLockRetry)
+	config.Default(&c.MinBackoff, DefaultMinBackoff)
+	config.Default(&c.MaxBackoff, DefaultMaxBackoff)
+	config.Default(&c.PruneEvery, DefaultPruneEvery)
 	if c.MaxBackoff < c.MinBackoff {
 		c.MaxBackoff = c.MinBackoff
 	}
