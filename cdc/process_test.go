@@ -8,8 +8,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -26,12 +24,12 @@ import (
 
 // cdcEnv points a cdc process at a private database and a Redis.
 func cdcEnv(my *stacktest.MySQL, redisAddr string) []string {
-	env := append(os.Environ(),
-		"VC_MYSQL_DSN="+my.Config.DSN,
-		"VC_MYSQL_FLAVOR="+my.Config.Flavor,
+	env := []string{
+		"VC_MYSQL_DSN=" + my.Config.DSN,
+		"VC_MYSQL_FLAVOR=" + my.Config.Flavor,
 		"VC_CDC_ADMIN_ADDR=127.0.0.1:0",
 		"VC_CDC_SERVER_ID=0", // derive one per process
-	)
+	}
 	if redisAddr != "" {
 		env = append(env, "VC_REDIS_ADDR="+redisAddr)
 	}
@@ -383,12 +381,7 @@ func TestPurgedPositionAndItsRecovery(t *testing.T) {
 		})
 	}
 
-	reset := func() (int, string) {
-		cmd := exec.Command(bin, resetSubcommand)
-		cmd.Env = env
-		out, _ := cmd.CombinedOutput()
-		return cmd.ProcessState.ExitCode(), string(out)
-	}
+	reset := func() (int, string) { return proctest.Run(t, bin, env, resetSubcommand) }
 	t.Run("reset refuses while a cdc holds the lock", func(t *testing.T) {
 		before, _, err := binlog.LoadPosition(ctx, my.DB, binlog.PositionName)
 		if err != nil {

@@ -88,27 +88,27 @@ func (st *testStack) config(t testing.TB, mods ...func(*Config)) Config {
 	return cfg
 }
 
-// env renders cfg as the environment of a writesvc process.
+// env renders cfg as the environment a writesvc process adds to the test's.
 func (cfg Config) env() []string {
-	return append(os.Environ(),
-		runMainEnv+"=1",
-		"VC_JWT_SECRET="+cfg.JWTSecret,
-		"VC_MYSQL_DSN="+cfg.MySQL.DSN,
-		"VC_MYSQL_FLAVOR="+cfg.MySQL.Flavor,
-		"VC_REDIS_ADDR="+strings.Join(cfg.Redis.Addrs, ","),
-		"VC_KAFKA_BROKERS="+strings.Join(cfg.Kafka.Brokers, ","),
-		"VC_KAFKA_TOPIC="+cfg.Kafka.Topic,
-		"VC_MODERATION="+cfg.Moderation,
-		"VC_RATE_LIMIT="+strconv.Itoa(cfg.RateLimit),
-		"VC_RATE_LIMIT_BURST="+strconv.Itoa(cfg.RateLimitBurst),
-		"VC_RATE_LIMIT_PREFIX="+cfg.RateLimitPrefix,
-		"VC_RATE_LIMIT_FAIL_OPEN="+strconv.FormatBool(cfg.RateLimitFailOpen),
-		"VC_OUTBOX_POLL="+cfg.OutboxPoll.String(),
-		"VC_OUTBOX_MAX_BACKOFF="+cfg.OutboxMaxBackoff.String(),
+	return []string{
+		runMainEnv + "=1",
+		"VC_JWT_SECRET=" + cfg.JWTSecret,
+		"VC_MYSQL_DSN=" + cfg.MySQL.DSN,
+		"VC_MYSQL_FLAVOR=" + cfg.MySQL.Flavor,
+		"VC_REDIS_ADDR=" + strings.Join(cfg.Redis.Addrs, ","),
+		"VC_KAFKA_BROKERS=" + strings.Join(cfg.Kafka.Brokers, ","),
+		"VC_KAFKA_TOPIC=" + cfg.Kafka.Topic,
+		"VC_MODERATION=" + cfg.Moderation,
+		"VC_RATE_LIMIT=" + strconv.Itoa(cfg.RateLimit),
+		"VC_RATE_LIMIT_BURST=" + strconv.Itoa(cfg.RateLimitBurst),
+		"VC_RATE_LIMIT_PREFIX=" + cfg.RateLimitPrefix,
+		"VC_RATE_LIMIT_FAIL_OPEN=" + strconv.FormatBool(cfg.RateLimitFailOpen),
+		"VC_OUTBOX_POLL=" + cfg.OutboxPoll.String(),
+		"VC_OUTBOX_MAX_BACKOFF=" + cfg.OutboxMaxBackoff.String(),
 		"VC_WRITESVC_ADDR=127.0.0.1:0",
 		"VC_WRITESVC_ADMIN_ADDR=127.0.0.1:0",
 		"VC_LOG_LEVEL=info",
-	)
+	}
 }
 
 // instance is a running writesvc.

@@ -1,7 +1,6 @@
 package buildtest
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,14 +18,14 @@ func TestServiceProcessLifecycle(t *testing.T) {
 	// Private database, keyspace and topic: the services must not leave
 	// state (a saved binlog position, consumed offsets) in the shared ones.
 	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, 1)
-	env := append(os.Environ(),
-		"VC_MYSQL_DSN="+my.Config.DSN,
-		"VC_CASSANDRA_KEYSPACE="+cass.Config.Keyspace,
-		"VC_KAFKA_TOPIC="+kafka.Config.Topic,
-		"VC_SYNCER_GROUP="+stacktest.Name("vctg"),
+	env := []string{
+		"VC_MYSQL_DSN=" + my.Config.DSN,
+		"VC_CASSANDRA_KEYSPACE=" + cass.Config.Keyspace,
+		"VC_KAFKA_TOPIC=" + kafka.Config.Topic,
+		"VC_SYNCER_GROUP=" + stacktest.Name("vctg"),
 		// writesvc refuses to start without a token secret.
 		"VC_JWT_SECRET=lifecycle-test-secret-0123456789abcdef",
-	)
+	}
 	services := map[string][]string{
 		"readsvc":  {"-addr", "127.0.0.1:0"},
 		"writesvc": {"-addr", "127.0.0.1:0"},

@@ -38,7 +38,7 @@ const StartTimeout = 60 * time.Second
 const StopTimeout = 30 * time.Second
 
 // failedLogTail is how much of a process's log a failed test prints.
-const failedLogTail = 32 << 10
+const failedLogTail = 8 << 10
 
 // BuildInto compiles the main packages pkgs of this repository ("./cdc",
 // "./syncer" …) into dir with one go build; each binary is named after its
@@ -67,13 +67,14 @@ type Proc struct {
 	err    error         // what Wait returned; set before exited closes
 }
 
-// Start runs bin with args and env (nil: this process's environment). The
-// process is killed when the test ends if it still runs, and its log is
-// printed (the last 32 KiB) if the test failed.
+// Start runs bin with args, in this process's environment with the
+// variables env added (a later value of a variable wins). The process is
+// killed when the test ends if it still runs, and its log is printed (its
+// last 8 KiB) if the test failed.
 func Start(t testing.TB, name, bin string, env []string, args ...string) *Proc {
 	t.Helper()
 	p := &Proc{Name: name, t: t, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Env = env
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -90,6 +91,16 @@ func Start(t testing.TB, name, bin string, env []string, args ...string) *Proc {
 		}
 	})
 	return p
+}
+
+// Run runs bin with args and env (as Start does) to its end, failing the
+// test after StopTimeout, and returns its exit code and its output (stdout
+// and stderr as written): for a command, not a service.
+func Run(t testing.TB, bin string, env []string, args ...string) (code int, output string) {
+	t.Helper()
+	p := Start(t, filepath.Base(bin), bin, env, args...)
+	_ = p.Wait(StopTimeout)
+	return p.ExitCode(), p.Log()
 }
 
 // Log returns everything the process logged so far.
