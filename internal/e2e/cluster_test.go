@@ -3,14 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +15,7 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/apiclient"
 	"github.com/vidcomments/vidcomments/internal/auth"
-	"github.com/vidcomments/vidcomments/internal/stack"
+	"github.com/vidcomments/vidcomments/internal/proctest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 )
 
@@ -50,35 +47,20 @@ var buildErr error
 
 func buildServices(t *testing.T) {
 	t.Helper()
-	buildOnce.Do(func() {
-		root, err := stack.RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./writesvc", "./syncer", "./cdc", "./readsvc")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { buildErr = proctest.BuildInto(binDir, "./writesvc", "./syncer", "./cdc", "./readsvc") })
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 }
 
-// proc is one service process.
+// proc is one service process, with the admin address, the environment
+// added to the test's and the flags it was started with.
 type proc struct {
-	name  string
-	cmd   *cmd
+	*proctest.Proc
 	admin string
-	log   string
 	env   []string
 	args  []string
-	done  chan struct{} // closed when the process has exited
 }
-
-type cmd = exec.Cmd
 
 // cluster is the whole product on private storage.
 type cluster struct {
@@ -103,21 +85,7 @@ func startCluster(t *testing.T, moderation string, without ...string) *cluster {
 // environment (a later value of a variable wins).
 func startClusterEnv(t *testing.T, moderation string, env []string, without ...string) *cluster {
 	t.Helper()
-	stacktest.Integration(t)
-	buildServices(t)
-	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, stacktest.KafkaPartitions(t, 3))
-	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my, Cass: cass}
-	common := append(os.Environ(),
-		"VC_MYSQL_DSN="+my.Config.DSN,
-		"VC_CASSANDRA_KEYSPACE="+cass.Config.Keyspace,
-		"VC_KAFKA_TOPIC="+kafka.Config.Topic,
-		"VC_SYNCER_GROUP="+stacktest.Name("vctg"),
-		"VC_JWT_SECRET="+c.secret,
-		"VC_MODERATION="+moderation,
-		"VC_CURSOR_KEY=e2e-cursor-key-0123456789abcdef",
-		"VC_LOG_LEVEL=info",
-	)
-	common = append(common, env...)
+	c, common := newCluster(t, moderation, env...)
 	write, read := stacktest.FreeAddr(t), stacktest.FreeAddr(t)
 	c.WriteURL, c.ReadURL = "http://"+write, "http://"+read
 	skip := map[string]bool{}
@@ -135,54 +103,37 @@ func startClusterEnv(t *testing.T, moderation string, env []string, without ...s
 	return c
 }
 
+// start runs the service name with env and args on a free admin port and
+// waits until it is ready.
+// newCluster makes a cluster's private database, keyspace and topic, and
+// returns it with the environment its services share: moderation "pre" or
+// "post", then env (a later value of a variable wins).
+func newCluster(t *testing.T, moderation string, env ...string) (*cluster, []string) {
+	t.Helper()
+	stacktest.Integration(t)
+	buildServices(t)
+	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, stacktest.KafkaPartitions(t, 3))
+	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my, Cass: cass}
+	common := []string{
+		"VC_MYSQL_DSN=" + my.Config.DSN,
+		"VC_CASSANDRA_KEYSPACE=" + cass.Config.Keyspace,
+		"VC_KAFKA_TOPIC=" + kafka.Config.Topic,
+		"VC_SYNCER_GROUP=" + stacktest.Name("vctg"),
+		"VC_JWT_SECRET=" + c.secret,
+		"VC_MODERATION=" + moderation,
+		"VC_CURSOR_KEY=e2e-cursor-key-0123456789abcdef",
+		"VC_LOG_LEVEL=info",
+	}
+	return c, append(common, env...)
+}
+
 func (c *cluster) start(name string, env []string, args ...string) {
-	t := c.t
-	admin := stacktest.FreeAddr(t)
-	logPath := filepath.Join(t.TempDir(), name+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(binDir, name), append([]string{"-admin-addr", admin}, args...)...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, admin: admin, log: logPath, env: env, args: args, done: make(chan struct{})}
+	c.t.Helper()
+	admin := stacktest.FreeAddr(c.t)
+	p := &proc{admin: admin, env: env, args: args}
+	p.Proc = proctest.Start(c.t, name, filepath.Join(binDir, name), env, append([]string{"-admin-addr", admin}, args...)...)
 	c.procs = append(c.procs, p)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logf.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("--- %s log (last 3000 bytes) ---\n%s", name, tail(b, 3000))
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("%s exited during start: %v\n%s", name, err, tail(b, 3000))
-		default:
-		}
-		if code, _ := httpGet("http://" + admin + "/readyz"); code == http.StatusOK {
-			return
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("%s not ready after 60s\n%s", name, tail(b, 3000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p.WaitReady("http://" + admin + "/readyz")
 }
 
 func tail(b []byte, n int) string {
@@ -192,15 +143,13 @@ func tail(b []byte, n int) string {
 	return string(b)
 }
 
+// httpGet fetches url; code 0 and no body when the request failed.
 func httpGet(url string) (int, []byte) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
+	code, body := proctest.Get(url)
+	if code == 0 {
 		return 0, nil
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return code, []byte(body)
 }
 
 // token signs a bearer token for user id with role.

@@ -426,19 +426,14 @@ func (c *cluster) restartAfter(name string, sig syscall.Signal, down func()) {
 	c.t.Helper()
 	var p *proc
 	for _, q := range c.procs {
-		if q.name == name {
+		if q.Name == name {
 			p = q
 		}
 	}
 	if p == nil {
 		c.t.Fatalf("no %s to restart", name)
 	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		c.t.Fatalf("%s did not exit after %v", name, sig)
-	}
+	_ = p.Signal(sig) // any exit status: a SIGKILL is not a clean one
 	down()
 	args := p.args
 	if name == "cdc" { // a new replica registers with a new server id
@@ -456,10 +451,8 @@ func (c *cluster) restartAfter(name string, sig syscall.Signal, down func()) {
 // text.
 func (c *cluster) logged(name, text string) bool {
 	for _, p := range c.procs {
-		if p.name == name {
-			if b, err := os.ReadFile(p.log); err == nil && strings.Contains(string(b), text) {
-				return true
-			}
+		if p.Name == name && strings.Contains(p.Log(), text) {
+			return true
 		}
 	}
 	return false
@@ -470,7 +463,7 @@ func (c *cluster) metric(name, metric string) float64 {
 	c.t.Helper()
 	var p *proc
 	for _, q := range c.procs {
-		if q.name == name {
+		if q.Name == name {
 			p = q
 		}
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,21 +24,8 @@ import (
 // are cut and restored, cdc is stopped with SIGTERM. The shared servers are
 // never touched.
 func TestOutage(t *testing.T) {
-	stacktest.Integration(t)
-	buildServices(t)
-	my, cass, kafka := stacktest.NewMySQL(t), stacktest.NewCassandra(t), stacktest.NewKafka(t, 3)
-	c := &cluster{t: t, secret: "e2e-test-secret-0123456789abcdef-0123456789", MySQL: my}
-	common := append(os.Environ(),
-		"VC_MYSQL_DSN="+my.Config.DSN,
-		"VC_CASSANDRA_KEYSPACE="+cass.Config.Keyspace,
-		"VC_KAFKA_TOPIC="+kafka.Config.Topic,
-		"VC_SYNCER_GROUP="+stacktest.Name("vctg"),
-		"VC_JWT_SECRET="+c.secret,
-		"VC_MODERATION=pre",
-		"VC_CURSOR_KEY=e2e-cursor-key-0123456789abcdef",
-		"VC_LOG_LEVEL=info",
-		"VC_RATE_LIMIT=0",
-	)
+	c, common := newCluster(t, "pre", "VC_RATE_LIMIT=0")
+	my, cass := c.MySQL, c.Cass
 	with := func(kv ...string) []string { return append(slices.Clone(common), kv...) }
 
 	cassProxy := tcpproxy.Start(t, cass.Config.Hosts[0])
@@ -67,12 +52,7 @@ func TestOutage(t *testing.T) {
 	c.visible(video)  // cache the empty window
 
 	phase(t, "kafka down: reads unaffected, writes accepted, delivered on recovery", func() {
-		var ids []int64
-		for i := range 3 {
-			id := c.post(video, int64(10+i), fmt.Sprintf("while kafka is down %d", i))
-			c.moderate(id, "approve")
-			ids = append(ids, id)
-		}
+		ids := c.postApproved(video, 10, "while kafka is down")
 		shown = append(reversed(ids), shown...)
 		// cdc puts the approvals on the page although no event reached Kafka.
 		c.waitVisible(video, shown, 15*time.Second)
@@ -106,12 +86,7 @@ func TestOutage(t *testing.T) {
 			code, body := httpGet("http://" + syncer.admin + "/readyz")
 			return code == http.StatusServiceUnavailable && strings.Contains(string(body), "cassandra")
 		})
-		var ids []int64
-		for i := range 3 {
-			id := c.post(video, int64(20+i), fmt.Sprintf("while cassandra is away from the syncer %d", i))
-			c.moderate(id, "approve")
-			ids = append(ids, id)
-		}
+		ids := c.postApproved(video, 20, "while cassandra is away from the syncer")
 		shown = append(reversed(ids), shown...)
 		c.waitVisible(video, shown, 15*time.Second) // through cdc
 		c.waitFor(30*time.Second, "the events to reach Kafka", func() bool { return c.unsent() == 0 })
@@ -132,13 +107,9 @@ func TestOutage(t *testing.T) {
 	})
 
 	phase(t, "cdc down: writes unaffected, moderation visible once the syncer applies it", func() {
-		if err := cdc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
+		if err := cdc.Stop(); err != nil {
+			t.Fatalf("cdc exited with %v after SIGTERM", err)
 		}
-		c.waitFor(30*time.Second, "cdc to exit", func() bool {
-			code, _ := httpGet("http://" + cdc.admin + "/healthz")
-			return code == 0
-		})
 		id := c.post(video, 30, "while cdc is down")
 		start := time.Now()
 		c.moderate(id, "approve")
@@ -210,6 +181,20 @@ func TestOutage(t *testing.T) {
 func phase(t *testing.T, name string, fn func()) {
 	t.Logf("== %s", name)
 	fn()
+}
+
+// postApproved posts three comments to video, by users firstUser to
+// firstUser+2 with content "<what> 0" to "<what> 2", approves each and
+// returns their ids, oldest first.
+func (c *cluster) postApproved(video, firstUser int64, what string) []int64 {
+	c.t.Helper()
+	var ids []int64
+	for i := range 3 {
+		id := c.post(video, firstUser+int64(i), fmt.Sprintf("%s %d", what, i))
+		c.moderate(id, "approve")
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func reversed(ids []int64) []int64 {
