@@ -52,21 +52,28 @@ func (c *Cache) Snapshot(ctx context.Context, video int64) (WindowSnapshot, erro
 	if s.Total, s.Complete, err = parseListMeta(meta.Val()); err != nil {
 		return WindowSnapshot{}, fmt.Errorf("pagecache snapshot video %d: %w", video, err)
 	}
-	members := ids.Val()
-	s.IDs = make([]int64, 0, len(members))
-	s.Bodies = make(map[int64][]byte, len(members))
-	bodies := all.Val()
+	if s.IDs, s.Bodies, err = parseMembers(ids.Val(), all.Val()); err != nil {
+		return WindowSnapshot{}, fmt.Errorf("pagecache snapshot video %d: %w", video, err)
+	}
+	return s, nil
+}
+
+// parseMembers reads the members of an id list, in order, and the body
+// bodies holds for each one that has one.
+func parseMembers(members []string, bodies map[string]string) ([]int64, map[int64][]byte, error) {
+	ids := make([]int64, 0, len(members))
+	byID := make(map[int64][]byte, len(members))
 	for _, m := range members {
 		id, err := parseMember(m)
 		if err != nil {
-			return WindowSnapshot{}, fmt.Errorf("pagecache snapshot video %d: bad member %q: %w", video, m, err)
+			return nil, nil, fmt.Errorf("bad member %q: %w", m, err)
 		}
-		s.IDs = append(s.IDs, id)
+		ids = append(ids, id)
 		if b, ok := bodies[m]; ok {
-			s.Bodies[id] = []byte(b)
+			byID[id] = []byte(b)
 		}
 	}
-	return s, nil
+	return ids, byID, nil
 }
 
 // HotMember is one member of a cached hot window.
@@ -189,17 +196,8 @@ func (c *Cache) SnapshotReplies(ctx context.Context, video int64, parents []int6
 	}
 	for i, parent := range cached {
 		w := out[parent]
-		bs := bodies[i].Val()
-		w.Bodies = make(map[int64][]byte, len(bs))
-		for _, m := range ids[i].Val() {
-			id, err := parseMember(m)
-			if err != nil {
-				return nil, fmt.Errorf("pagecache snapshot replies %s: bad member %q: %w", replyKey(video, parent), m, err)
-			}
-			w.IDs = append(w.IDs, id)
-			if b, ok := bs[m]; ok {
-				w.Bodies[id] = []byte(b)
-			}
+		if w.IDs, w.Bodies, err = parseMembers(ids[i].Val(), bodies[i].Val()); err != nil {
+			return nil, fmt.Errorf("pagecache snapshot replies %s: %w", replyKey(video, parent), err)
 		}
 		out[parent] = w
 	}
