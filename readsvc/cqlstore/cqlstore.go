@@ -56,10 +56,7 @@ func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pa
 	if err := buckets.Close(); err != nil {
 		return nil, false, fmt.Errorf("cassandra buckets of video %d: %w", video, err)
 	}
-	if err := s.joinLikes(ctx, rows); err != nil {
-		return nil, false, err
-	}
-	return rows, len(rows) < n, nil
+	return s.likedPage(ctx, rows, n)
 }
 
 // bucket appends up to n comments of one (video, bucket) partition.

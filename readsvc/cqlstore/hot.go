@@ -60,6 +60,15 @@ func (s *Store) Likes(ctx context.Context, ids []int64) (map[int64]int64, error)
 	return out, nil
 }
 
+// likedPage is rows, a page of n asked for, with their like counts joined,
+// and whether they are every row there is (fewer than n).
+func (s *Store) likedPage(ctx context.Context, rows []pagecache.Stored, n int) ([]pagecache.Stored, bool, error) {
+	if err := s.joinLikes(ctx, rows); err != nil {
+		return nil, false, err
+	}
+	return rows, len(rows) < n, nil
+}
+
 // joinLikes sets every row's like_count from comment_likes: the syncer
 // keeps counts there, not in the comment rows.
 func (s *Store) joinLikes(ctx context.Context, rows []pagecache.Stored) error {
@@ -229,10 +238,7 @@ func (s *Store) Replies(ctx context.Context, parent, before int64, n int) (rows 
 	if err := it.Close(); err != nil {
 		return nil, false, fmt.Errorf("cassandra replies of %d: %w", parent, err)
 	}
-	if err := s.joinLikes(ctx, rows); err != nil {
-		return nil, false, err
-	}
-	return rows, len(rows) < n, nil
+	return s.likedPage(ctx, rows, n)
 }
 
 // Pin returns video's pinned comment (0: none) and its version (0: no row).
