@@ -5,11 +5,30 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/vidcomments/vidcomments/internal/stack"
 )
+
+// saveScreenshot writes shot as name into $VC_SCREENSHOT_DIR (relative to
+// the repository's root), if set.
+func saveScreenshot(t *testing.T, name string, shot []byte) {
+	t.Helper()
+	dir := os.Getenv("VC_SCREENSHOT_DIR")
+	if dir == "" {
+		return
+	}
+	if root, _ := stack.RepoRoot(); !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+		t.Error(err)
+	}
+}
 
 // chromium finds Debian's Chromium (scripts/stack install puts it there).
 func chromium(t *testing.T) string {

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vidcomments/vidcomments/internal/auth"
-	"github.com/vidcomments/vidcomments/internal/stack"
 )
 
 // The whole pipeline under post-moderation: a comment posted to writesvc
@@ -41,15 +38,7 @@ func TestModerationConsoleInBrowser(t *testing.T) {
 	shot := moderateInConsole(t, c.WriteURL, c.token(1, auth.RoleModerator), keep, drop, hostile)
 	c.waitVisible(video, []int64{keep}, 15*time.Second)
 
-	if dir := os.Getenv("VC_SCREENSHOT_DIR"); dir != "" {
-		root, _ := stack.RepoRoot()
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(root, dir)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "console.png"), shot, 0o644); err != nil {
-			t.Error(err)
-		}
-	}
+	saveScreenshot(t, "console.png", shot)
 }
 
 // Issue #9's demo page: readsvc's read-only page at /demo/ shows the
