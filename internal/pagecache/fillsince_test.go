@@ -457,37 +457,22 @@ func TestBusyVideoFillsSucceed(t *testing.T) {
 	var written atomic.Int64
 	go func() { // cdc: a new visible comment every 5 ms
 		defer wg.Done()
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		for i := int64(0); ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
+		pagecachetest.Every(stop, every, func(i int64) bool {
 			r := pagecache.Stored{ID: 2000 + i, Version: 10 + i, Body: body(2000 + i)}
 			if _, _, err := c.Record(ctx, pagecache.Change{VideoID: v, ID: r.ID, Version: r.Version, Visible: true, Body: r.Body}); err != nil {
 				t.Error(err)
-				return
+				return false
 			}
 			written.Add(1)
 			mu.Lock()
 			pending = append(pending, r)
 			mu.Unlock()
-		}
+			return true
+		})
 	}()
 	go func() { // the syncer, a little behind
 		defer wg.Done()
-		tick := time.NewTicker(3 * every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				syncOnce()
-			}
-		}
+		pagecachetest.Every(stop, 3*every, func(int64) bool { syncOnce(); return true })
 	}()
 
 	var fills, merged, strictWouldWrite int

@@ -390,19 +390,13 @@ func TestBusyVideoBackfillsAreCached(t *testing.T) {
 	go func() { // cdc
 		defer wg.Done()
 		defer close(recorded)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for i := int64(1); ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			c := cqlseed.Comment(video, seeded[0]+i)
+		pagecachetest.Every(stop, 5*time.Millisecond, func(i int64) bool {
+			c := cqlseed.Comment(video, seeded[0]+1+i)
 			st.Record(c, false)
 			added = append(added, c.ID)
 			recorded <- c
-		}
+			return true
+		})
 	}()
 	go func() { // the syncer, behind cdc
 		defer wg.Done()
