@@ -292,7 +292,7 @@ func TestJobCountsHotMismatches(t *testing.T) {
 		want    float64
 	}{
 		{"consistent", func() error { return nil }, 0},
-		{"wrong hot total", func() error { return w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:hmeta", s.video), "total", 4).Err() }, 1},
+		{"wrong hot total", func() error { return w.rdb.HSet(ctx, s.key("hmeta"), "total", 4).Err() }, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,6 +75,9 @@ func (s seeded) entries() []pagecache.Entry {
 	return out
 }
 
+// key is the Redis key of s named name (vc:{V}:name).
+func (s seeded) key(name string) string { return fmt.Sprintf("vc:{%d}:%s", s.video, name) }
+
 func (s seeded) row(id int64) comment.Comment {
 	for _, r := range s.rows {
 		if r.ID == id {
@@ -198,31 +201,40 @@ func noErr(t *testing.T, err error) {
 
 func member(id int64) string { return fmt.Sprintf("%019d", id) }
 
+// plant puts c into the time window of s, with its body, behind the
+// cache's back.
+func (w *world) plant(t *testing.T, s seeded, c comment.Comment) {
+	t.Helper()
+	ctx := context.Background()
+	noErr(t, w.rdb.ZAdd(ctx, s.key("time"), redis.Z{Member: member(c.ID)}).Err())
+	noErr(t, w.rdb.HSet(ctx, s.key("body"), member(c.ID), inspect.PublicBody(c)).Err())
+}
+
 // Each way of corrupting Redis or Cassandra is found, with the right kind,
 // comment and a positive age; the consistent state before it has none.
 func TestInspectorFindsEveryCorruption(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	// unlisted is the corruption that removes the nth approved comment
+	// (newest first) from the time window.
+	unlisted := func(nth int) func(t *testing.T, s seeded) int64 {
+		return func(t *testing.T, s seeded) int64 {
+			id := s.byStatus(comment.Approved)[nth]
+			noErr(t, w.rdb.ZRem(ctx, s.key("time"), member(id)).Err())
+			return id
+		}
+	}
 	tests := []struct {
 		name     string
 		approved int // 3: complete window; 8: incomplete
 		corrupt  func(t *testing.T, s seeded) int64
 		kind     inspect.Kind
 	}{
-		{"redis: approved comment missing from a complete window", 3, func(t *testing.T, s seeded) int64 {
-			id := s.byStatus(comment.Approved)[1]
-			noErr(t, w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
-			return id
-		}, inspect.CacheMissing},
-		{"redis: approved comment missing inside an incomplete window", 8, func(t *testing.T, s seeded) int64 {
-			id := s.byStatus(comment.Approved)[2]
-			noErr(t, w.rdb.ZRem(ctx, fmt.Sprintf("vc:{%d}:time", s.video), member(id)).Err())
-			return id
-		}, inspect.CacheMissing},
+		{"redis: approved comment missing from a complete window", 3, unlisted(1), inspect.CacheMissing},
+		{"redis: approved comment missing inside an incomplete window", 8, unlisted(2), inspect.CacheMissing},
 		{"redis: pending comment cached", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Pending)[0])
-			noErr(t, w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
-			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			w.plant(t, s, c)
 			return c.ID
 		}, inspect.CacheNotApproved},
 		{"redis: comment rejected in MySQL still cached", 3, func(t *testing.T, s seeded) int64 {
@@ -233,29 +245,28 @@ func TestInspectorFindsEveryCorruption(t *testing.T) {
 		}, inspect.CacheNotApproved},
 		{"redis: unknown comment cached", 3, func(t *testing.T, s seeded) int64 {
 			id := s.rows[0].ID + 1
-			noErr(t, w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(id)}).Err())
+			noErr(t, w.rdb.ZAdd(ctx, s.key("time"), redis.Z{Member: member(id)}).Err())
 			return id
 		}, inspect.CacheNotApproved},
 		{"redis: another video's comment cached", 3, func(t *testing.T, s seeded) int64 {
 			other := w.seed(t, 1)
 			c := other.row(other.byStatus(comment.Approved)[0])
-			noErr(t, w.rdb.ZAdd(ctx, fmt.Sprintf("vc:{%d}:time", s.video), redis.Z{Member: member(c.ID)}).Err())
-			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			w.plant(t, s, c)
 			return c.ID
 		}, inspect.CacheWrongVideo},
 		{"redis: body differs", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Approved)[0])
 			c.Content = "not what MySQL says"
-			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, s.key("body"), member(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.CacheBody},
 		{"redis: body missing", 8, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Approved)[0]
-			noErr(t, w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id)).Err())
+			noErr(t, w.rdb.HDel(ctx, s.key("body"), member(id)).Err())
 			return id
 		}, inspect.CacheBody},
 		{"redis: wrong total", 8, func(t *testing.T, s seeded) int64 {
-			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", s.video), "total", 9).Err())
+			noErr(t, w.rdb.HSet(ctx, s.key("meta"), "total", 9).Err())
 			return 0
 		}, inspect.CacheTotal},
 		{"cassandra: approved comment missing from comments_by_video", 3, func(t *testing.T, s seeded) int64 {
@@ -301,18 +312,18 @@ func TestInspectorFindsEveryCorruption(t *testing.T) {
 		}, inspect.CassHot},
 		{"redis: a pending view lacks the author's pending comment", 3, func(t *testing.T, s seeded) int64 {
 			id := s.byStatus(comment.Pending)[0]
-			noErr(t, w.rdb.HDel(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(id)).Err())
+			noErr(t, w.rdb.HDel(ctx, s.key("u:7"), fmt.Sprint(id)).Err())
 			return id
 		}, inspect.PendingMissing},
 		{"redis: a pending view holds an approved comment", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Approved)[0])
-			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, s.key("u:7"), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.PendingStale},
 		{"redis: a pending view holds another body", 3, func(t *testing.T, s seeded) int64 {
 			c := s.row(s.byStatus(comment.Pending)[0])
 			c.Content = "not this"
-			noErr(t, w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
+			noErr(t, w.rdb.HSet(ctx, s.key("u:7"), fmt.Sprint(c.ID), inspect.PublicBody(c)).Err())
 			return c.ID
 		}, inspect.PendingBody},
 	}
@@ -334,7 +345,7 @@ func TestJobExportsOldMismatches(t *testing.T) {
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
 	id := s.byStatus(comment.Approved)[0]
-	if err := w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:body", s.video), member(id), "{}").Err(); err != nil {
+	if err := w.rdb.HSet(ctx, s.key("body"), member(id), "{}").Err(); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -357,7 +368,7 @@ func TestJobRepairDropsAStaleVideo(t *testing.T) {
 	w := newJobWorld(t)
 	ctx := context.Background()
 	s := w.seedCacheOnly(t, 3)
-	meta := fmt.Sprintf("vc:{%d}:meta", s.video)
+	meta := s.key("meta")
 	if err := w.rdb.HIncrBy(ctx, meta, "total", 5).Err(); err != nil { // a total no change will correct
 		t.Fatal(err)
 	}
@@ -589,10 +600,10 @@ func TestRepairCorrectsTheReadModelThroughTheOutbox(t *testing.T) {
 			t.Fatalf("%s: %v", d.what, err)
 		}
 	}
-	if err := w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:u:7", s.video), fmt.Sprint(ghost.ID), inspect.PublicBody(ghost)).Err(); err != nil {
+	if err := w.rdb.HSet(ctx, s.key("u:7"), fmt.Sprint(ghost.ID), inspect.PublicBody(ghost)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.rdb.HSet(ctx, fmt.Sprintf("vc:{%d}:meta", s.video), "total", 9).Err(); err != nil {
+	if err := w.rdb.HSet(ctx, s.key("meta"), "total", 9).Err(); err != nil {
 		t.Fatal(err)
 	}
 	found := w.inspect(t, s.video)
