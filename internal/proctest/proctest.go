@@ -28,7 +28,7 @@ import (
 )
 
 // StartTimeout bounds how long Addr and WaitReady wait for a process that
-// starts (two busy cores, a cold JIT of Cassandra's first queries).
+// starts on two busy cores.
 const StartTimeout = 60 * time.Second
 
 // StopTimeout bounds how long a process may take to exit after a signal.
