@@ -26,21 +26,13 @@ type WindowSnapshot struct {
 // Snapshot reads a video's whole cached time window (at most Window ids plus
 // what a corrupted key may hold) without changing anything.
 func (c *Cache) Snapshot(ctx context.Context, video int64) (WindowSnapshot, error) {
-	var (
-		ver   *redis.StringCmd
-		meta  *redis.SliceCmd
-		ids   *redis.StringSliceCmd
-		exist *redis.IntCmd
-		all   *redis.MapStringStringCmd
-	)
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		ver = p.Get(ctx, verKey(video))
-		exist = p.Exists(ctx, metaKey(video))
-		meta = p.HMGet(ctx, metaKey(video), "total", "complete")
-		ids = p.ZRevRangeByLex(ctx, timeKey(video), &redis.ZRangeBy{Min: "-", Max: "+"})
-		all = p.HGetAll(ctx, bodyKey(video))
-		return nil
-	})
+	p := c.rdb.TxPipeline()
+	ver := p.Get(ctx, verKey(video))
+	exist := p.Exists(ctx, metaKey(video))
+	meta := p.HMGet(ctx, metaKey(video), "total", "complete")
+	ids := p.ZRevRangeByLex(ctx, timeKey(video), &redis.ZRangeBy{Min: "-", Max: "+"})
+	all := p.HGetAll(ctx, bodyKey(video))
+	_, err := p.Exec(ctx)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return WindowSnapshot{}, fmt.Errorf("pagecache snapshot video %d: %w", video, err)
 	}
@@ -97,19 +89,12 @@ type HotSnapshot struct {
 // changing anything (the inspector's read: ReadHot would fall back to the
 // overlay for a missing body and hide it).
 func (c *Cache) SnapshotHot(ctx context.Context, video int64) (HotSnapshot, error) {
-	var (
-		exist *redis.IntCmd
-		meta  *redis.SliceCmd
-		zs    *redis.ZSliceCmd
-		all   *redis.MapStringStringCmd
-	)
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		exist = p.Exists(ctx, hotMetaKey(video))
-		meta = p.HMGet(ctx, hotMetaKey(video), "total", "complete")
-		zs = p.ZRevRangeWithScores(ctx, hotKey(video), 0, -1)
-		all = p.HGetAll(ctx, hotBodyKey(video))
-		return nil
-	})
+	p := c.rdb.TxPipeline()
+	exist := p.Exists(ctx, hotMetaKey(video))
+	meta := p.HMGet(ctx, hotMetaKey(video), "total", "complete")
+	zs := p.ZRevRangeWithScores(ctx, hotKey(video), 0, -1)
+	all := p.HGetAll(ctx, hotBodyKey(video))
+	_, err := p.Exec(ctx)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return HotSnapshot{}, fmt.Errorf("pagecache snapshot hot video %d: %w", video, err)
 	}
