@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -16,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vidcomments/vidcomments/internal/cdn"
+	"github.com/vidcomments/vidcomments/internal/cpustat"
 	"github.com/vidcomments/vidcomments/internal/wrk"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
@@ -414,4 +418,227 @@ func varnishVersion() string {
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
 	return strings.TrimSpace(line)
+}
+
+// counterSum adds up the counter name of reg over its series whose label
+// has value (every series when label is empty).
+func counterSum(b *testing.B, reg *prometheus.Registry, name, label, value string) float64 {
+	b.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					match = true
+				}
+			}
+			if match {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// spread drives paths round-robin with benchConcurrency keep-alive
+// connections for d and returns the pages answered. Distinct paths are
+// distinct page keys, so readsvc's singleflight (which shares identical
+// loads in flight) does not hide the tier's reads.
+func (g *loadGen) spread(b *testing.B, base string, paths []string, d time.Duration) float64 {
+	var next, ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for range benchConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				resp, err := g.client.Get(base + paths[int(next.Add(1))%len(paths)])
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d requests to %s failed (%d answered)", f, base, ok.Load())
+	}
+	return float64(ok.Load())
+}
+
+// BenchmarkTierPerCore measures, in one run, each read tier's per-core
+// figure: operations per CPU-second of the process that did the work
+// (internal/cpustat reads the servers' CPU time from /proc) — the figures
+// docs/capacity.md sizes nodes with:
+//
+//   - readsvc: the hot page with every tier (groupcache hits) under wrk:
+//     pages per CPU-second of this process (readsvc's handler; wrk is
+//     another process), the groupcache hit ratio (1 - page loads / pages)
+//     and what reached redis-server meanwhile;
+//   - redis: readsvc with groupcache off, the hot video's first page at
+//     the 50 limits (50 page keys, so loads are not shared in flight):
+//     Redis page reads (readsvc_page_loads_total{source="redis"}, one Lua
+//     call each) per redis-server CPU-second;
+//   - cassandra: pages past a 20-comment Redis window with groupcache off,
+//     at the 50 limits: every load is a Cassandra page query
+//     (readsvc_cassandra_page_queries_total): cold page reads per
+//     Cassandra CPU-second.
+//
+// Before the modes, each server's idle CPU use over a few seconds is
+// measured (background work: compaction, GC, other clients): the figures
+// are not corrected for it; the log shows it. Modes take turns for three
+// rounds; totals over the rounds are reported. Run it with
+//
+//	go test ./readsvc/api -run '^$' -bench TierPerCore -benchtime 1x -v
+func BenchmarkTierPerCore(b *testing.B) {
+	if err := wrk.Installed(); err != nil {
+		b.Fatal(err)
+	}
+	redisProc, err := cpustat.Server("redis")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cassProc, err := cpustat.Server("cassandra")
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	self := cpustat.Process{Name: "readsvc (this process)", PID: os.Getpid()}
+	st := readtest.NewStack(b)
+	video, _ := st.SeedVideo(200)
+	timePath := readtest.PagePath(video, "limit=20")
+	tiers := st.NewReader(readtest.Config{})
+	redisTier := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	cassTier := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1, Window: 20, MaxInflight: 256}})
+	first := cassTier.Get(b, timePath)
+	if first.Code != 200 || first.Page.NextCursor == nil {
+		b.Fatalf("first page: %d %s", first.Code, first.Raw)
+	}
+	var firstPages, deepPages []string
+	for limit := 1; limit <= 50; limit++ {
+		firstPages = append(firstPages, readtest.PagePath(video, fmt.Sprintf("limit=%d", limit)))
+		deepPages = append(deepPages, readtest.PagePath(video, fmt.Sprintf("limit=%d&cursor=%s", limit, *first.Page.NextCursor)))
+	}
+	for _, w := range []struct {
+		r     *readtest.Reader
+		paths []string
+	}{{tiers, []string{timePath}}, {redisTier, firstPages}, {cassTier, deepPages}} {
+		for _, path := range w.paths {
+			if got := w.r.Get(b, path); got.Code != 200 || len(got.IDs()) == 0 {
+				b.Fatalf("warm-up %s: %d %s", path, got.Code, got.Raw)
+			}
+		}
+	}
+	const (
+		rounds = 3
+		each   = 4 * time.Second
+		idle   = 3 * time.Second
+	)
+	// Background: each server's CPU use with no load from here.
+	idleMeter := cpustat.NewMeter(redisProc, cassProc)
+	redisIdle, cassIdle := cpustat.NewMeter(redisProc), cpustat.NewMeter(cassProc)
+	check(redisIdle.Start())
+	check(cassIdle.Start())
+	check(idleMeter.Start())
+	time.Sleep(idle)
+	check(idleMeter.Stop())
+	check(redisIdle.Stop())
+	check(cassIdle.Stop())
+
+	gen := newLoadGen()
+	defer gen.tr.CloseIdleConnections()
+	type mode struct {
+		name   string
+		server cpustat.Process
+		drive  func() float64 // pages answered
+		ops    func() float64 // what the tier's server did, from the reader's metrics
+	}
+	modes := []mode{
+		{"readsvc", redisProc,
+			func() float64 { return runWrk(b, tiers.Server.URL+timePath, 64, each).RPS * each.Seconds() },
+			func() float64 { return counterSum(b, tiers.Registry, "readsvc_page_loads_total", "", "") }},
+		{"redis", redisProc,
+			func() float64 { return gen.spread(b, redisTier.Server.URL, firstPages, each) },
+			func() float64 {
+				return counterSum(b, redisTier.Registry, "readsvc_page_loads_total", "source", "redis")
+			}},
+		{"cassandra", cassProc,
+			func() float64 { return gen.spread(b, cassTier.Server.URL, deepPages, each) },
+			func() float64 {
+				return counterSum(b, cassTier.Registry, "readsvc_cassandra_page_queries_total", "", "")
+			}},
+	}
+	type totals struct {
+		pages, ops float64
+		self, srv  *cpustat.Meter
+		rates      []float64
+	}
+	tot := make([]totals, len(modes))
+	for i, m := range modes {
+		tot[i].self, tot[i].srv = cpustat.NewMeter(self), cpustat.NewMeter(m.server)
+	}
+	for range b.N {
+		for range rounds {
+			for i, m := range modes {
+				ops0 := m.ops()
+				check(tot[i].self.Start())
+				check(tot[i].srv.Start())
+				n := m.drive()
+				check(tot[i].srv.Stop())
+				check(tot[i].self.Stop())
+				tot[i].ops += m.ops() - ops0
+				tot[i].pages += n
+				tot[i].rates = append(tot[i].rates, n/each.Seconds())
+			}
+		}
+	}
+	var lines []string
+	for i, m := range modes {
+		t := tot[i]
+		srvPerCore := t.srv.PerCPUSecond(t.ops)
+		line := fmt.Sprintf("%-9s %8.0f pages (rounds %.0f/s)", m.name, t.pages, t.rates)
+		switch m.name {
+		case "readsvc":
+			readsvcPerCore := t.self.PerCPUSecond(t.pages)
+			hit := 1 - t.ops/t.pages
+			b.ReportMetric(readsvcPerCore, "readsvc-pages/cpu-s")
+			b.ReportMetric(hit, "groupcache-hit-ratio")
+			line += fmt.Sprintf(": %.0f pages per readsvc CPU-second (%.2f CPU-s); groupcache hit ratio %.5f (%.0f loads); redis-server meanwhile %.2f CPU-s",
+				readsvcPerCore, t.self.Total().Seconds(), hit, t.ops, t.srv.Total().Seconds())
+		case "redis":
+			b.ReportMetric(srvPerCore, "redis-reads/cpu-s")
+			line += fmt.Sprintf(": %.0f Redis page reads (%.2f per page), %.0f per redis-server CPU-second (%.2f CPU-s)", t.ops, t.ops/t.pages, srvPerCore, t.srv.Total().Seconds())
+		case "cassandra":
+			b.ReportMetric(srvPerCore, "cassandra-reads/cpu-s")
+			line += fmt.Sprintf(": %.0f Cassandra page queries (%.2f per page), %.0f per Cassandra CPU-second (%.2f CPU-s)", t.ops, t.ops/t.pages, srvPerCore, t.srv.Total().Seconds())
+		}
+		lines = append(lines, line)
+	}
+	redisIdleRate, cassIdleRate := redisIdle.Total().Seconds()/idle.Seconds(), cassIdle.Total().Seconds()/idle.Seconds()
+	b.ReportMetric(redisIdleRate, "redis-idle-cpu-s/s")
+	b.ReportMetric(cassIdleRate, "cassandra-idle-cpu-s/s")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("per-core figures, %d rounds interleaved (%v each), totals; %s, %s; idle before the load: redis %.3f CPU-s/s, cassandra %.3f CPU-s/s (not subtracted)\n%s",
+		rounds, each, redisProc, cassProc, redisIdleRate, cassIdleRate, strings.Join(lines, "\n"))
 }
