@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/auth"
+	"github.com/vidcomments/vidcomments/internal/cpustat"
 	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 )
@@ -30,8 +31,35 @@ const benchConcurrency = 64
 //	go test -run '^$' -bench AcceptComments -benchtime 5000x ./writesvc/
 //
 // b.N is the number of comments in each loop; the loops alternate in five
-// rounds.
+// rounds. Around each loop it measures the CPU time of the stack's servers
+// (internal/cpustat): accepted comments per mariadbd CPU-second (and the
+// bare transaction's), per redis-server CPU-second (the rate limiter) and
+// per Kafka broker CPU-second (the relay publishing meanwhile) — the
+// per-core figures of docs/capacity.md.
 func BenchmarkAcceptComments(b *testing.B) {
+	servers := map[string]cpustat.Process{}
+	for _, name := range []string{"mariadb", "redis", "kafka"} {
+		p, err := cpustat.Server(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		servers[name] = p
+	}
+	apiMySQL, apiRedis, apiKafka := cpustat.NewMeter(servers["mariadb"]), cpustat.NewMeter(servers["redis"]), cpustat.NewMeter(servers["kafka"])
+	bareMySQL := cpustat.NewMeter(servers["mariadb"])
+	measure := func(f func(), meters ...*cpustat.Meter) {
+		for _, m := range meters {
+			if err := m.Start(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		f()
+		for _, m := range meters {
+			if err := m.Stop(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	st := newStack(b)
 	cfg := st.config(b, func(c *Config) { c.RateLimit, c.RateLimitBurst = 1_000_000, 1_000_000 })
 	in := start(b, cfg, overrides{})
@@ -65,7 +93,7 @@ func BenchmarkAcceptComments(b *testing.B) {
 		now := time.Now().UTC()
 		user := int64(10_000 + worker)
 		if _, err := tx.ExecContext(ctx, store.InsertComment, 1<<50+i, 1+i%16, user, 0, fmt.Sprintf("bare insert %d", i), "pending",
-			nil, nil, now, now, now.UnixMicro(), user); err != nil {
+			nil, nil, now, now, now.UnixMicro(), "allow", "", "", user); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -102,9 +130,11 @@ func BenchmarkAcceptComments(b *testing.B) {
 			continue
 		}
 		first := int64(round * (b.N / rounds))
-		d, lat := runLoop(b, first, n, insert)
+		var d time.Duration
+		var lat []time.Duration
+		measure(func() { d, lat = runLoop(b, first, n, insert) }, bareMySQL)
 		insertTime, insertLat = insertTime+d, append(insertLat, lat...)
-		d, lat = runLoop(b, first, n, post)
+		measure(func() { d, lat = runLoop(b, first, n, post) }, apiMySQL, apiRedis, apiKafka)
 		apiTime, apiLat = apiTime+d, append(apiLat, lat...)
 	}
 	insertRate := float64(b.N) / insertTime.Seconds()
@@ -118,10 +148,18 @@ func BenchmarkAcceptComments(b *testing.B) {
 	b.ReportMetric(ms(percentile(apiLat, 99)), "p99-ms")
 	b.ReportMetric(ms(percentile(insertLat, 50)), "insert-p50-ms")
 	b.ReportMetric(ms(percentile(insertLat, 99)), "insert-p99-ms")
+	n := float64(b.N)
+	b.ReportMetric(apiMySQL.PerCPUSecond(n), "accepted/mariadb-cpu-s")
+	b.ReportMetric(bareMySQL.PerCPUSecond(n), "inserts/mariadb-cpu-s")
+	b.ReportMetric(apiRedis.PerCPUSecond(n), "accepted/redis-cpu-s")
+	b.ReportMetric(apiKafka.PerCPUSecond(n), "accepted/kafka-cpu-s")
 	if b.N >= 1000 {
 		b.Logf("N=%d concurrency=%d: accepted %.0f/s (p50 %.2fms p99 %.2fms); bare transaction %.0f/s (p50 %.2fms p99 %.2fms); ratio %.2f",
 			b.N, benchConcurrency, apiRate, ms(percentile(apiLat, 50)), ms(percentile(apiLat, 99)),
 			insertRate, ms(percentile(insertLat, 50)), ms(percentile(insertLat, 99)), apiRate/insertRate)
+		b.Logf("per-core: accepted %.0f per mariadbd CPU-second (%.2f CPU-s, %s), bare transaction %.0f per mariadbd CPU-second (%.2f CPU-s); during the accepted loops redis-server %.2f CPU-s (%.0f comments per CPU-second: the rate limiter), Kafka broker %.2f CPU-s (%.0f comments per CPU-second: the relay publishing, not necessarily done)",
+			apiMySQL.PerCPUSecond(n), apiMySQL.Total().Seconds(), servers["mariadb"], bareMySQL.PerCPUSecond(n), bareMySQL.Total().Seconds(),
+			apiRedis.Total().Seconds(), apiRedis.PerCPUSecond(n), apiKafka.Total().Seconds(), apiKafka.PerCPUSecond(n))
 	}
 	b.StartTimer()
 }
