@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/vidcomments/vidcomments/internal/auth"
@@ -11,6 +13,7 @@ import (
 	"github.com/vidcomments/vidcomments/writesvc/api"
 	"github.com/vidcomments/vidcomments/writesvc/nodelease"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
+	"github.com/vidcomments/vidcomments/writesvc/safety"
 )
 
 // Defaults of writesvc's own settings.
@@ -21,6 +24,7 @@ const (
 	DefaultRateLimitBurst    = 10
 	DefaultRateLimitFailOpen = true
 	DefaultRateLimitPrefix   = "vidcomments:writesvc:posts:"
+	DefaultSafetyFail        = "closed" // a classifier outage holds posts for review
 
 	// MaxCommentRunesLimit caps -max-comment-runes: 4 bytes a rune must
 	// fit the 16 KiB body and the TEXT column.
@@ -49,6 +53,17 @@ type Config struct {
 	OutboxRetention   time.Duration
 	RequestTimeout    time.Duration
 	EditWindow        time.Duration // how long after posting an author may edit
+
+	// Content safety (writesvc/safety): the rules, and the classifier
+	// when SafetyClassifierURL is set.
+	SafetyBlockedWords      []string
+	SafetyPatterns          []string
+	SafetyMaxLinks          int // 0: no limit
+	SafetyMaxRepeat         int // 0: no limit
+	SafetyDuplicateWindow   time.Duration
+	SafetyClassifierURL     string // "": no classifier
+	SafetyClassifierTimeout time.Duration
+	SafetyClassifierFail    string // open | closed
 }
 
 // RegisterFlags registers every writesvc flag with its VC_… environment name.
@@ -72,6 +87,14 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Duration(&c.OutboxRetention, "outbox-retention", "VC_OUTBOX_RETENTION", outbox.DefaultRetention, "sent outbox rows are deleted after this long (0: kept)")
 	f.Duration(&c.RequestTimeout, "request-timeout", "VC_WRITESVC_REQUEST_TIMEOUT", api.DefaultRequestTimeout, "bound on the work behind one API request")
 	f.Duration(&c.EditWindow, "edit-window", "VC_EDIT_WINDOW", api.DefaultEditWindow, "how long after posting an author may edit a comment")
+	f.List(&c.SafetyBlockedWords, "safety-blocked-words", "VC_SAFETY_BLOCKED_WORDS", nil, "words or phrases that refuse a post, matched case-insensitively on word boundaries")
+	f.List(&c.SafetyPatterns, "safety-patterns", "VC_SAFETY_PATTERNS", nil, `RE2 patterns that refuse a post ((?i) for any case; write a comma as \x2c)`)
+	f.Int(&c.SafetyMaxLinks, "safety-max-links", "VC_SAFETY_MAX_LINKS", safety.DefaultMaxLinks, "a post with more links than this is held for review (0: no limit)")
+	f.Int(&c.SafetyMaxRepeat, "safety-max-repeat", "VC_SAFETY_MAX_REPEAT", safety.DefaultMaxRepeat, "a post repeating one character more often in a row is held for review (0: no limit)")
+	f.Duration(&c.SafetyDuplicateWindow, "safety-duplicate-window", "VC_SAFETY_DUPLICATE_WINDOW", safety.DefaultDuplicateWindow, "the same content by the same user on the same video within this long is refused (0: off)")
+	f.String(&c.SafetyClassifierURL, "safety-classifier-url", "VC_SAFETY_CLASSIFIER_URL", "", `HTTP classifier posts are sent to as {"content","user_id","video_id"} ("": none)`)
+	f.Duration(&c.SafetyClassifierTimeout, "safety-classifier-timeout", "VC_SAFETY_CLASSIFIER_TIMEOUT", safety.DefaultClassifierTimeout, "how long a post waits for the classifier")
+	f.String(&c.SafetyClassifierFail, "safety-classifier-fail", "VC_SAFETY_CLASSIFIER_FAIL", DefaultSafetyFail, "when the classifier times out or fails: open allows the post, closed holds it for review")
 }
 
 func registerSecret(f *config.Flags, p *string) {
@@ -115,7 +138,46 @@ func (c Config) Validate() error {
 	if len(c.Redis.Addrs) == 0 {
 		add("redis-addr must be set")
 	}
+	if _, err := c.safetyChecker(noRecent{}, nil); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// safetyChecker builds the content check of posts: the rules, then the
+// classifier when one is configured. recent answers the duplicate rule.
+func (c Config) safetyChecker(recent safety.Recent, logger *slog.Logger) (safety.Chain, error) {
+	rules, err := safety.NewRules(safety.RulesConfig{
+		BlockedWords: c.SafetyBlockedWords, Patterns: c.SafetyPatterns,
+		MaxLinks: c.SafetyMaxLinks, MaxRepeat: c.SafetyMaxRepeat, DuplicateWindow: c.SafetyDuplicateWindow,
+	}, recent, nil)
+	if err != nil {
+		return nil, err
+	}
+	chain := safety.Chain{rules}
+	if c.SafetyClassifierFail != "open" && c.SafetyClassifierFail != "closed" {
+		return nil, fmt.Errorf("safety-classifier-fail %q: want open or closed", c.SafetyClassifierFail)
+	}
+	if c.SafetyClassifierURL == "" {
+		return chain, nil
+	}
+	if c.SafetyClassifierTimeout <= 0 {
+		return nil, fmt.Errorf("safety-classifier-timeout %v: want a positive duration", c.SafetyClassifierTimeout)
+	}
+	cl, err := safety.NewClassifier(safety.ClassifierConfig{
+		URL: c.SafetyClassifierURL, Timeout: c.SafetyClassifierTimeout, FailOpen: c.SafetyClassifierFail == "open",
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	return append(chain, cl), nil
+}
+
+// noRecent stands in for the store while the configuration is checked.
+type noRecent struct{}
+
+func (noRecent) PostedSince(context.Context, int64, int64, int64, string, time.Time) (bool, error) {
+	return false, nil
 }
 
 // initialStatus is the status of a new comment under -moderation.

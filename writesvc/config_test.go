@@ -33,7 +33,36 @@ func TestConfigDefaults(t *testing.T) {
 		OutboxRetention:   24 * time.Hour,
 		RequestTimeout:    10 * time.Second,
 		EditWindow:        5 * time.Minute,
+
+		SafetyMaxLinks:          5,
+		SafetyMaxRepeat:         40,
+		SafetyDuplicateWindow:   10 * time.Minute,
+		SafetyClassifierURL:     "",
+		SafetyClassifierTimeout: 500 * time.Millisecond,
+		SafetyClassifierFail:    "closed",
 	}, false)
+}
+
+func TestConfigSafetyFromEnv(t *testing.T) {
+	var got Config
+	configtest.Parse(t, &got, map[string]string{
+		"VC_SAFETY_BLOCKED_WORDS": "spam, buy now", "VC_SAFETY_PATTERNS": `(?i)free\s+v-?bucks,\d{3}-\d{4}`,
+		"VC_SAFETY_MAX_LINKS": "2", "VC_SAFETY_MAX_REPEAT": "9", "VC_SAFETY_DUPLICATE_WINDOW": "1m",
+		"VC_SAFETY_CLASSIFIER_URL": "http://127.0.0.1:7000/classify", "VC_SAFETY_CLASSIFIER_TIMEOUT": "150ms",
+		"VC_SAFETY_CLASSIFIER_FAIL": "open",
+	})
+	want := []any{[]string{"spam", "buy now"}, []string{`(?i)free\s+v-?bucks`, `\d{3}-\d{4}`}, 2, 9, time.Minute,
+		"http://127.0.0.1:7000/classify", 150 * time.Millisecond, "open"}
+	have := []any{got.SafetyBlockedWords, got.SafetyPatterns, got.SafetyMaxLinks, got.SafetyMaxRepeat, got.SafetyDuplicateWindow,
+		got.SafetyClassifierURL, got.SafetyClassifierTimeout, got.SafetyClassifierFail}
+	if !reflect.DeepEqual(have, want) {
+		t.Errorf("safety settings %v, want %v", have, want)
+	}
+	got.JWTSecret = testSecret
+	chain, err := got.safetyChecker(noRecent{}, nil)
+	if err != nil || len(chain) != 2 {
+		t.Errorf("rules and classifier: %d checkers, %v", len(chain), err)
+	}
 }
 
 func TestConfigFromEnv(t *testing.T) {
@@ -79,6 +108,15 @@ func TestConfigValidate(t *testing.T) {
 		{"huge batch", func(c *Config) { c.OutboxBatch = 100000 }, "outbox-batch"},
 		{"no brokers", func(c *Config) { c.Kafka.Brokers = nil }, "kafka-brokers"},
 		{"bad flavor", func(c *Config) { c.MySQL.Flavor = "oracle" }, "mysql-flavor"},
+		{"bad safety pattern", func(c *Config) { c.SafetyPatterns = []string{"(open"} }, "safety pattern"},
+		{"negative links", func(c *Config) { c.SafetyMaxLinks = -1 }, "max links"},
+		{"negative repeat", func(c *Config) { c.SafetyMaxRepeat = -1 }, "max repeat"},
+		{"negative window", func(c *Config) { c.SafetyDuplicateWindow = -time.Second }, "duplicate window"},
+		{"classifier fail", func(c *Config) { c.SafetyClassifierFail = "maybe" }, "safety-classifier-fail"},
+		{"classifier url", func(c *Config) { c.SafetyClassifierURL = "localhost:7000" }, "classifier url"},
+		{"classifier timeout", func(c *Config) {
+			c.SafetyClassifierURL, c.SafetyClassifierTimeout = "http://127.0.0.1:7000", 0
+		}, "safety-classifier-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,8 +106,13 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*
 	if err != nil {
 		return nil, app.Abort(err)
 	}
-	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout, EditWindow: cfg.EditWindow},
-		store.New(db, lease), limiter, relay, verifier, logger, reg)
+	st := store.New(db, lease)
+	checker, err := cfg.safetyChecker(st, logger)
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout,
+		EditWindow: cfg.EditWindow, Safety: checker}, st, limiter, relay, verifier, logger, reg)
 	if err != nil {
 		return nil, app.Abort(err)
 	}

@@ -24,6 +24,7 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Reason  string `json:"reason,omitempty"` // only where a code has reasons of its own (writesvc's 422 refused)
 }
 
 // WriteJSON writes v as the JSON response body with status code.

@@ -31,7 +31,7 @@ type Store interface {
 	Create(ctx context.Context, p store.Post) (store.Created, error)
 	Idempotent(ctx context.Context, userID int64, key string) (store.Stored, bool, error)
 	Transition(ctx context.Context, ch store.Change) (store.Changed, error)
-	Queue(ctx context.Context, q store.QueueQuery) ([]comment.Comment, error)
+	Queue(ctx context.Context, q store.QueueQuery) ([]store.Queued, error)
 	Ban(ctx context.Context, b store.Ban) (store.Ban, error)
 	Unban(ctx context.Context, userID int64) (bool, error)
 	SetLike(ctx context.Context, l store.Like) (store.Liked, error)
@@ -59,6 +59,7 @@ type Config struct {
 	RequestTimeout time.Duration  // bound on the work behind one request
 	MaxInflight    int            // requests worked on at once; more get 503 (0: DefaultMaxInflight)
 	EditWindow     time.Duration  // how long after posting an author may edit
+	Safety         Safety         // the content check of posts; nil: every post allowed
 }
 
 // MaxBodyBytes bounds every request body.

@@ -13,6 +13,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/writesvc/nodelease"
+	"github.com/vidcomments/vidcomments/writesvc/safety"
 	"github.com/vidcomments/vidcomments/writesvc/store"
 	"github.com/vidcomments/vidcomments/writesvc/validate"
 )
@@ -34,7 +35,8 @@ type Accepted struct {
 func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 // postComment accepts a comment: authenticated (middleware), validated,
-// replayed if its Idempotency-Key was seen, rate-limited, then stored with
+// replayed if its Idempotency-Key was seen, rate-limited, checked for
+// content safety (refused: 422; held: stored pending), then stored with
 // its outbox event in one transaction. 202 means committed in MySQL.
 func (a *API) postComment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
@@ -74,9 +76,30 @@ func (a *API) postComment(w http.ResponseWriter, r *http.Request) {
 	if !a.allowPost(w, r, p.UserID) {
 		return
 	}
+	verdict, ok := a.checkSafety(w, r, safety.Comment{UserID: p.UserID, VideoID: videoID, ParentID: parentID, Content: content})
+	if !ok {
+		return
+	}
+	if verdict.Action == safety.Refuse {
+		// A retry racing its own first request (same key) may find that
+		// request's comment and call it a duplicate: it is a replay.
+		if key != "" {
+			if st, ok, err := a.store.Idempotent(r.Context(), p.UserID, key); err == nil && ok {
+				a.replay(w, st, hash)
+				return
+			}
+		}
+		refuse(w, verdict)
+		return
+	}
+	status := a.cfg.Moderation
+	if verdict.Action == safety.Hold {
+		status = comment.Pending // held for review, also under post-moderation
+	}
 
 	created, err := a.store.Create(r.Context(), store.Post{
-		VideoID: videoID, UserID: p.UserID, ParentID: parentID, Content: content, Status: a.cfg.Moderation,
+		VideoID: videoID, UserID: p.UserID, ParentID: parentID, Content: content, Status: status,
+		Safety:         store.Safety{Verdict: string(verdict.Action), Reason: verdict.Reason, Detail: verdict.Detail},
 		IdempotencyKey: key, RequestHash: hash, Response: renderAccepted,
 	})
 	switch {

@@ -56,7 +56,7 @@ func (s *fuzzStore) Transition(_ context.Context, ch store.Change) (store.Change
 	return store.Changed{Comment: comment.Comment{ID: ch.CommentID, VideoID: 1, UserID: 1, Content: "x", Status: comment.Approved}, Changed: true}, nil
 }
 
-func (s *fuzzStore) Queue(_ context.Context, q store.QueueQuery) ([]comment.Comment, error) {
+func (s *fuzzStore) Queue(_ context.Context, q store.QueueQuery) ([]store.Queued, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queries = append(s.queries, q)

@@ -21,6 +21,7 @@ type metrics struct {
 	bans       *prometheus.CounterVec
 	likes      *prometheus.CounterVec
 	edits      prometheus.Counter
+	safety     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,6 +38,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		likes: f.CounterVec("writesvc_likes_total", "Like (PUT) and unlike (DELETE) requests by action and result: changed (a like event written) or unchanged.",
 			"action", "result"),
 		edits: f.Counter("writesvc_edits_total", "Comment edits committed (each with an edited event)."),
+		safety: f.CounterVec("writesvc_safety_verdicts_total", "Content-safety verdicts of posts by verdict (allow, hold, refuse) and reason code (none when no rule objected).",
+			"verdict", "reason"),
 	}
 	if err := f.Err(); err != nil {
 		return nil, fmt.Errorf("api metrics: %w", err)

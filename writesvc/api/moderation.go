@@ -29,8 +29,8 @@ const (
 
 // QueuePage is the body of GET /v1/mod/queue.
 type QueuePage struct {
-	Comments   []comment.Moderated `json:"comments"`
-	NextCursor string              `json:"next_cursor"` // "" on the last page
+	Comments   []QueuedComment `json:"comments"`
+	NextCursor string          `json:"next_cursor"` // "" on the last page
 }
 
 // cursorPrefix versions the opaque cursor.
@@ -89,13 +89,13 @@ func (a *API) queue(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, "storage", err)
 		return
 	}
-	page := QueuePage{Comments: make([]comment.Moderated, 0, min(len(rows), want))}
+	page := QueuePage{Comments: make([]QueuedComment, 0, min(len(rows), want))}
 	for i, c := range rows {
 		if i == want {
 			page.NextCursor = encodeCursor(rows[want-1].ID)
 			break
 		}
-		page.Comments = append(page.Comments, c.Moderated())
+		page.Comments = append(page.Comments, queued(c))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, page)
 }

@@ -26,13 +26,15 @@ type RulesConfig struct {
 	Patterns        []string      // refused: RE2 expressions matched against the content ((?i) for case-insensitive)
 	MaxLinks        int           // held: more than this many links (http://, https://, www.)
 	MaxRepeat       int           // held: a run of more than this many identical characters
-	DuplicateWindow time.Duration // refused: the same content by the same user on the same video within this long
+	DuplicateWindow time.Duration // refused: the same content by the same user under the same parent of the same video within this long
 }
 
 // Recent answers the duplicate rule: whether userID posted exactly content
-// on videoID at or after since (writesvc's store asks MySQL).
+// on videoID under parentID (0: as a root comment) at or after since
+// (writesvc's store asks MySQL). The parent is part of the question: the
+// same "thanks!" under two different comments is no spam.
 type Recent interface {
-	PostedSince(ctx context.Context, userID, videoID int64, content string, since time.Time) (bool, error)
+	PostedSince(ctx context.Context, userID, videoID, parentID int64, content string, since time.Time) (bool, error)
 }
 
 // Rules is the built-in rule set. It is pure but for Recent and the clock.
@@ -92,13 +94,13 @@ func (r *Rules) Check(ctx context.Context, c Comment) (Verdict, error) {
 		}
 	}
 	if r.cfg.DuplicateWindow > 0 {
-		dup, err := r.recent.PostedSince(ctx, c.UserID, c.VideoID, c.Content, r.now().Add(-r.cfg.DuplicateWindow))
+		dup, err := r.recent.PostedSince(ctx, c.UserID, c.VideoID, c.ParentID, c.Content, r.now().Add(-r.cfg.DuplicateWindow))
 		if err != nil {
 			return Verdict{}, fmt.Errorf("safety duplicate check: %w", err)
 		}
 		if dup {
 			return Verdict{Action: Refuse, Reason: ReasonDuplicate,
-				Detail: fmt.Sprintf("posted on this video within %v", r.cfg.DuplicateWindow)}, nil
+				Detail: fmt.Sprintf("posted here within %v", r.cfg.DuplicateWindow)}, nil
 		}
 	}
 	if r.cfg.MaxLinks > 0 {

@@ -16,18 +16,18 @@ type recentPosts struct {
 }
 
 type post struct {
-	user, video int64
-	content     string
-	at          time.Time
+	user, video, parent int64
+	content             string
+	at                  time.Time
 }
 
-func (r *recentPosts) PostedSince(_ context.Context, user, video int64, content string, since time.Time) (bool, error) {
+func (r *recentPosts) PostedSince(_ context.Context, user, video, parent int64, content string, since time.Time) (bool, error) {
 	r.asked++
 	if r.err != nil {
 		return false, r.err
 	}
 	for _, p := range r.posts {
-		if p.user == user && p.video == video && p.content == content && !p.at.Before(since) {
+		if p.user == user && p.video == video && p.parent == parent && p.content == content && !p.at.Before(since) {
 			return true, nil
 		}
 	}
@@ -49,6 +49,7 @@ func TestRules(t *testing.T) {
 	earlier := &recentPosts{posts: []post{
 		{user: 1, video: 10, content: "first!", at: now.Add(-time.Minute)},
 		{user: 1, video: 10, content: "old news", at: now.Add(-time.Hour)},
+		{user: 1, video: 10, parent: 77, content: "thanks!", at: now.Add(-time.Minute)},
 	}}
 	cfg := RulesConfig{
 		BlockedWords:    []string{"spam", "Buy Now", "ß-word", "  ", "Ærgerlig"},
@@ -68,56 +69,61 @@ func TestRules(t *testing.T) {
 		user    int64
 		content string
 		want    want
+		parent  int64
 	}{
-		{"plain", 1, "a fine video", allow},
-		{"blocked word alone", 1, "spam", want{Refuse, ReasonBlockedWord}},
-		{"blocked word in a sentence", 1, "this is spam, sorry", want{Refuse, ReasonBlockedWord}},
-		{"blocked word upper case", 1, "SPAM SPAM", want{Refuse, ReasonBlockedWord}},
-		{"blocked word mixed case", 1, "what a SpAm", want{Refuse, ReasonBlockedWord}},
-		{"blocked word inside a word", 1, "spammer and spamalot", allow},
-		{"blocked word as a prefix", 1, "spamming", allow},
-		{"blocked word as a suffix", 1, "antispam", allow},
-		{"blocked word before punctuation", 1, "no spam!", want{Refuse, ReasonBlockedWord}},
-		{"blocked word in quotes", 1, `"spam"`, want{Refuse, ReasonBlockedWord}},
-		{"blocked word after a newline", 1, "line\nspam", want{Refuse, ReasonBlockedWord}},
-		{"blocked word with underscore is one word", 1, "spam_bot", allow},
-		{"blocked word with digits is one word", 1, "spam2", allow},
-		{"blocked phrase", 1, "please buy now!", want{Refuse, ReasonBlockedWord}},
-		{"blocked phrase other case", 1, "BUY NOW", want{Refuse, ReasonBlockedWord}},
-		{"blocked phrase split differently", 1, "buy  now", allow},
-		{"blocked phrase inside words", 1, "rebuy nowhere", allow},
-		{"blocked word non-ASCII", 1, "det var ærgerlig", want{Refuse, ReasonBlockedWord}},
-		{"blocked word non-ASCII upper", 1, "ÆRGERLIG", want{Refuse, ReasonBlockedWord}},
-		{"blocked word with punctuation inside", 1, "the ß-word again", want{Refuse, ReasonBlockedWord}},
-		{"blocked word before a combining mark is another word", 1, "spam\u0301", allow},
-		{"blocked word between letters of another script", 1, "дspamд", allow},
-		{"pattern", 1, "get FREE   vbucks here", want{Refuse, ReasonBlockedPattern}},
-		{"pattern variant", 1, "free v-bucks", want{Refuse, ReasonBlockedPattern}},
-		{"pattern phone number", 1, "call 555-1234 now", want{Refuse, ReasonBlockedPattern}},
-		{"pattern near miss", 1, "call 5555-12345", allow},
-		{"two links", 1, "see https://a.example and http://b.example", allow},
-		{"three links", 1, "https://a.example http://b.example www.c.example", want{Hold, ReasonTooManyLinks}},
-		{"three links upper case", 1, "HTTPS://A.EXAMPLE HTTP://B.EXAMPLE WWW.C.EXAMPLE", want{Hold, ReasonTooManyLinks}},
-		{"three domains without scheme are not links", 1, "a.example b.example c.example", allow},
-		{"scheme inside a word is no link", 1, "xhttp://a xhttp://b xhttp://c", allow},
-		{"run at the limit", 1, "nooooo!", allow},
-		{"run over the limit", 1, "noooooo!", want{Hold, ReasonRepeatedChars}},
-		{"run of punctuation", 1, "what!!!!!!", want{Hold, ReasonRepeatedChars}},
-		{"run of emoji", 1, "🔥🔥🔥🔥🔥🔥", want{Hold, ReasonRepeatedChars}},
-		{"runs broken up", 1, "ababababababab", allow},
-		{"duplicate in the window", 1, "first!", want{Refuse, ReasonDuplicate}},
-		{"duplicate by another user", 2, "first!", allow},
-		{"duplicate outside the window", 1, "old news", allow},
-		{"near duplicate", 1, "first!!", allow},
-		{"refusal wins over hold", 1, "spam https://a https://b https://c", want{Refuse, ReasonBlockedWord}},
-		{"duplicate wins over hold", 1, "first!", want{Refuse, ReasonDuplicate}},
+		{"plain", 1, "a fine video", allow, 0},
+		{"blocked word alone", 1, "spam", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word in a sentence", 1, "this is spam, sorry", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word upper case", 1, "SPAM SPAM", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word mixed case", 1, "what a SpAm", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word inside a word", 1, "spammer and spamalot", allow, 0},
+		{"blocked word as a prefix", 1, "spamming", allow, 0},
+		{"blocked word as a suffix", 1, "antispam", allow, 0},
+		{"blocked word before punctuation", 1, "no spam!", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word in quotes", 1, `"spam"`, want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word after a newline", 1, "line\nspam", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word with underscore is one word", 1, "spam_bot", allow, 0},
+		{"blocked word with digits is one word", 1, "spam2", allow, 0},
+		{"blocked phrase", 1, "please buy now!", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked phrase other case", 1, "BUY NOW", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked phrase split differently", 1, "buy  now", allow, 0},
+		{"blocked phrase inside words", 1, "rebuy nowhere", allow, 0},
+		{"blocked word non-ASCII", 1, "det var ærgerlig", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word non-ASCII upper", 1, "ÆRGERLIG", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word with punctuation inside", 1, "the ß-word again", want{Refuse, ReasonBlockedWord}, 0},
+		{"blocked word before a combining mark is another word", 1, "spam\u0301", allow, 0},
+		{"blocked word between letters of another script", 1, "дspamд", allow, 0},
+		{"pattern", 1, "get FREE   vbucks here", want{Refuse, ReasonBlockedPattern}, 0},
+		{"pattern variant", 1, "free v-bucks", want{Refuse, ReasonBlockedPattern}, 0},
+		{"pattern phone number", 1, "call 555-1234 now", want{Refuse, ReasonBlockedPattern}, 0},
+		{"pattern near miss", 1, "call 5555-12345", allow, 0},
+		{"two links", 1, "see https://a.example and http://b.example", allow, 0},
+		{"three links", 1, "https://a.example http://b.example www.c.example", want{Hold, ReasonTooManyLinks}, 0},
+		{"three links upper case", 1, "HTTPS://A.EXAMPLE HTTP://B.EXAMPLE WWW.C.EXAMPLE", want{Hold, ReasonTooManyLinks}, 0},
+		{"three domains without scheme are not links", 1, "a.example b.example c.example", allow, 0},
+		{"scheme inside a word is no link", 1, "xhttp://a xhttp://b xhttp://c", allow, 0},
+		{"run at the limit", 1, "nooooo!", allow, 0},
+		{"run over the limit", 1, "noooooo!", want{Hold, ReasonRepeatedChars}, 0},
+		{"run of punctuation", 1, "what!!!!!!", want{Hold, ReasonRepeatedChars}, 0},
+		{"run of emoji", 1, "🔥🔥🔥🔥🔥🔥", want{Hold, ReasonRepeatedChars}, 0},
+		{"runs broken up", 1, "ababababababab", allow, 0},
+		{"duplicate in the window", 1, "first!", want{Refuse, ReasonDuplicate}, 0},
+		{"duplicate by another user", 2, "first!", allow, 0},
+		{"duplicate outside the window", 1, "old news", allow, 0},
+		{"near duplicate", 1, "first!!", allow, 0},
+		{"duplicate reply", 1, "thanks!", want{Refuse, ReasonDuplicate}, 77},
+		{"same reply under another parent", 1, "thanks!", allow, 78},
+		{"same reply as a root comment", 1, "thanks!", allow, 0},
+		{"root comment's content as a reply", 1, "first!", allow, 77},
+		{"refusal wins over hold", 1, "spam https://a https://b https://c", want{Refuse, ReasonBlockedWord}, 0},
+		{"duplicate wins over hold", 1, "first!", want{Refuse, ReasonDuplicate}, 0},
 	}
 	if len(cases) < 30 {
 		t.Fatalf("%d cases: the rule table wants at least 30", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := rules.Check(context.Background(), Comment{UserID: tc.user, VideoID: 10, Content: tc.content})
+			v, err := rules.Check(context.Background(), Comment{UserID: tc.user, VideoID: 10, ParentID: tc.parent, Content: tc.content})
 			if err != nil {
 				t.Fatal(err)
 			}

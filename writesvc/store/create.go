@@ -15,7 +15,8 @@ type Post struct {
 	UserID   int64
 	ParentID int64 // 0 for a root comment
 	Content  string
-	Status   comment.Status // Pending (pre-moderation) or Approved (post-moderation)
+	Status   comment.Status // Pending (pre-moderation) or Approved (post-moderation), or Pending when held
+	Safety   Safety         // the content-safety verdict it was staged with (zero: allowed, nothing to say)
 
 	// IdempotencyKey, when not "", binds this post to the key: RequestHash
 	// identifies the request, and Response renders the response stored for
@@ -129,7 +130,7 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, id int64, p Post) (Creat
 		key, hash = p.IdempotencyKey, p.RequestHash[:]
 	}
 	res, err := tx.ExecContext(ctx, insertComment, c.ID, c.VideoID, c.UserID, c.ParentID, c.Content, string(c.Status),
-		key, hash, now, now, c.Version, c.UserID)
+		key, hash, now, now, c.Version, p.Safety.verdict(), p.Safety.Reason, p.Safety.Detail, c.UserID)
 	if err != nil {
 		if k := duplicateKey(err); k != "" {
 			return Created{}, &duplicateError{key: k, err: err}

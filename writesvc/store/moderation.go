@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/vidcomments/vidcomments/internal/comment"
 )
 
 // QueueQuery selects a page of the moderation queue.
@@ -17,7 +15,7 @@ type QueueQuery struct {
 }
 
 // Queue returns pending comments, oldest (lowest id) first.
-func (s *Store) Queue(ctx context.Context, q QueueQuery) ([]comment.Comment, error) {
+func (s *Store) Queue(ctx context.Context, q QueueQuery) ([]Queued, error) {
 	var rows *sql.Rows
 	var err error
 	if q.VideoID != 0 {
@@ -29,13 +27,13 @@ func (s *Store) Queue(ctx context.Context, q QueueQuery) ([]comment.Comment, err
 		return nil, fmt.Errorf("read queue: %w", err)
 	}
 	defer rows.Close()
-	out := []comment.Comment{}
+	out := []Queued{}
 	for rows.Next() {
-		c, err := scanComment(rows)
+		q, err := scanQueued(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read queue: %w", err)
 		}
-		out = append(out, c)
+		out = append(out, q)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read queue: %w", err)

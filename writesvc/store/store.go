@@ -43,10 +43,12 @@ import (
 // separate ban check (rows affected tells). Exported for the write
 // benchmark's bare loop, which runs the same transaction.
 // Arguments: id, video, user, parent, content, status, idempotency key,
-// request hash, created_at, updated_at, version, user.
+// request hash, created_at, updated_at, version, safety verdict, reason and
+// detail, user.
 const InsertComment = `INSERT INTO comments
-		(id, video_id, user_id, parent_id, content, status, idempotency_key, request_hash, created_at, updated_at, version)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL
+		(id, video_id, user_id, parent_id, content, status, idempotency_key, request_hash, created_at, updated_at, version,
+		safety_verdict, safety_reason, safety_detail)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL
 		WHERE NOT EXISTS (SELECT 1 FROM user_bans WHERE user_id = ? AND (expires_at IS NULL OR expires_at > NOW(6)))`
 
 const (
@@ -73,8 +75,9 @@ const (
 	selectIdempotent = `SELECT request_hash, status_code, body FROM idempotency_responses
 		WHERE user_id = ? AND idempotency_key = ?`
 
-	selectQueue        = `SELECT ` + commentColumns + ` FROM comments WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`
-	selectQueueByVideo = `SELECT ` + commentColumns + ` FROM comments
+	queueColumns       = commentColumns + `, safety_verdict, safety_reason, safety_detail`
+	selectQueue        = `SELECT ` + queueColumns + ` FROM comments WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`
+	selectQueueByVideo = `SELECT ` + queueColumns + ` FROM comments
 		WHERE video_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?`
 )
 
@@ -183,12 +186,14 @@ func duplicateKey(err error) string {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanComment(r scanner) (comment.Comment, error) {
+// scanComment reads a row of commentColumns, then extra columns into extra.
+func scanComment(r scanner, extra ...any) (comment.Comment, error) {
 	var c comment.Comment
 	var status string
 	var edited sql.NullTime
-	if err := r.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &edited,
-		&c.LikeCount, &c.ReplyCount, &c.Version); err != nil {
+	dest := []any{&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &edited,
+		&c.LikeCount, &c.ReplyCount, &c.Version}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return comment.Comment{}, err
 	}
 	if edited.Valid {
