@@ -133,6 +133,30 @@ func (e InternalErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for PostUnprocessableErrorErrorCode.
+const (
+	PostUnprocessableErrorErrorCodeParentNotApproved PostUnprocessableErrorErrorCode = "parent_not_approved"
+	PostUnprocessableErrorErrorCodeParentNotFound    PostUnprocessableErrorErrorCode = "parent_not_found"
+	PostUnprocessableErrorErrorCodeParentOtherVideo  PostUnprocessableErrorErrorCode = "parent_other_video"
+	PostUnprocessableErrorErrorCodeRefused           PostUnprocessableErrorErrorCode = "refused"
+)
+
+// Valid indicates whether the value is a known member of the PostUnprocessableErrorErrorCode enum.
+func (e PostUnprocessableErrorErrorCode) Valid() bool {
+	switch e {
+	case PostUnprocessableErrorErrorCodeParentNotApproved:
+		return true
+	case PostUnprocessableErrorErrorCodeParentNotFound:
+		return true
+	case PostUnprocessableErrorErrorCodeParentOtherVideo:
+		return true
+	case PostUnprocessableErrorErrorCodeRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PublicCommentStatus.
 const (
 	PublicCommentStatusPending PublicCommentStatus = "pending"
@@ -226,6 +250,60 @@ func (e ReadUnauthorizedErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for SafetyVerdictReason.
+const (
+	SafetyReasonBlockedPattern        SafetyVerdictReason = "blocked_pattern"
+	SafetyReasonBlockedWord           SafetyVerdictReason = "blocked_word"
+	SafetyReasonClassifier            SafetyVerdictReason = "classifier"
+	SafetyReasonClassifierUnavailable SafetyVerdictReason = "classifier_unavailable"
+	SafetyReasonDuplicate             SafetyVerdictReason = "duplicate"
+	SafetyReasonNone                  SafetyVerdictReason = ""
+	SafetyReasonRepeatedChars         SafetyVerdictReason = "repeated_chars"
+	SafetyReasonTooManyLinks          SafetyVerdictReason = "too_many_links"
+)
+
+// Valid indicates whether the value is a known member of the SafetyVerdictReason enum.
+func (e SafetyVerdictReason) Valid() bool {
+	switch e {
+	case SafetyReasonBlockedPattern:
+		return true
+	case SafetyReasonBlockedWord:
+		return true
+	case SafetyReasonClassifier:
+		return true
+	case SafetyReasonClassifierUnavailable:
+		return true
+	case SafetyReasonDuplicate:
+		return true
+	case SafetyReasonNone:
+		return true
+	case SafetyReasonRepeatedChars:
+		return true
+	case SafetyReasonTooManyLinks:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SafetyVerdictVerdict.
+const (
+	SafetyAllow SafetyVerdictVerdict = "allow"
+	SafetyHold  SafetyVerdictVerdict = "hold"
+)
+
+// Valid indicates whether the value is a known member of the SafetyVerdictVerdict enum.
+func (e SafetyVerdictVerdict) Valid() bool {
+	switch e {
+	case SafetyAllow:
+		return true
+	case SafetyHold:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Status.
 const (
 	StatusApproved Status = "approved"
@@ -309,28 +387,28 @@ func (e UnavailableErrorErrorCode) Valid() bool {
 
 // Defines values for UnprocessableErrorErrorCode.
 const (
-	CommentOtherVideo UnprocessableErrorErrorCode = "comment_other_video"
-	ParentNotApproved UnprocessableErrorErrorCode = "parent_not_approved"
-	ParentNotFound    UnprocessableErrorErrorCode = "parent_not_found"
-	ParentOtherVideo  UnprocessableErrorErrorCode = "parent_other_video"
-	PinNotApproved    UnprocessableErrorErrorCode = "pin_not_approved"
-	PinNotRoot        UnprocessableErrorErrorCode = "pin_not_root"
+	UnprocessableErrorErrorCodeCommentOtherVideo UnprocessableErrorErrorCode = "comment_other_video"
+	UnprocessableErrorErrorCodeParentNotApproved UnprocessableErrorErrorCode = "parent_not_approved"
+	UnprocessableErrorErrorCodeParentNotFound    UnprocessableErrorErrorCode = "parent_not_found"
+	UnprocessableErrorErrorCodeParentOtherVideo  UnprocessableErrorErrorCode = "parent_other_video"
+	UnprocessableErrorErrorCodePinNotApproved    UnprocessableErrorErrorCode = "pin_not_approved"
+	UnprocessableErrorErrorCodePinNotRoot        UnprocessableErrorErrorCode = "pin_not_root"
 )
 
 // Valid indicates whether the value is a known member of the UnprocessableErrorErrorCode enum.
 func (e UnprocessableErrorErrorCode) Valid() bool {
 	switch e {
-	case CommentOtherVideo:
+	case UnprocessableErrorErrorCodeCommentOtherVideo:
 		return true
-	case ParentNotApproved:
+	case UnprocessableErrorErrorCodeParentNotApproved:
 		return true
-	case ParentNotFound:
+	case UnprocessableErrorErrorCodeParentNotFound:
 		return true
-	case ParentOtherVideo:
+	case UnprocessableErrorErrorCodeParentOtherVideo:
 		return true
-	case PinNotApproved:
+	case UnprocessableErrorErrorCodePinNotApproved:
 		return true
-	case PinNotRoot:
+	case UnprocessableErrorErrorCodePinNotRoot:
 		return true
 	default:
 		return false
@@ -552,6 +630,9 @@ type BatchItem struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error,omitempty"`
 
 	// Id The id as listed.
@@ -609,6 +690,9 @@ type ConflictError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -651,6 +735,9 @@ type ErrorDetail struct {
 
 	// Message For humans; may change.
 	Message string `json:"message"`
+
+	// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+	Reason *string `json:"reason,omitempty"`
 }
 
 // ForbiddenError defines model for ForbiddenError.
@@ -660,6 +747,9 @@ type ForbiddenError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -678,6 +768,9 @@ type InternalError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -708,7 +801,10 @@ type ModeratedComment struct {
 	// ParentId "0" for a root comment, else the root comment's id.
 	ParentId   ParentID `json:"parent_id"`
 	ReplyCount int64    `json:"reply_count"`
-	Status     Status   `json:"status"`
+
+	// Safety In the moderation queue only: the content-safety verdict the comment was staged with.
+	Safety *SafetyVerdict `json:"safety,omitempty"`
+	Status Status         `json:"status"`
 
 	// UserId A positive int64 (1..9223372036854775807) as a decimal string, without sign or leading zero.
 	//
@@ -786,6 +882,22 @@ type PinState struct {
 	VideoId ID `json:"video_id"`
 }
 
+// PostUnprocessableError defines model for PostUnprocessableError.
+type PostUnprocessableError struct {
+	Error struct {
+		Code PostUnprocessableErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
+	} `json:"error"`
+}
+
+// PostUnprocessableErrorErrorCode defines model for PostUnprocessableError.Error.Code.
+type PostUnprocessableErrorErrorCode string
+
 // PublicComment defines model for PublicComment.
 type PublicComment struct {
 	Content   string    `json:"content"`
@@ -838,6 +950,9 @@ type RateLimitedError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -851,6 +966,9 @@ type ReadBadRequestError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -864,6 +982,9 @@ type ReadNotFoundError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -877,6 +998,9 @@ type ReadUnauthorizedError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -889,6 +1013,24 @@ type Reason = string
 // RequiredReason A Reason that is not empty after trimming: missing, null, empty or white space only is 400 `reason_required`.
 type RequiredReason = string
 
+// SafetyVerdict defines model for SafetyVerdict.
+type SafetyVerdict struct {
+	// Detail For the moderator: what matched, or the classifier's own words.
+	Detail string `json:"detail"`
+
+	// Reason The rule that decided; empty when none had anything to say. `classifier_unavailable`: the classifier timed out or failed and its configured fallback decided (fail-open: allow, fail-closed: hold).
+	Reason SafetyVerdictReason `json:"reason"`
+
+	// Verdict `hold`: stored pending for review whatever the moderation mode.
+	Verdict SafetyVerdictVerdict `json:"verdict"`
+}
+
+// SafetyVerdictReason The rule that decided; empty when none had anything to say. `classifier_unavailable`: the classifier timed out or failed and its configured fallback decided (fail-open: allow, fail-closed: hold).
+type SafetyVerdictReason string
+
+// SafetyVerdictVerdict `hold`: stored pending for review whatever the moderation mode.
+type SafetyVerdictVerdict string
+
 // Status defines model for Status.
 type Status string
 
@@ -899,6 +1041,9 @@ type TooLargeError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -912,6 +1057,9 @@ type UnauthorizedError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -925,6 +1073,9 @@ type UnavailableError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -938,6 +1089,9 @@ type UnprocessableError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -951,6 +1105,9 @@ type UnsupportedMediaTypeError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -964,6 +1121,9 @@ type WriteBadRequestError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -977,6 +1137,9 @@ type WriteNotFoundError struct {
 
 		// Message For humans; may change.
 		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -1041,6 +1204,9 @@ type Internal = InternalError
 
 // ModeratorDeleted defines model for ModeratorDeleted.
 type ModeratorDeleted = ModerationResult
+
+// PostUnprocessable Example: {"error":{"code":"refused","message":"the comment contains a word or phrase that is not allowed here","reason":"blocked_word"}}
+type PostUnprocessable = PostUnprocessableError
 
 // RateLimited defines model for RateLimited.
 type RateLimited = RateLimitedError
@@ -1556,7 +1722,7 @@ type ClientInterface interface {
 
 	// PostCommentWithBody Post a comment (or a reply) to a video
 	//
-	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1565,7 +1731,7 @@ type ClientInterface interface {
 
 	// PostComment Post a comment (or a reply) to a video
 	//
-	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2049,7 +2215,7 @@ func (c *Client) HeadVideoComments(ctx context.Context, videoId VideoID, params 
 
 // PostCommentWithBody Post a comment (or a reply) to a video
 //
-// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2068,7 +2234,7 @@ func (c *Client) PostCommentWithBody(ctx context.Context, videoId VideoID, param
 
 // PostComment Post a comment (or a reply) to a video
 //
-// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3546,7 +3712,7 @@ type ClientWithResponsesInterface interface {
 
 	// PostCommentWithBodyWithResponse Post a comment (or a reply) to a video
 	//
-	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3555,7 +3721,7 @@ type ClientWithResponsesInterface interface {
 
 	// PostCommentWithResponse Post a comment (or a reply) to a video
 	//
-	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+	// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5498,7 +5664,7 @@ type PostCommentResponse struct {
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
 	// JSON422 the response for an HTTP 422 `application/json` response
-	JSON422 *Unprocessable
+	JSON422 *PostUnprocessable
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5556,7 +5722,7 @@ func (r PostCommentResponse) GetJSON415() *UnsupportedMediaType {
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
-func (r PostCommentResponse) GetJSON422() *Unprocessable {
+func (r PostCommentResponse) GetJSON422() *PostUnprocessable {
 	return r.JSON422
 }
 
@@ -5992,7 +6158,7 @@ func (c *ClientWithResponses) HeadVideoCommentsWithResponse(ctx context.Context,
 
 // PostCommentWithBodyWithResponse Post a comment (or a reply) to a video
 //
-// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6007,7 +6173,7 @@ func (c *ClientWithResponses) PostCommentWithBodyWithResponse(ctx context.Contex
 
 // PostCommentWithResponse Post a comment (or a reply) to a video
 //
-// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`.
+// New comments are `pending` under pre-moderation (writesvc `-moderation pre`, the default) or `approved` under post-moderation. A reply names an approved `parent_id` of the same video (422 `parent_not_found`, `parent_not_approved`, `parent_other_video`); a reply to a reply is stored under its root. Rate-limited per user (429 `rate_limited`); a banned user is 403 `banned`. The content check (writesvc/safety) may refuse the post (422 `refused`, nothing stored, `reason` = `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`) or hold it for review: then it is stored `pending` also under post-moderation, and the moderation queue shows why.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7974,7 +8140,7 @@ func ParsePostCommentResponse(rsp *http.Response) (*PostCommentResponse, error) 
 		response.JSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest Unprocessable
+		var dest PostUnprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
