@@ -34,7 +34,8 @@ const benchConcurrency = 64
 // rounds. Around each loop it measures the CPU time of the stack's servers
 // (internal/cpustat): accepted comments per mariadbd CPU-second (and the
 // bare transaction's), per redis-server CPU-second (the rate limiter) and
-// per Kafka broker CPU-second (the relay publishing meanwhile) — the
+// per Kafka broker CPU-second (the relay publishing, measured until the
+// outbox is sent) — the
 // per-core figures of docs/capacity.md.
 func BenchmarkAcceptComments(b *testing.B) {
 	servers := map[string]cpustat.Process{}
@@ -134,7 +135,14 @@ func BenchmarkAcceptComments(b *testing.B) {
 		var lat []time.Duration
 		measure(func() { d, lat = runLoop(b, first, n, insert) }, bareMySQL)
 		insertTime, insertLat = insertTime+d, append(insertLat, lat...)
-		measure(func() { d, lat = runLoop(b, first, n, post) }, apiMySQL, apiRedis, apiKafka)
+		// Kafka's meter runs on until the relay has published every
+		// outbox row: the broker's CPU per event published.
+		measure(func() {
+			measure(func() { d, lat = runLoop(b, first, n, post) }, apiMySQL, apiRedis)
+			waitFor(b, time.Minute, "the relay publishes the outbox", func() bool {
+				return st.count(b, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL`) == 0
+			})
+		}, apiKafka)
 		apiTime, apiLat = apiTime+d, append(apiLat, lat...)
 	}
 	insertRate := float64(b.N) / insertTime.Seconds()
@@ -152,12 +160,12 @@ func BenchmarkAcceptComments(b *testing.B) {
 	b.ReportMetric(apiMySQL.PerCPUSecond(n), "accepted/mariadb-cpu-s")
 	b.ReportMetric(bareMySQL.PerCPUSecond(n), "inserts/mariadb-cpu-s")
 	b.ReportMetric(apiRedis.PerCPUSecond(n), "accepted/redis-cpu-s")
-	b.ReportMetric(apiKafka.PerCPUSecond(n), "accepted/kafka-cpu-s")
+	b.ReportMetric(apiKafka.PerCPUSecond(n), "published/kafka-cpu-s")
 	if b.N >= 1000 {
 		b.Logf("N=%d concurrency=%d: accepted %.0f/s (p50 %.2fms p99 %.2fms); bare transaction %.0f/s (p50 %.2fms p99 %.2fms); ratio %.2f",
 			b.N, benchConcurrency, apiRate, ms(percentile(apiLat, 50)), ms(percentile(apiLat, 99)),
 			insertRate, ms(percentile(insertLat, 50)), ms(percentile(insertLat, 99)), apiRate/insertRate)
-		b.Logf("per-core: accepted %.0f per mariadbd CPU-second (%.2f CPU-s, %s), bare transaction %.0f per mariadbd CPU-second (%.2f CPU-s); during the accepted loops redis-server %.2f CPU-s (%.0f comments per CPU-second: the rate limiter), Kafka broker %.2f CPU-s (%.0f comments per CPU-second: the relay publishing, not necessarily done)",
+		b.Logf("per-core: accepted %.0f per mariadbd CPU-second (%.2f CPU-s, %s), bare transaction %.0f per mariadbd CPU-second (%.2f CPU-s); during the accepted loops redis-server %.2f CPU-s (%.0f comments per CPU-second: the rate limiter), Kafka broker %.2f CPU-s (%.0f events published by the relay per CPU-second, until the outbox was sent)",
 			apiMySQL.PerCPUSecond(n), apiMySQL.Total().Seconds(), servers["mariadb"], bareMySQL.PerCPUSecond(n), bareMySQL.Total().Seconds(),
 			apiRedis.Total().Seconds(), apiRedis.PerCPUSecond(n), apiKafka.Total().Seconds(), apiKafka.PerCPUSecond(n))
 	}
