@@ -104,8 +104,8 @@ func (r *Rules) Check(ctx context.Context, c Comment) (Verdict, error) {
 		}
 	}
 	if r.cfg.MaxLinks > 0 {
-		if n := len(links.FindAllStringIndex(c.Content, r.cfg.MaxLinks+1)); n > r.cfg.MaxLinks {
-			return Verdict{Action: Hold, Reason: ReasonTooManyLinks, Detail: fmt.Sprintf("more than %d links", r.cfg.MaxLinks)}, nil
+		if n := len(links.FindAllStringIndex(c.Content, -1)); n > r.cfg.MaxLinks {
+			return Verdict{Action: Hold, Reason: ReasonTooManyLinks, Detail: fmt.Sprintf("%d links; the limit is %d", n, r.cfg.MaxLinks)}, nil
 		}
 	}
 	if r.cfg.MaxRepeat > 0 {

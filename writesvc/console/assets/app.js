@@ -61,6 +61,26 @@ function button(label, cls, onClick) {
   return b;
 }
 
+// safetyCell shows the content-safety verdict a comment was staged with:
+// "held · too_many_links" and what matched, or a dash when nothing objected.
+function safetyCell(tr, s) {
+  const td = cell(tr, "", "safety");
+  if (!s || (s.verdict === "allow" && !s.reason)) {
+    td.textContent = "—";
+    return;
+  }
+  const badge = document.createElement("span");
+  badge.className = "verdict " + (s.verdict === "hold" ? "hold" : "allow");
+  badge.textContent = (s.verdict === "hold" ? "held" : "allowed") + (s.reason ? " · " + s.reason : "");
+  td.appendChild(badge);
+  if (s.detail) {
+    const detail = document.createElement("div");
+    detail.className = "detail";
+    detail.textContent = s.detail;
+    td.appendChild(detail);
+  }
+}
+
 function render(comments) {
   const rows = $("rows");
   rows.replaceChildren();
@@ -77,6 +97,7 @@ function render(comments) {
     first.appendChild(pick);
     tr.appendChild(first);
     cell(tr, c.content, "content");
+    safetyCell(tr, c.safety);
     cell(tr, c.video_id);
     cell(tr, c.user_id);
     cell(tr, new Date(c.created_at).toLocaleString());
