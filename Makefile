@@ -4,7 +4,7 @@ GO    ?= go
 # Integration tests share two cores with four servers: keep them patient.
 TEST_FLAGS ?= -count=1 -timeout 25m
 
-.PHONY: help stack-up stack-down stack-status up down status demo test test-unit chaos cluster-up cluster-down test-cluster bench-ring bench-onetruth lint fuzz fuzz-1m bench bench-quick bench-hot bench-read bench-write bench-syncer
+.PHONY: help stack-up stack-down stack-status up down status demo test test-unit chaos cluster-up cluster-down test-cluster bench-ring bench-onetruth lint fuzz fuzz-1m bench bench-quick bench-hot bench-read bench-write bench-syncer bench-capacity
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -97,3 +97,13 @@ bench-quick: stack-up ## the same suite on a small data set (≤ 2 min)
 
 bench-hot: stack-up ## sort=hot on one 1,000,000-comment video with Zipf likes: warm page throughput, cold backfill p99 (report in bench/out/)
 	set -a && . .stack/env && set +a && $(GO) run ./bench hot -profile default
+
+CAPACITY_OUT := bench/out/$(shell date -u +%Y%m%dT%H%M%SZ)-capacity
+bench-capacity: cluster-up ## every figure of docs/capacity.md: per-core figures of readsvc, Redis, Cassandra, Kafka, MariaDB; 1 vs 3 readsvc behind HAProxy; the sizing tables (in bench/out/*-capacity/)
+	mkdir -p $(CAPACITY_OUT)
+	set -o pipefail && set -a && . .stack/env && set +a && { date -u && \
+	  $(GO) test ./readsvc/api -run '^$$' -bench 'TierPerCore|HotPageWrk' -benchtime 1x -v && \
+	  $(GO) test ./writesvc -run '^$$' -bench AcceptComments -benchtime 5000x -v && \
+	  $(GO) test ./syncer/consumer -run '^$$' -bench 'SyncerVersusBareLoop/new' -benchtime 1x -v; } 2>&1 | tee $(CAPACITY_OUT)/bench.log
+	set -a && . .stack/env && . .stack/cluster.env && set +a && $(GO) run ./bench ring -profile quick -out $(CAPACITY_OUT)/ring
+	set -o pipefail && $(GO) run ./bench capacity -log $(CAPACITY_OUT)/bench.log -ring $(CAPACITY_OUT)/ring | tee $(CAPACITY_OUT)/capacity.md

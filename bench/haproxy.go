@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vidcomments/vidcomments/bench/report"
+	"github.com/vidcomments/vidcomments/internal/cpustat"
 	"github.com/vidcomments/vidcomments/internal/wrk"
 )
 
@@ -29,11 +31,24 @@ type lbFigures struct {
 // handler (the generator's ceiling in this run), one readsvc directly, the
 // same readsvc behind HAProxy (what the proxy hop costs), and the ring's
 // instances behind HAProxy (round-robin) — the cluster topology's front
-// door. Modes take turns for three rounds; medians are kept.
+// door. Modes take turns for three rounds; medians are kept. Around each
+// wrk run it measures the CPU time of the readsvc processes and of HAProxy
+// (internal/cpustat): pages per readsvc CPU-second directly and behind the
+// ring (what the ring's peer hops cost per page) and requests per HAProxy
+// CPU-second (what the front door costs), the per-core figures
+// docs/capacity.md checks its sizing with.
 //
 // HAProxy is Debian's (scripts/stack install puts it there), run in the
 // foreground with a configuration written into logDir.
-func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, single string, ring []string, path string) (lbFigures, error) {
+func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir string, singleProc *proc, ringProcs []*proc, path string) (lbFigures, error) {
+	single := singleProc.Addr
+	ring := make([]string, len(ringProcs))
+	ringCPU := make([]cpustat.Process, len(ringProcs))
+	for i, r := range ringProcs {
+		ring[i] = r.Addr
+		ringCPU[i] = cpustat.Process{Name: r.Name, PID: r.cmd.Process.Pid}
+	}
+	singleCPU := cpustat.Process{Name: singleProc.Name, PID: singleProc.cmd.Process.Pid}
 	if err := wrk.Installed(); err != nil {
 		return lbFigures{}, err
 	}
@@ -48,11 +63,12 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, sing
 	if err != nil {
 		return lbFigures{}, err
 	}
-	stop, err := startHAProxy(ctx, logDir, map[string][]string{oneFront: {single}, ringFront: ring})
+	haproxyPID, stop, err := startHAProxy(ctx, logDir, map[string][]string{oneFront: {single}, ringFront: ring})
 	if err != nil {
 		return lbFigures{}, err
 	}
 	defer stop()
+	haproxyCPU := cpustat.Process{Name: "haproxy", PID: haproxyPID}
 	null := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header()["Content-Length"] = []string{"0"}
 	}))
@@ -69,13 +85,25 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, sing
 		conns  = 64
 		each   = 4 * time.Second
 	)
+	// The CPU meters of each mode: the readsvc processes that served it,
+	// and HAProxy when it was in front.
+	readsvcs := []*cpustat.Meter{cpustat.NewMeter(), cpustat.NewMeter(singleCPU), cpustat.NewMeter(singleCPU), cpustat.NewMeter(ringCPU...)}
+	proxies := []*cpustat.Meter{cpustat.NewMeter(), cpustat.NewMeter(), cpustat.NewMeter(haproxyCPU), cpustat.NewMeter(haproxyCPU)}
+	served := make([]float64, len(modes))
 	runs := make([][]float64, len(modes))
 	for round := range rounds {
 		for i, m := range modes {
+			if err := errors.Join(readsvcs[i].Start(), proxies[i].Start()); err != nil {
+				return lbFigures{}, err
+			}
 			r, err := wrk.Run(ctx, m.url, conns, each)
 			if err != nil {
 				return lbFigures{}, fmt.Errorf("%s: %w", m.name, err)
 			}
+			if err := errors.Join(readsvcs[i].Stop(), proxies[i].Stop()); err != nil {
+				return lbFigures{}, err
+			}
+			served[i] += r.RPS * each.Seconds()
 			logger.Info("haproxy", "mode", m.name, "round", round, "rps", fmt.Sprintf("%.0f", r.RPS), "p99", r.P99)
 			runs[i] = append(runs[i], r.RPS)
 		}
@@ -86,6 +114,17 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, sing
 		med[i] = median(slices.Clone(runs[i]))
 		out.Figures = append(out.Figures, report.NamedFigure{Name: "hot page through wrk (median of 3), " + m.name, Value: med[i], Unit: "req/s"})
 	}
+	for i := 1; i < len(modes); i++ {
+		m := modes[i]
+		out.Figures = append(out.Figures, report.NamedFigure{Name: "pages per readsvc CPU-second (all instances serving), " + m.name, Value: readsvcs[i].PerCPUSecond(served[i]), Unit: "pages/CPU-s"})
+		if i >= 2 {
+			out.Figures = append(out.Figures, report.NamedFigure{Name: "requests per HAProxy CPU-second, " + m.name, Value: proxies[i].PerCPUSecond(served[i]), Unit: "req/CPU-s"})
+		}
+	}
+	logger.Info("haproxy per-core", "direct pages/readsvc-cpu-s", fmt.Sprintf("%.0f", readsvcs[1].PerCPUSecond(served[1])),
+		"ring pages/readsvc-cpu-s", fmt.Sprintf("%.0f", readsvcs[3].PerCPUSecond(served[3])),
+		"haproxy→1 req/haproxy-cpu-s", fmt.Sprintf("%.0f", proxies[2].PerCPUSecond(served[2])),
+		"haproxy→ring req/haproxy-cpu-s", fmt.Sprintf("%.0f", proxies[3].PerCPUSecond(served[3])))
 	bound := func(i int) string {
 		if med[i] >= 0.9*med[0] {
 			return " GENERATOR-BOUND: within 10% of the null handler, not a figure."
@@ -106,7 +145,7 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir, sing
 // startHAProxy runs HAProxy in the foreground with one frontend per entry
 // of fronts (listen address → server addresses) and waits until every
 // frontend accepts connections. stop ends it.
-func startHAProxy(ctx context.Context, logDir string, fronts map[string][]string) (stop func(), err error) {
+func startHAProxy(ctx context.Context, logDir string, fronts map[string][]string) (pid int, stop func(), err error) {
 	var cfg strings.Builder
 	cfg.WriteString(`# written by go run ./bench ring
 global
@@ -130,20 +169,20 @@ defaults
 	}
 	file := filepath.Join(logDir, "haproxy.cfg")
 	if err := os.WriteFile(file, []byte(cfg.String()), 0o644); err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if out, err := exec.CommandContext(ctx, "haproxy", "-c", "-q", "-f", file).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("haproxy -c -f %s: %v\n%s", file, err, out)
+		return 0, nil, fmt.Errorf("haproxy -c -f %s: %v\n%s", file, err, out)
 	}
 	logf, err := os.Create(filepath.Join(logDir, "haproxy.log"))
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	cmd := exec.Command("haproxy", "-db", "-f", file)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("start haproxy: %w", err)
+		return 0, nil, fmt.Errorf("start haproxy: %w", err)
 	}
 	stop = func() {
 		_ = cmd.Process.Kill()
@@ -160,12 +199,12 @@ defaults
 			}
 			if time.Now().After(deadline) {
 				stop()
-				return nil, fmt.Errorf("haproxy does not listen on %s after 10 s (log: %s)", front, logf.Name())
+				return 0, nil, fmt.Errorf("haproxy does not listen on %s after 10 s (log: %s)", front, logf.Name())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return stop, nil
+	return cmd.Process.Pid, stop, nil
 }
 
 // haproxyVersion is the first line of haproxy -v, for the report.

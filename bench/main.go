@@ -35,6 +35,8 @@ commands:
             backfills per 1,000 cold requests (run it with .stack/cluster.env for the Redis Cluster)
   hot       one video with the profile's comments (1M in default) and Zipf likes: sort=hot
             page throughput (warm) and hot-window backfill p99 (cold) (make bench-hot)
+  capacity  docs/capacity.md's tables from the per-core benchmarks' output (make bench-capacity):
+            -log FILE (go test -bench output), -ring DIR (a ring report), -reads, -comments, -cores, -util
   static    (internal) the static-handler baseline process
 
 flags: -profile quick|default|large, -out DIR (default bench/out/<time>)`
@@ -53,6 +55,8 @@ func main() {
 		return
 	}
 	switch cmd {
+	case "capacity":
+		os.Exit(runCapacity(args, os.Stdout))
 	case "inspect", "chaos":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := 0

@@ -136,11 +136,7 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 
 	// The front door: the ring behind HAProxy against one readsvc, with
 	// wrk (whose ceiling is measured in the same runs).
-	ringAddrs := make([]string, len(ring))
-	for i, r := range ring {
-		ringAddrs[i] = r.Addr
-	}
-	lb, err := measureBehindHAProxy(ctx, logger, filepath.Join(outDir, "logs"), one.Addr, ringAddrs, firstPage(d.video(0)))
+	lb, err := measureBehindHAProxy(ctx, logger, filepath.Join(outDir, "logs"), one, ring, firstPage(d.video(0)))
 	if err != nil {
 		return fmt.Errorf("haproxy: %w", err)
 	}
