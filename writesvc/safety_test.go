@@ -3,9 +3,9 @@ package main
 // Content safety at write time (issue #18, writesvc/safety) through the
 // whole post path against the real servers: a refused post is a 422 with
 // its reason and leaves no row; a held one is stored pending, also under
-// post-moderation, and the queue shows why; an allowed one is as before. A
-// classifier that hangs costs a post its timeout, then the configured
-// fallback.
+// post-moderation, and the queue shows why; an allowed one is as before;
+// an edit is checked too but never held. A classifier that hangs costs a
+// post its timeout, then the configured fallback.
 
 import (
 	"fmt"
@@ -115,18 +115,36 @@ func TestContentSafety(t *testing.T) {
 	acceptedStatus(t, in.post(t, user+1, video, content("forbiddenly good video")))
 	acceptedStatus(t, in.post(t, user, video+1, content("forbiddenly good video")))
 
+	// An edit is checked too, but never held: content the rules would hold
+	// or refuse is a 422 and the row keeps its content.
+	edit := func(content string) response {
+		return in.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/comments/%d", okID), token: token(t, user, "user"),
+			body: map[string]string{"content": content}})
+	}
+	for content, reason := range map[string]string{"now forbidden": "blocked_word", "www.a.example www.b.example www.c.example": "too_many_links"} {
+		if r := edit(content); r.code != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"reason":"`+reason+`"`) {
+			t.Errorf("edit to %q: %s, want 422 refused/%s", content, r, reason)
+		}
+	}
+	if c, _ := st.row(t, okID); c.Content != "forbiddenly good video" || c.Status != comment.Approved {
+		t.Errorf("after refused edits the row is %+v", c)
+	}
+	if r := edit("a better comment"); r.code != http.StatusOK {
+		t.Errorf("an allowed edit: %s", r)
+	}
+
 	// Approving a held comment works as for any pending one.
 	if r := in.moderate(t, linksID, "approve", nil); r.code != http.StatusOK {
 		t.Errorf("approve a held comment: %s", r)
 	}
 
 	for labels, want := range map[string]float64{
-		`{reason="blocked_word",verdict="refuse"}`:    2,
+		`{reason="blocked_word",verdict="refuse"}`:    3,
 		`{reason="blocked_pattern",verdict="refuse"}`: 1,
 		`{reason="duplicate",verdict="refuse"}`:       1,
-		`{reason="too_many_links",verdict="hold"}`:    1,
+		`{reason="too_many_links",verdict="hold"}`:    2,
 		`{reason="repeated_chars",verdict="hold"}`:    1,
-		`{reason="none",verdict="allow"}`:             3,
+		`{reason="none",verdict="allow"}`:             4,
 	} {
 		if got, _ := in.metric(t, "writesvc_safety_verdicts_total"+labels); got != want {
 			t.Errorf("writesvc_safety_verdicts_total%s = %v, want %v", labels, got, want)

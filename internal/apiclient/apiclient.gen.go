@@ -250,6 +250,21 @@ func (e ReadUnauthorizedErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for RefusedErrorErrorCode.
+const (
+	RefusedErrorErrorCodeRefused RefusedErrorErrorCode = "refused"
+)
+
+// Valid indicates whether the value is a known member of the RefusedErrorErrorCode enum.
+func (e RefusedErrorErrorCode) Valid() bool {
+	switch e {
+	case RefusedErrorErrorCodeRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SafetyVerdictReason.
 const (
 	SafetyReasonBlockedPattern        SafetyVerdictReason = "blocked_pattern"
@@ -631,7 +646,7 @@ type BatchItem struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error,omitempty"`
 
@@ -691,7 +706,7 @@ type ConflictError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -736,7 +751,7 @@ type ErrorDetail struct {
 	// Message For humans; may change.
 	Message string `json:"message"`
 
-	// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+	// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 	Reason *string `json:"reason,omitempty"`
 }
 
@@ -748,7 +763,7 @@ type ForbiddenError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -769,7 +784,7 @@ type InternalError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -890,7 +905,7 @@ type PostUnprocessableError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -951,7 +966,7 @@ type RateLimitedError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -967,7 +982,7 @@ type ReadBadRequestError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -983,7 +998,7 @@ type ReadNotFoundError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -999,7 +1014,7 @@ type ReadUnauthorizedError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1009,6 +1024,22 @@ type ReadUnauthorizedErrorErrorCode string
 
 // Reason One line: no control character at all, newline included (400 `invalid_reason`); at most 512 characters as sent and after NFC. Stored NFC-normalised and trimmed; may be empty; null or absent: no reason.
 type Reason = string
+
+// RefusedError defines model for RefusedError.
+type RefusedError struct {
+	Error struct {
+		Code RefusedErrorErrorCode `json:"code"`
+
+		// Message For humans; may change.
+		Message string `json:"message"`
+
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
+		Reason *string `json:"reason,omitempty"`
+	} `json:"error"`
+}
+
+// RefusedErrorErrorCode defines model for RefusedError.Error.Code.
+type RefusedErrorErrorCode string
 
 // RequiredReason A Reason that is not empty after trimming: missing, null, empty or white space only is 400 `reason_required`.
 type RequiredReason = string
@@ -1042,7 +1073,7 @@ type TooLargeError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1058,7 +1089,7 @@ type UnauthorizedError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1074,7 +1105,7 @@ type UnavailableError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1090,7 +1121,7 @@ type UnprocessableError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1106,7 +1137,7 @@ type UnsupportedMediaTypeError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1122,7 +1153,7 @@ type WriteBadRequestError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1138,7 +1169,7 @@ type WriteNotFoundError struct {
 		// Message For humans; may change.
 		Message string `json:"message"`
 
-		// Reason Only with `refused` (422 of a post): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`.
+		// Reason Only with `refused` (422 of a post or an edit): the content-safety rule that refused it — `blocked_word`, `blocked_pattern`, `duplicate` or `classifier`; for an edit also `too_many_links` or `repeated_chars`.
 		Reason *string `json:"reason,omitempty"`
 	} `json:"error"`
 }
@@ -1222,6 +1253,9 @@ type ReadUnauthorized = ReadUnauthorizedError
 
 // ReadUnavailable defines model for ReadUnavailable.
 type ReadUnavailable = UnavailableError
+
+// Refused defines model for Refused.
+type Refused = RefusedError
 
 // Rejected defines model for Rejected.
 type Rejected = ModerationResult
@@ -1545,7 +1579,7 @@ type ClientInterface interface {
 
 	// EditCommentWithBody Edit a comment's content (its author, within the edit window)
 	//
-	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1554,7 +1588,7 @@ type ClientInterface interface {
 
 	// EditComment Edit a comment's content (its author, within the edit window)
 	//
-	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1788,7 +1822,7 @@ func (c *Client) HeadComment(ctx context.Context, id CommentID, params *HeadComm
 
 // EditCommentWithBody Edit a comment's content (its author, within the edit window)
 //
-// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1807,7 +1841,7 @@ func (c *Client) EditCommentWithBody(ctx context.Context, id CommentID, contentT
 
 // EditComment Edit a comment's content (its author, within the edit window)
 //
-// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3517,7 +3551,7 @@ type ClientWithResponsesInterface interface {
 
 	// EditCommentWithBodyWithResponse Edit a comment's content (its author, within the edit window)
 	//
-	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3526,7 +3560,7 @@ type ClientWithResponsesInterface interface {
 
 	// EditCommentWithResponse Edit a comment's content (its author, within the edit window)
 	//
-	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+	// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4011,6 +4045,8 @@ type EditCommentResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Refused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4063,6 +4099,11 @@ func (r EditCommentResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r EditCommentResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r EditCommentResponse) GetJSON422() *Refused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5813,7 +5854,7 @@ func (c *ClientWithResponses) HeadCommentWithResponse(ctx context.Context, id Co
 
 // EditCommentWithBodyWithResponse Edit a comment's content (its author, within the edit window)
 //
-// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5828,7 +5869,7 @@ func (c *ClientWithResponses) EditCommentWithBodyWithResponse(ctx context.Contex
 
 // EditCommentWithResponse Edit a comment's content (its author, within the edit window)
 //
-// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`.
+// Validated like a post and rate-limited like one. Bumps the version, sets `edited_at`, writes an `edited` event; the status is unchanged. The same content again is a no-op (`changed: false`). Another user: 403 `not_author`; after `-edit-window` (default 5 minutes after `created_at`): 409 `edit_window_closed`; a rejected or deleted comment: 409 `not_editable`. The new content passes the post's content check (but for the duplicate rule) and is never held: what would refuse or hold a post is 422 `refused` with its `reason` (`too_many_links`, `repeated_chars` and `classifier` among them), a classifier outage failing closed is a 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6524,6 +6565,13 @@ func ParseEditCommentResponse(rsp *http.Response) (*EditCommentResponse, error) 
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Refused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited

@@ -64,9 +64,9 @@ type EditResult struct {
 }
 
 // editComment serves PATCH /v1/comments/{id}: the author replaces the
-// content within the edit window (validated as a post, rate-limited as a
-// post). Another user is 403 not_author; after the window 409
-// edit_window_closed.
+// content within the edit window (validated as a post, rate-limited and
+// content-checked as a post, but never held: see checkEdit). Another user
+// is 403 not_author; after the window 409 edit_window_closed.
 func (a *API) editComment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
 	id, ok := pathID(w, chi.URLParam(r, "id"), "comment")
@@ -83,7 +83,7 @@ func (a *API) editComment(w http.ResponseWriter, r *http.Request) {
 		verr.write(w)
 		return
 	}
-	if !a.allowPost(w, r, p.UserID) {
+	if !a.allowPost(w, r, p.UserID) || !a.checkEdit(w, r, p.UserID, id, content) {
 		return
 	}
 	res, err := a.store.Edit(r.Context(), store.Edit{CommentID: id, UserID: p.UserID, Content: content, Window: a.cfg.EditWindow})

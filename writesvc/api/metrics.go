@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		likes: f.CounterVec("writesvc_likes_total", "Like (PUT) and unlike (DELETE) requests by action and result: changed (a like event written) or unchanged.",
 			"action", "result"),
 		edits: f.Counter("writesvc_edits_total", "Comment edits committed (each with an edited event)."),
-		safety: f.CounterVec("writesvc_safety_verdicts_total", "Content-safety verdicts of posts by verdict (allow, hold, refuse) and reason code (none when no rule objected).",
+		safety: f.CounterVec("writesvc_safety_verdicts_total", "Content-safety verdicts of posts and edits by verdict (allow, hold, refuse) and reason code (none when no rule objected).",
 			"verdict", "reason"),
 	}
 	if err := f.Err(); err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
@@ -40,6 +41,9 @@ var refusals = map[string]string{
 	safety.ReasonBlockedPattern: "the comment contains text that is not allowed here",
 	safety.ReasonDuplicate:      "you posted this same comment on this video a moment ago",
 	safety.ReasonClassifier:     "the content check refused this comment",
+	// an edit that would be held
+	safety.ReasonTooManyLinks:  "the comment has too many links for an edit; post it anew to have it reviewed",
+	safety.ReasonRepeatedChars: "the comment repeats one character too often for an edit; post it anew to have it reviewed",
 }
 
 // checkSafety asks the content-safety checker about a post and counts its
@@ -61,7 +65,27 @@ func (a *API) checkSafety(w http.ResponseWriter, r *http.Request, c safety.Comme
 	return v, true
 }
 
-// refuse answers a refused post: 422 refused with the reason code.
+// checkEdit runs the content check on an edit's new content. An edit
+// cannot be held for review (the comment keeps its status while its
+// content changes), so a hold refuses it as a refusal does — except a
+// classifier outage failing closed, which is a 503 to retry: an outage
+// never refuses. ok is false when it has answered.
+func (a *API) checkEdit(w http.ResponseWriter, r *http.Request, userID, commentID int64, content string) bool {
+	v, ok := a.checkSafety(w, r, safety.Comment{UserID: userID, CommentID: commentID, Content: content})
+	switch {
+	case !ok:
+		return false
+	case v.Action == safety.Allow:
+		return true
+	case v.Action == safety.Hold && v.Reason == safety.ReasonClassifierUnavailable:
+		a.unavailable(w, r, "the content check", errors.New(v.Detail))
+		return false
+	}
+	refuse(w, v)
+	return false
+}
+
+// refuse answers a refused post or edit: 422 refused with the reason code.
 func refuse(w http.ResponseWriter, v safety.Verdict) {
 	msg, known := refusals[v.Reason]
 	if !known {

@@ -130,3 +130,56 @@ func TestPostWithoutSafety(t *testing.T) {
 		t.Errorf("%d %s, stored %+v", rec.Code, rec.Body, st.posts)
 	}
 }
+
+// editStore records edits.
+type editStore struct {
+	fuzzStore
+	edits []store.Edit
+}
+
+func (s *editStore) Edit(_ context.Context, e store.Edit) (store.Changed, error) {
+	s.edits = append(s.edits, e)
+	return store.Changed{Comment: comment.Comment{ID: e.CommentID, Status: comment.Approved}, Changed: true}, nil
+}
+
+// An edit is checked like a post but never held: a hold refuses it (422),
+// and a classifier outage failing closed is a 503 to retry, not a refusal.
+func TestEditActsOnTheVerdict(t *testing.T) {
+	cases := []struct {
+		name   string
+		v      safety.Verdict
+		code   int
+		reason string
+	}{
+		{"allow", safety.Allowed, http.StatusOK, ""},
+		{"allow failing open", safety.Verdict{Action: safety.Allow, Reason: safety.ReasonClassifierUnavailable}, http.StatusOK, ""},
+		{"refuse", safety.Verdict{Action: safety.Refuse, Reason: safety.ReasonBlockedWord}, http.StatusUnprocessableEntity, "blocked_word"},
+		{"hold refuses an edit", safety.Verdict{Action: safety.Hold, Reason: safety.ReasonTooManyLinks}, http.StatusUnprocessableEntity, "too_many_links"},
+		{"classifier outage failing closed", safety.Verdict{Action: safety.Hold, Reason: safety.ReasonClassifierUnavailable, Detail: "timeout"}, http.StatusServiceUnavailable, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &editStore{}
+			check := &fixedSafety{v: tc.v}
+			cfg := fuzzConfig
+			cfg.Safety = check
+			r := httptest.NewRequest("PATCH", "/v1/comments/9", strings.NewReader(`{"content":"new words"}`))
+			r.Header.Set("Authorization", "Bearer user")
+			r.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			newTestAPI(t, cfg, st).Handler().ServeHTTP(rec, r)
+			if rec.Code != tc.code {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tc.code)
+			}
+			if len(check.asked) != 1 || check.asked[0] != (safety.Comment{UserID: 42, CommentID: 9, Content: "new words"}) {
+				t.Errorf("the check was asked %+v", check.asked)
+			}
+			if edited := len(st.edits) == 1; edited != (tc.code == http.StatusOK) {
+				t.Errorf("edits stored: %+v", st.edits)
+			}
+			if tc.reason != "" && !strings.Contains(rec.Body.String(), `"reason":"`+tc.reason+`"`) {
+				t.Errorf("body %s, want reason %s", rec.Body, tc.reason)
+			}
+		})
+	}
+}

@@ -27,11 +27,13 @@ type ClassifierConfig struct {
 }
 
 // ClassifierRequest is the JSON the classifier is sent. Ids are strings,
-// as in every vidcomments API.
+// as in every vidcomments API. A post names its video, an edit the comment
+// it changes.
 type ClassifierRequest struct {
-	Content string `json:"content"`
-	UserID  string `json:"user_id"`
-	VideoID string `json:"video_id"`
+	Content   string `json:"content"`
+	UserID    string `json:"user_id"`
+	VideoID   string `json:"video_id,omitempty"`
+	CommentID string `json:"comment_id,omitempty"`
 }
 
 // ClassifierResponse is the JSON the classifier answers with (2xx).
@@ -98,7 +100,7 @@ func (c *Classifier) ask(parent context.Context, cm Comment) (Verdict, error) {
 	ctx, cancel := context.WithTimeoutCause(parent, c.cfg.Timeout, errTimeout)
 	defer cancel()
 	body, _ := json.Marshal(ClassifierRequest{
-		Content: cm.Content, UserID: strconv.FormatInt(cm.UserID, 10), VideoID: strconv.FormatInt(cm.VideoID, 10),
+		Content: cm.Content, UserID: strconv.FormatInt(cm.UserID, 10), VideoID: optionalID(cm.VideoID), CommentID: optionalID(cm.CommentID),
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
@@ -127,6 +129,13 @@ func (c *Classifier) ask(parent context.Context, cm Comment) (Verdict, error) {
 		return Verdict{}, fmt.Errorf("classifier answer: %w", err)
 	}
 	return Verdict{Action: action, Reason: ReasonClassifier, Detail: clip(printable(out.Reason), MaxDetail)}, nil
+}
+
+func optionalID(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 // classifierErr names a timeout as one.

@@ -76,6 +76,7 @@ func TestClassifierVerdicts(t *testing.T) {
 			http.Error(w, "bad request", 400)
 			return
 		}
+		got = ClassifierRequest{}
 		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
@@ -116,8 +117,14 @@ func TestClassifierVerdicts(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", tc.content, v, tc.want)
 		}
 	}
-	if got.UserID != "7" || got.VideoID != "9" {
+	if got != (ClassifierRequest{Content: "unknown verdict", UserID: "7", VideoID: "9"}) {
 		t.Errorf("the classifier was sent %+v", got)
+	}
+	if _, err := c.Check(context.Background(), Comment{UserID: 7, CommentID: 11, Content: "an edit"}); err != nil {
+		t.Fatal(err)
+	}
+	if got != (ClassifierRequest{Content: "an edit", UserID: "7", CommentID: "11"}) {
+		t.Errorf("an edit: the classifier was sent %+v", got)
 	}
 }
 

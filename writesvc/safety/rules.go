@@ -93,7 +93,7 @@ func (r *Rules) Check(ctx context.Context, c Comment) (Verdict, error) {
 			return Verdict{Action: Refuse, Reason: ReasonBlockedPattern, Detail: clip(re.String(), MaxDetail)}, nil
 		}
 	}
-	if r.cfg.DuplicateWindow > 0 {
+	if r.cfg.DuplicateWindow > 0 && c.CommentID == 0 { // an edit's content is no repeat post
 		dup, err := r.recent.PostedSince(ctx, c.UserID, c.VideoID, c.ParentID, c.Content, r.now().Add(-r.cfg.DuplicateWindow))
 		if err != nil {
 			return Verdict{}, fmt.Errorf("safety duplicate check: %w", err)

@@ -137,6 +137,22 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// An edit keeps its own content: the duplicate rule does not ask about it;
+// every other rule applies.
+func TestRulesOnAnEdit(t *testing.T) {
+	recent := &recentPosts{posts: []post{{user: 1, video: 10, content: "same", at: now}}}
+	rules := testRules(t, RulesConfig{BlockedWords: []string{"spam"}, MaxLinks: 1, DuplicateWindow: time.Hour}, recent)
+	for content, want := range map[string]string{"same": "", "spam": ReasonBlockedWord, "www.a www.b": ReasonTooManyLinks} {
+		v, err := rules.Check(context.Background(), Comment{UserID: 1, CommentID: 99, Content: content})
+		if err != nil || v.Reason != want {
+			t.Errorf("edit to %q: %+v, %v; want reason %q", content, v, err, want)
+		}
+	}
+	if recent.asked != 0 {
+		t.Errorf("the duplicate rule was asked %d times about edits", recent.asked)
+	}
+}
+
 func TestRulesDefaults(t *testing.T) {
 	recent := &recentPosts{}
 	rules := testRules(t, RulesConfig{MaxLinks: DefaultMaxLinks, MaxRepeat: DefaultMaxRepeat, DuplicateWindow: DefaultDuplicateWindow}, recent)

@@ -65,13 +65,14 @@ const MaxDetail = 255
 // Allowed is the verdict of a comment nothing objects to.
 var Allowed = Verdict{Action: Allow}
 
-// Comment is what a checker sees of a post: its content already validated
-// and NFC-normalised (writesvc/validate).
+// Comment is what a checker sees of a post, or of an edit: its content
+// already validated and NFC-normalised (writesvc/validate).
 type Comment struct {
-	UserID   int64
-	VideoID  int64
-	ParentID int64
-	Content  string
+	UserID    int64
+	VideoID   int64 // 0 for an edit (the API does not read the row before the edit)
+	ParentID  int64
+	CommentID int64 // the comment an edit changes; 0 for a new post
+	Content   string
 }
 
 // Checker decides about one comment. An error means the decision could not
