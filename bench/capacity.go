@@ -201,7 +201,8 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 	kafkaCores := s.Comments*s.RF/kafkaRelay + s.Comments/kafkaConsumed
 	fmt.Fprintf(w, "| Kafka (RF=%.0f) | %s/s in, %s/s out | %s in, %s out | %.1f | %s | produce cost × RF (followers fetch and write the same bytes); consumed once |\n",
 		s.RF, num(s.Comments), num(s.Comments), num(kafkaRelay), num(kafkaConsumed), kafkaCores, nodes(kafkaCores, node, rf))
-	primary := size("MariaDB primary", s.Comments, mysql, "one writer: a single node must carry it")
+	primary := s.Comments / mysql
+	fmt.Fprintf(w, "| MariaDB primary | %s/s | %s | %.1f | 1 | one writer: a single node must carry it (%.0f%% of %.0f cores) |\n", num(s.Comments), num(mysql), primary, 100*primary/s.Cores, s.Cores)
 
 	// What saturates first: the resources that cannot be split — the hot
 	// video's Redis shard (one thread) and the MySQL primary (one node).
