@@ -35,8 +35,7 @@ const benchConcurrency = 64
 // (internal/cpustat): accepted comments per mariadbd CPU-second (and the
 // bare transaction's), per redis-server CPU-second (the rate limiter) and
 // per Kafka broker CPU-second (the relay publishing, measured until the
-// outbox is sent) — the
-// per-core figures of docs/capacity.md.
+// outbox is sent) — the per-core figures of docs/capacity.md.
 func BenchmarkAcceptComments(b *testing.B) {
 	servers := map[string]cpustat.Process{}
 	for _, name := range []string{"mariadb", "redis", "kafka"} {
