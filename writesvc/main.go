@@ -111,6 +111,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*
 	if err != nil {
 		return nil, app.Abort(err)
 	}
+	app.OnClose("content check", checker.Close)
 	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout,
 		EditWindow: cfg.EditWindow, Safety: checker}, st, limiter, relay, verifier, logger, reg)
 	if err != nil {

@@ -8,7 +8,9 @@ package main
 // post its timeout, then the configured fallback.
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/httpapi"
 	"github.com/vidcomments/vidcomments/writesvc/api"
+	"github.com/vidcomments/vidcomments/writesvc/safety"
 )
 
 // queueOf returns video's moderation queue.
@@ -214,5 +217,51 @@ func TestSafetyClassifierHangs(t *testing.T) {
 				t.Errorf("writesvc_safety_verdicts_total%s = %v, want 1", labels, got)
 			}
 		})
+	}
+}
+
+// A classifier that answers: its refusal is a 422 with reason classifier,
+// its hold is stored pending with its own words as the detail, its allow
+// lets the post through as moderation says.
+func TestSafetyClassifierVerdicts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in safety.ClassifierRequest
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.UserID != "701" || in.VideoID != "71" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.Contains(in.Content, "toxic"):
+			_, _ = io.WriteString(w, `{"verdict":"refuse","reason":"toxicity 0.98"}`)
+		case strings.Contains(in.Content, "unsure"):
+			_, _ = io.WriteString(w, `{"verdict":"hold","reason":"borderline 0.61"}`)
+		default:
+			_, _ = io.WriteString(w, `{"verdict":"allow"}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	st, in := startOnStack(t, func(c *Config) {
+		c.Moderation = "post"
+		c.SafetyClassifierURL = srv.URL
+	})
+	waitReady(t, in)
+	post := func(s string) response { return in.post(t, 701, 71, map[string]string{"content": s}) }
+
+	if r := post("something toxic"); r.code != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"reason":"classifier"`) {
+		t.Errorf("classifier refusal: %s", r)
+	}
+	held, status := acceptedStatus(t, post("I am unsure about this"))
+	if status != comment.Pending {
+		t.Errorf("classifier hold: %s, want pending", status)
+	}
+	if s := in.queueOf(t, 71)[held].Safety; s != (api.SafetyView{Verdict: "hold", Reason: "classifier", Detail: "borderline 0.61"}) {
+		t.Errorf("queue safety %+v", s)
+	}
+	if _, status := acceptedStatus(t, post("a kind word")); status != comment.Approved {
+		t.Errorf("classifier allow: %s, want approved", status)
+	}
+	if n := st.count(t, `SELECT COUNT(*) FROM comments WHERE content = 'something toxic'`); n != 0 {
+		t.Errorf("the refused post was stored (%d rows)", n)
 	}
 }

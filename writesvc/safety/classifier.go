@@ -75,6 +75,12 @@ func NewClassifier(cfg ClassifierConfig, logger *slog.Logger) (*Classifier, erro
 	return &Classifier{cfg: cfg, client: client, log: logger}, nil
 }
 
+// Close drops the idle connections to the classifier.
+func (c *Classifier) Close() error {
+	c.client.CloseIdleConnections()
+	return nil
+}
+
 // Check implements Checker.
 func (c *Classifier) Check(ctx context.Context, cm Comment) (Verdict, error) {
 	v, err := c.ask(ctx, cm)

@@ -15,6 +15,7 @@ package safety
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -103,6 +104,18 @@ func (ch Chain) Check(ctx context.Context, c Comment) (Verdict, error) {
 		}
 	}
 	return out, nil
+}
+
+// Close closes the checkers that hold resources (the classifier's idle
+// connections).
+func (ch Chain) Close() error {
+	var errs []error
+	for _, k := range ch {
+		if c, ok := k.(interface{ Close() error }); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // clip cuts s to at most n bytes on a rune boundary.
