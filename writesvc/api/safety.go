@@ -11,8 +11,9 @@ import (
 	"github.com/vidcomments/vidcomments/writesvc/store"
 )
 
-// Safety decides about a post's content before it is staged
-// (writesvc/safety: the rules, then the classifier if one is configured).
+// Safety decides about a post's content before it is staged, and an
+// edit's before it is written (writesvc/safety: the rules, then the
+// classifier if one is configured).
 type Safety interface {
 	Check(ctx context.Context, c safety.Comment) (safety.Verdict, error)
 }
@@ -35,7 +36,7 @@ func queued(q store.Queued) QueuedComment {
 	return QueuedComment{Moderated: q.Moderated(), Safety: SafetyView{Verdict: q.Safety.Verdict, Reason: q.Safety.Reason, Detail: q.Safety.Detail}}
 }
 
-// refusals are the 422 messages of refused posts, by reason code.
+// refusals are the 422 messages of refused posts and edits, by reason code.
 var refusals = map[string]string{
 	safety.ReasonBlockedWord:    "the comment contains a word or phrase that is not allowed here",
 	safety.ReasonBlockedPattern: "the comment contains text that is not allowed here",
@@ -46,8 +47,9 @@ var refusals = map[string]string{
 	safety.ReasonRepeatedChars: "the comment repeats one character too often for an edit; post it anew to have it reviewed",
 }
 
-// checkSafety asks the content-safety checker about a post and counts its
-// verdict. When the checker fails it has answered 503 and ok is false.
+// checkSafety asks the content-safety checker about a post or an edit and
+// counts its verdict. When the checker fails it has answered 503 and ok is
+// false.
 func (a *API) checkSafety(w http.ResponseWriter, r *http.Request, c safety.Comment) (v safety.Verdict, ok bool) {
 	if a.cfg.Safety == nil {
 		return safety.Allowed, true
