@@ -171,6 +171,11 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 	row("MariaDB", "accepted comments (the whole write path)", mysql, benchWrites)
 	row("MariaDB", "bare transactions (BEGIN, INSERT, COMMIT)", mysqlBare, benchWrites)
 
+	if ri, ok := m[benchTiers]["redis-idle-cpu-s/s"]; ok {
+		fmt.Fprintf(w, "\nBackground, with no load from the benchmark (%s, before its modes): redis-server %.3f, Cassandra %.3f CPU-seconds per second. The figures are not corrected for it.\n",
+			benchTiers, ri, m[benchTiers]["cassandra-idle-cpu-s/s"])
+	}
+
 	// Sizing.
 	node := s.Cores * s.Util // usable cores per node
 	fmt.Fprintf(w, "\n### Sizing: %s page reads/s on one video, %s comments/s\n\n", num(s.Reads), num(s.Comments))
