@@ -33,6 +33,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stack"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 )
 
 // The components chaos kills: the four services (kill -9, then started
@@ -856,7 +857,7 @@ type mysqlRow struct {
 }
 
 func (r *chaosRun) mysqlRows(ctx context.Context) ([]mysqlRow, error) {
-	return queryAll(ctx, r.c.DB, func(rows *sql.Rows, m *mysqlRow) error { return rows.Scan(&m.ID, &m.Video, &m.Content, &m.Status) },
+	return mysqlstore.QueryAll(ctx, r.c.DB, func(rows *sql.Rows, m *mysqlRow) error { return rows.Scan(&m.ID, &m.Video, &m.Content, &m.Status) },
 		`SELECT id, video_id, content, status FROM comments`)
 }
 

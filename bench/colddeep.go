@@ -14,6 +14,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 )
 
@@ -36,7 +37,7 @@ const coldDeepSamples = 200
 
 func measureColdDeep(ctx context.Context, c *cluster, client *http.Client, base string, video int64, samples int) (coldDeep, error) {
 	var out coldDeep
-	ids, err := queryAll(ctx, c.DB, func(rows *sql.Rows, id *int64) error { return rows.Scan(id) },
+	ids, err := mysqlstore.QueryAll(ctx, c.DB, func(rows *sql.Rows, id *int64) error { return rows.Scan(id) },
 		`SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY RAND() LIMIT ?`, video, samples)
 	if err != nil {
 		return out, err

@@ -17,6 +17,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
 )
 
@@ -281,7 +282,7 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 		id, video, version int64
 		content, status    string
 	}
-	sample, err := queryAll(ctx, c.DB, func(rows *sql.Rows, x *row) error {
+	sample, err := mysqlstore.QueryAll(ctx, c.DB, func(rows *sql.Rows, x *row) error {
 		return rows.Scan(&x.id, &x.video, &x.content, &x.status, &x.version)
 	}, "SELECT id, video_id, content, status, version FROM comments ORDER BY RAND() LIMIT ?", samples)
 	if err != nil {
@@ -340,26 +341,8 @@ func checkSeed(ctx context.Context, c *cluster, d dataset, readURL string, sampl
 // newestApproved returns the ids of video's n newest approved roots, in
 // decimal.
 func newestApproved(ctx context.Context, db *sql.DB, video int64, n int) ([]string, error) {
-	return queryAll(ctx, db, func(rows *sql.Rows, id *string) error { return rows.Scan(id) },
+	return mysqlstore.QueryAll(ctx, db, func(rows *sql.Rows, id *string) error { return rows.Scan(id) },
 		"SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY id DESC LIMIT ?", video, n)
-}
-
-// queryAll runs query on db and returns its rows, each read by scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		var x T
-		if err := scan(rows, &x); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
 }
 
 func get(ctx context.Context, client *http.Client, url string) (int, []byte) {

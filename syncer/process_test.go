@@ -20,6 +20,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/proctest"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
 	"github.com/vidcomments/vidcomments/syncer/synctest"
 )
@@ -162,22 +163,10 @@ func saveRows(db *sql.DB, evs []comment.Event) error {
 // mysqlRows reads every comment of the database.
 func mysqlRows(t *testing.T, db *sql.DB) []comment.Comment {
 	t.Helper()
-	rows, err := db.Query("SELECT id, video_id, user_id, parent_id, content, status, like_count, reply_count, created_at, version FROM comments")
+	out, err := mysqlstore.QueryAll(context.Background(), db, func(rows *sql.Rows, c *comment.Comment) error {
+		return rows.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &c.Status, &c.LikeCount, &c.ReplyCount, &c.CreatedAt, &c.Version)
+	}, "SELECT id, video_id, user_id, parent_id, content, status, like_count, reply_count, created_at, version FROM comments")
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []comment.Comment
-	for rows.Next() {
-		var c comment.Comment
-		var status string
-		if err := rows.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.LikeCount, &c.ReplyCount, &c.CreatedAt, &c.Version); err != nil {
-			t.Fatal(err)
-		}
-		c.Status = comment.Status(status)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 )
 
 // Hook is a registered endpoint.
@@ -106,22 +108,13 @@ func (s *Store) Register(ctx context.Context, rawURL string, events []string, by
 
 // List returns every endpoint, oldest first, each with its newest delivery.
 func (s *Store) List(ctx context.Context) ([]Hook, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, url, events, created_by, created_at FROM webhooks ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Hook
-	for rows.Next() {
-		var h Hook
+	out, err := mysqlstore.QueryAll(ctx, s.db, func(rows *sql.Rows, h *Hook) error {
 		var events string
-		if err := rows.Scan(&h.ID, &h.URL, &events, &h.CreatedBy, &h.CreatedAt); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&h.ID, &h.URL, &events, &h.CreatedBy, &h.CreatedAt)
 		h.Events = strings.Split(events, ",")
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}, `SELECT id, url, events, created_by, created_at FROM webhooks ORDER BY id`)
+	if err != nil {
 		return nil, err
 	}
 	for i := range out {
@@ -161,28 +154,18 @@ func (s *Store) Delete(ctx context.Context, id int64) error {
 // Deliveries returns the newest limit deliveries to endpoint hook, newest
 // first.
 func (s *Store) Deliveries(ctx context.Context, hook int64, limit int) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, webhook_id, outbox_id, comment_id, event, attempts, COALESCE(last_status, 0), COALESCE(last_error, ''),
-		next_attempt_at, created_at, delivered_at, failed_at
-		FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?`, hook, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		var d Delivery
+	return mysqlstore.QueryAll(ctx, s.db, func(rows *sql.Rows, d *Delivery) error {
 		var delivered, failed sql.NullTime
-		if err := rows.Scan(&d.ID, &d.WebhookID, &d.OutboxID, &d.CommentID, &d.Event, &d.Attempts, &d.LastStatus, &d.LastError,
-			&d.NextAttemptAt, &d.CreatedAt, &delivered, &failed); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&d.ID, &d.WebhookID, &d.OutboxID, &d.CommentID, &d.Event, &d.Attempts, &d.LastStatus, &d.LastError,
+			&d.NextAttemptAt, &d.CreatedAt, &delivered, &failed)
 		if delivered.Valid {
 			d.DeliveredAt = &delivered.Time
 		}
 		if failed.Valid {
 			d.FailedAt = &failed.Time
 		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT id, webhook_id, outbox_id, comment_id, event, attempts, COALESCE(last_status, 0), COALESCE(last_error, ''),
+		next_attempt_at, created_at, delivered_at, failed_at
+		FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?`, hook, limit)
 }

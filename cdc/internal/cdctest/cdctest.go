@@ -17,6 +17,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 )
 
 // Video returns a video id no other test run uses.
@@ -40,23 +41,10 @@ func Insert(t testing.TB, db *sql.DB, id, video int64, status comment.Status, co
 
 // Rows reads every comment row of a video, newest first.
 func Rows(ctx context.Context, db *sql.DB, video int64) ([]comment.Comment, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version
+	return mysqlstore.QueryAll(ctx, db, func(rows *sql.Rows, c *comment.Comment) error {
+		return rows.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &c.Status, &c.CreatedAt, &c.LikeCount, &c.ReplyCount, &c.Version)
+	}, `SELECT id, video_id, user_id, parent_id, content, status, created_at, like_count, reply_count, version
 		FROM comments WHERE video_id = ? ORDER BY id DESC`, video)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []comment.Comment
-	for rows.Next() {
-		var c comment.Comment
-		var status string
-		if err := rows.Scan(&c.ID, &c.VideoID, &c.UserID, &c.ParentID, &c.Content, &status, &c.CreatedAt, &c.LikeCount, &c.ReplyCount, &c.Version); err != nil {
-			return nil, err
-		}
-		c.Status = comment.Status(status)
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // Fill caches a video's window from MySQL's approved rows, the way readsvc
