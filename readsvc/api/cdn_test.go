@@ -21,9 +21,7 @@ import (
 // Every shared response names what it shows in Surrogate-Key, and tells
 // shared caches their s-maxage.
 func TestResponsesCarryTagsForSharedCaches(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, ids := st.SeedVideo(3)
-	r := st.NewReader(readtest.Config{SharedMaxAge: 30 * time.Second})
+	_, r, video, ids := readtest.Seeded(t, 3, readtest.Config{SharedMaxAge: 30 * time.Second})
 	id := strconv.FormatInt(ids[1], 10)
 	for _, c := range []struct{ path, tag string }{
 		{readtest.PagePath(video, "limit=2"), cdn.VideoTag(video)},
@@ -49,9 +47,7 @@ func TestResponsesCarryTagsForSharedCaches(t *testing.T) {
 // within 300 ms — and the page is shared again right after.
 func TestVarnishDropsARemovedCommentAtOnce(t *testing.T) {
 	const trials = 100
-	st := readtest.NewStack(t)
-	video, ids := st.SeedVideo(trials + 25)
-	r := st.NewReader(readtest.Config{SharedMaxAge: time.Minute})
+	st, r, video, ids := readtest.Seeded(t, trials+25, readtest.Config{SharedMaxAge: time.Minute})
 	v, err := cdn.Start(context.Background(), t.TempDir(), "127.0.0.1:0", strings.TrimPrefix(r.Server.URL, "http://"), 32)
 	if err != nil {
 		t.Fatal(err)

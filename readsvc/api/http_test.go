@@ -14,9 +14,7 @@ import (
 // ETag, If-None-Match and Cache-Control: a client or CDN holding the page
 // gets 304 until the video changes.
 func TestConditionalGet(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, ids := st.SeedVideo(4)
-	r := st.NewReader(readtest.Config{Options: pages.Options{MaxAge: 2 * time.Second}})
+	st, r, video, ids := readtest.Seeded(t, 4, readtest.Config{Options: pages.Options{MaxAge: 2 * time.Second}})
 	path := readtest.PagePath(video, "limit=3")
 
 	first := r.Get(t, path)

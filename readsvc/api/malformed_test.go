@@ -16,9 +16,7 @@ import (
 
 // Every malformed request gets its exact JSON error, never a 5xx.
 func TestMalformedRequests(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, _ := st.SeedVideo(3)
-	r := st.NewReader(readtest.Config{})
+	_, r, video, _ := readtest.Seeded(t, 3, readtest.Config{})
 	v := "/v1/videos/" + itoa(video) + "/comments"
 	good := r.Cursors.Encode(video, cursor.Cursor{Sort: cursor.ByTime, LastID: 12345})
 	raw, _ := base64.RawURLEncoding.DecodeString(good)

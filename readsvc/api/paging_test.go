@@ -18,9 +18,7 @@ import (
 // Pages through the window and past it: every comment once, in order, with
 // the tiers counted.
 func TestPagesThroughWindowAndBeyond(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, ids := st.SeedVideo(30)
-	r := st.NewReader(readtest.Config{Options: pages.Options{Window: 10}})
+	_, r, video, ids := readtest.Seeded(t, 30, readtest.Config{Options: pages.Options{Window: 10}})
 
 	var got []int64
 	query := "limit=7"
@@ -54,9 +52,7 @@ func TestPagesThroughWindowAndBeyond(t *testing.T) {
 // pages across the window's moving lower edge and beyond it, no duplicate,
 // no gap.
 func TestCursorPagingWhileCommentsArrive(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, seeded := st.SeedVideo(250)
-	r := st.NewReader(readtest.Config{Options: pages.Options{Window: 100}})
+	st, r, video, seeded := readtest.Seeded(t, 250, readtest.Config{Options: pages.Options{Window: 100}})
 
 	gen, err := comment.NewIDGenerator(1, time.Now)
 	if err != nil {

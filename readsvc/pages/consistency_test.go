@@ -377,9 +377,7 @@ func TestVersionMapFollowsInvalAndResetsOnReconnect(t *testing.T) {
 // The version moves during nearly every backfill, yet the fills are
 // written, and when the comments stop the cached window holds every one.
 func TestBusyVideoBackfillsAreCached(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, seeded := st.SeedVideo(5)
-	r := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	st, r, video, seeded := readtest.Seeded(t, 5, readtest.Config{Options: pages.Options{CacheBytes: -1}})
 	ctx := context.Background()
 
 	stop := make(chan struct{})
@@ -445,9 +443,7 @@ func TestBusyVideoBackfillsAreCached(t *testing.T) {
 // cached page cost fewer Redis page reads than requests, and every one of
 // them gets the page.
 func TestIdenticalRequestsShareOneRedisRead(t *testing.T) {
-	st := readtest.NewStack(t)
-	video, _ := st.SeedVideo(20)
-	r := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	_, r, video, _ := readtest.Seeded(t, 20, readtest.Config{Options: pages.Options{CacheBytes: -1}})
 	if c := r.Get(t, readtest.PagePath(video, "limit=10")).Code; c != 200 { // fills the window
 		t.Fatalf("status %d", c)
 	}

@@ -77,6 +77,16 @@ func (s *Stack) SeedVideo(n int) (int64, []int64) {
 	return video, ids
 }
 
+// Seeded is the opening most read-path tests share: a stack of their
+// own, a video of n approved comments (ids newest first, as SeedVideo
+// returns them) and a Reader built with cfg.
+func Seeded(t testing.TB, n int, cfg Config) (st *Stack, r *Reader, video int64, ids []int64) {
+	t.Helper()
+	st = NewStack(t)
+	video, ids = st.SeedVideo(n)
+	return st, st.NewReader(cfg), video, ids
+}
+
 // Put writes one comment row as the syncer would, then settles it in the
 // cache as the syncer does after Cassandra holds it.
 func (s *Stack) Put(c comment.Comment) {
