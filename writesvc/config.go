@@ -14,6 +14,7 @@ import (
 	"github.com/vidcomments/vidcomments/writesvc/nodelease"
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
 	"github.com/vidcomments/vidcomments/writesvc/safety"
+	"github.com/vidcomments/vidcomments/writesvc/webhook"
 )
 
 // Defaults of writesvc's own settings.
@@ -64,6 +65,13 @@ type Config struct {
 	SafetyClassifierURL     string // "": no classifier
 	SafetyClassifierTimeout time.Duration
 	SafetyClassifierFail    string // open | closed
+	// Webhook deliveries (writesvc/webhook): one attempt's bound, the lease
+	// after which a dead sender's delivery is due again, and the attempts
+	// before one is given up.
+	WebhookTimeout     time.Duration
+	WebhookLease       time.Duration
+	WebhookMaxAttempts int
+	WebhookMinBackoff  time.Duration // after the first failure, doubling per attempt up to 10m
 }
 
 // RegisterFlags registers every writesvc flag with its VC_… environment name.
@@ -95,6 +103,10 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.String(&c.SafetyClassifierURL, "safety-classifier-url", "VC_SAFETY_CLASSIFIER_URL", "", `HTTP classifier posts are sent to as {"content","user_id","video_id"} ("": none)`)
 	f.Duration(&c.SafetyClassifierTimeout, "safety-classifier-timeout", "VC_SAFETY_CLASSIFIER_TIMEOUT", safety.DefaultClassifierTimeout, "how long a post waits for the classifier")
 	f.String(&c.SafetyClassifierFail, "safety-classifier-fail", "VC_SAFETY_CLASSIFIER_FAIL", DefaultSafetyFail, "when the classifier times out or fails: open allows the post, closed holds it for review")
+	f.Duration(&c.WebhookTimeout, "webhook-timeout", "VC_WEBHOOK_TIMEOUT", webhook.DefaultTimeout, "bound on one webhook delivery attempt")
+	f.Duration(&c.WebhookLease, "webhook-lease", "VC_WEBHOOK_LEASE", webhook.DefaultLease, "a delivery claimed by an instance that died is sent again after this (more than -webhook-timeout)")
+	f.Int(&c.WebhookMaxAttempts, "webhook-max-attempts", "VC_WEBHOOK_MAX_ATTEMPTS", webhook.DefaultMaxAttempts, "attempts before a webhook delivery is given up")
+	f.Duration(&c.WebhookMinBackoff, "webhook-min-backoff", "VC_WEBHOOK_MIN_BACKOFF", webhook.DefaultMinBackoff, "wait after a failed webhook attempt, doubling per attempt up to 10m")
 }
 
 func registerSecret(f *config.Flags, p *string) {
@@ -128,6 +140,10 @@ func (c Config) Validate() error {
 	}
 	if c.EditWindow <= 0 {
 		add("edit-window %v: want a positive duration", c.EditWindow)
+	}
+	if c.WebhookTimeout <= 0 || c.WebhookLease <= c.WebhookTimeout || c.WebhookMaxAttempts < 1 || c.WebhookMinBackoff <= 0 {
+		add("webhook-timeout %v, webhook-lease %v, webhook-max-attempts %d, webhook-min-backoff %v: want a positive timeout, a longer lease, at least one attempt and a positive backoff",
+			c.WebhookTimeout, c.WebhookLease, c.WebhookMaxAttempts, c.WebhookMinBackoff)
 	}
 	if c.OutboxBatch < 1 || c.OutboxBatch > 5000 {
 		add("outbox-batch %d: want 1..5000", c.OutboxBatch)

@@ -40,6 +40,12 @@ func TestConfigDefaults(t *testing.T) {
 		SafetyClassifierURL:     "",
 		SafetyClassifierTimeout: 500 * time.Millisecond,
 		SafetyClassifierFail:    "closed",
+		// Webhook deliveries: 5 s an attempt, sent again 30 s after a dead
+		// sender's claim, given up after 12 attempts.
+		WebhookTimeout:     5 * time.Second,
+		WebhookLease:       30 * time.Second,
+		WebhookMaxAttempts: 12,
+		WebhookMinBackoff:  time.Second,
 	}, false)
 }
 
@@ -73,7 +79,11 @@ func TestConfigFromEnv(t *testing.T) {
 		"VC_RATE_LIMIT_BURST": "7", "VC_RATE_LIMIT_FAIL_OPEN": "false", "VC_RATE_LIMIT_PREFIX": "p:",
 		"VC_NODE_LEASE_TTL": "20s", "VC_OUTBOX_POLL": "50ms", "VC_OUTBOX_BATCH": "100", "VC_OUTBOX_MAX_BACKOFF": "5s",
 		"VC_OUTBOX_RETENTION": "1h", "VC_WRITESVC_REQUEST_TIMEOUT": "3s", "VC_EDIT_WINDOW": "90s",
+		"VC_WEBHOOK_TIMEOUT": "2s", "VC_WEBHOOK_LEASE": "10s", "VC_WEBHOOK_MAX_ATTEMPTS": "3", "VC_WEBHOOK_MIN_BACKOFF": "100ms",
 	})
+	if got.WebhookTimeout != 2*time.Second || got.WebhookLease != 10*time.Second || got.WebhookMaxAttempts != 3 || got.WebhookMinBackoff != 100*time.Millisecond {
+		t.Errorf("webhook env not applied: %+v", got)
+	}
 	if got.Addr != "0.0.0.0:18081" || got.MySQL.Flavor != "mysql" || !reflect.DeepEqual(got.Kafka.Brokers, []string{"k1:9092", "k2:9092"}) ||
 		got.JWTSecret != "s" || got.Moderation != "post" || got.MaxCommentRunes != 500 || got.RateLimit != 3 || got.RateLimitBurst != 7 ||
 		got.RateLimitFailOpen || got.RateLimitPrefix != "p:" || got.NodeLeaseTTL != 20*time.Second || got.OutboxPoll != 50*time.Millisecond ||
@@ -117,6 +127,8 @@ func TestConfigValidate(t *testing.T) {
 		{"classifier timeout", func(c *Config) {
 			c.SafetyClassifierURL, c.SafetyClassifierTimeout = "http://127.0.0.1:7000", 0
 		}, "safety-classifier-timeout"},
+		{"webhook lease within its timeout", func(c *Config) { c.WebhookLease = c.WebhookTimeout }, "webhook-lease"},
+		{"no webhook attempts", func(c *Config) { c.WebhookMaxAttempts = 0 }, "webhook-max-attempts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

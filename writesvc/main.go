@@ -24,6 +24,7 @@ import (
 	"github.com/vidcomments/vidcomments/writesvc/outbox"
 	"github.com/vidcomments/vidcomments/writesvc/ratelimit"
 	"github.com/vidcomments/vidcomments/writesvc/store"
+	"github.com/vidcomments/vidcomments/writesvc/webhook"
 )
 
 func main() {
@@ -112,8 +113,18 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*
 		return nil, app.Abort(err)
 	}
 	app.OnClose("content check", checker.Close)
+	dispatcher, err := webhook.NewDispatcher(db, webhook.Config{Timeout: cfg.WebhookTimeout, Lease: cfg.WebhookLease, MaxAttempts: cfg.WebhookMaxAttempts,
+		MinBackoff: cfg.WebhookMinBackoff, Registry: reg, Logger: logger})
+	if err != nil {
+		return nil, app.Abort(err)
+	}
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() { dispatcher.Run(dctx); close(dispatched) }()
+	app.OnClose("webhook dispatcher", func() error { stopDispatch(); <-dispatched; return nil })
+
 	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout,
-		EditWindow: cfg.EditWindow, Safety: checker}, st, limiter, relay, verifier, logger, reg)
+		EditWindow: cfg.EditWindow, Safety: checker, Webhooks: webhook.NewStore(db)}, st, limiter, relay, verifier, logger, reg)
 	if err != nil {
 		return nil, app.Abort(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 	writeapi "github.com/vidcomments/vidcomments/writesvc/api"
 	"github.com/vidcomments/vidcomments/writesvc/validate"
+	"github.com/vidcomments/vidcomments/writesvc/webhook"
 )
 
 // stringSchema is the part of a string schema the pattern tests read.
@@ -247,4 +248,32 @@ func defaultMaxCommentRunes(t *testing.T) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
+}
+
+// The documented webhook URL is one webhook.Check accepts: every string the
+// pattern admits registers (schemathesis's positive data), and what Check
+// refuses the pattern refuses too.
+func TestWebhookURLSchemaIsCheck(t *testing.T) {
+	s := schemaAt(t, "components", "schemas", "NewWebhook", "properties", "url")
+	for _, c := range []struct {
+		url  string
+		both bool // accepted by the pattern and by Check
+	}{
+		{"https://hooks.example.com/vidcomments", true},
+		{"http://127.0.0.1:9/x", true},
+		{"http://a", true},
+		{"http://-.-:99999/~_./-", true},
+		{"http://a/" + strings.Repeat("x", 2030), true},
+		{"ftp://example.com/", false},
+		{"https://user:pw@example.com/", false},
+		{"http://", false},
+		{"/relative", false},
+		{"http://a/%zz", false},
+	} {
+		inSchema := s.accepts(t, c.url)
+		checked := webhook.Check(c.url, webhook.Events) == nil
+		if inSchema != c.both || (inSchema && !checked) {
+			t.Errorf("%.60q: pattern %v, Check %v; want the pattern %v and Check to accept all it admits", c.url, inSchema, checked, c.both)
+		}
+	}
 }

@@ -60,6 +60,9 @@ type Config struct {
 	MaxInflight    int            // requests worked on at once; more get 503 (0: DefaultMaxInflight)
 	EditWindow     time.Duration  // how long after posting an author may edit
 	Safety         Safety         // the content check of posts; nil: every post allowed
+	// Webhooks stores the endpoints of /v1/mod/webhooks (*webhook.Store);
+	// nil: those routes answer 404.
+	Webhooks WebhookStore
 }
 
 // MaxBodyBytes bounds every request body.
@@ -134,6 +137,12 @@ func (a *API) routes() http.Handler {
 			r.Post("/v1/mod/comments:batch", a.batch)
 			r.Post("/v1/mod/comments/{idAction}", a.moderate)
 			r.Post("/v1/mod/users/{idAction}", a.userAction)
+			r.Post("/v1/mod/webhooks", a.createWebhook)
+			r.Get("/v1/mod/webhooks", a.listWebhooks)
+			r.Head("/v1/mod/webhooks", a.listWebhooks)
+			r.Delete("/v1/mod/webhooks/{id}", a.deleteWebhook)
+			r.Get("/v1/mod/webhooks/{id}/deliveries", a.webhookDeliveries)
+			r.Head("/v1/mod/webhooks/{id}/deliveries", a.webhookDeliveries)
 		})
 	})
 	return r

@@ -209,7 +209,10 @@ func TestRetriesUntilTheEndpointAccepts(t *testing.T) {
 	w.comment(t, 201, 200, 43, "approved")
 	w.run(t, webhook.Config{Poll: 20 * time.Millisecond, MinBackoff: 50 * time.Millisecond, Timeout: time.Second, Lease: 2 * time.Second})
 
-	stacktest.Eventually(t, 10*time.Second, "the reply delivered", func() bool { return len(r.accepted()) == 1 })
+	stacktest.Eventually(t, 10*time.Second, "the reply delivered and recorded", func() bool {
+		ds := w.deliveries(t, hook.ID)
+		return len(r.accepted()) == 1 && len(ds) == 1 && ds[0].State() == "delivered"
+	})
 	time.Sleep(300 * time.Millisecond) // nothing more comes
 	got := r.accepted()
 	if len(got) != 1 || got[0].Event != webhook.EventReply || got[0].Comment.ID != "201" || got[0].ParentUserID != "42" {
@@ -260,11 +263,10 @@ func TestADeadDispatchersDeliveryComesBack(t *testing.T) {
 	})
 	stop() // dies mid-send: nothing recorded
 	w.run(t, cfg)
-	stacktest.Eventually(t, 10*time.Second, "the delivery made by the second dispatcher", func() bool { return len(r.accepted()) == 1 })
-	ds := w.deliveries(t, hook.ID)
-	if len(ds) != 1 || ds[0].State() != "delivered" {
-		t.Errorf("recorded %+v, want one delivered", ds)
-	}
+	stacktest.Eventually(t, 10*time.Second, "the delivery made and recorded by the second dispatcher", func() bool {
+		ds := w.deliveries(t, hook.ID)
+		return len(r.accepted()) == 1 && len(ds) == 1 && ds[0].State() == "delivered"
+	})
 }
 
 // A dead endpoint slows nobody: another endpoint's delivery goes out at
