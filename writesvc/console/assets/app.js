@@ -9,6 +9,7 @@ const state = { token: sessionStorage.getItem("vc-token") || "", cursor: "", nex
 function show(signedIn) {
   $("signin").hidden = signedIn;
   $("queue").hidden = !signedIn;
+  $("webhooks").hidden = !signedIn;
   $("who").textContent = signedIn ? "signed in as moderator " + subject(state.token) : "";
 }
 
