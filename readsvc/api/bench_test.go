@@ -20,8 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/internal/cdn"
+	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/cpustat"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/internal/wrk"
+	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
@@ -499,7 +502,15 @@ func (g *loadGen) spread(b *testing.B, base string, paths []string, d time.Durat
 //   - cassandra: pages past a 20-comment Redis window with groupcache off,
 //     at the 50 limits: every load is a Cassandra page query
 //     (readsvc_cassandra_page_queries_total): cold page reads per
-//     Cassandra CPU-second.
+//     Cassandra CPU-second;
+//   - changes: new visible comments applied to another video's cache as
+//     cdc does (pagecache Record) and settled as the syncer does (Settle),
+//     as fast as 8 writers go: changes per redis-server CPU-second — what
+//     one comment costs the hot video's Redis shard;
+//   - reads+changes: wrk on a third video's first page with every tier
+//     while changes land on that video at changeRate/s: Redis page reads
+//     per change (each change moves the video's version, so groupcache
+//     keys change) and the hit ratio under writes.
 //
 // Before the modes, each server's idle CPU use over a few seconds is
 // measured (background work: compaction, GC, other clients): the figures
@@ -550,6 +561,32 @@ func BenchmarkTierPerCore(b *testing.B) {
 			}
 		}
 	}
+	// The write side: changes to a video's cache as cdc and the syncer
+	// make them, on their own videos (their overlays and windows grow).
+	changeVideo, changeIDs := st.SeedVideo(200)
+	busyVideo, busyIDs := st.SeedVideo(200)
+	busyPath := readtest.PagePath(busyVideo, "limit=20")
+	if got := tiers.Get(b, busyPath); got.Code != 200 {
+		b.Fatalf("warm-up %s: %d %s", busyPath, got.Code, got.Raw)
+	}
+	var seq atomic.Int64
+	change := func(video, after int64) error {
+		i := seq.Add(1)
+		now := time.Now().UTC()
+		c := comment.Comment{ID: after + i, VideoID: video, UserID: 7, Content: fmt.Sprintf("change %d", i), Status: comment.Approved,
+			CreatedAt: now, Version: now.UnixMicro()*8 + i%8}
+		body, err := cqlstore.Body(c)
+		if err != nil {
+			return err
+		}
+		ctx := context.Background()
+		if _, _, err := st.Cache.Record(ctx, pagecache.Change{VideoID: video, ID: c.ID, Version: c.Version, Visible: true, Body: body}); err != nil {
+			return err
+		}
+		_, err = st.Cache.Settle(ctx, video, c.ID, c.Version)
+		return err
+	}
+	const changeRate = 200 // changes/s on the read video in reads+changes
 	const (
 		rounds = 3
 		each   = 4 * time.Second
@@ -571,8 +608,40 @@ func BenchmarkTierPerCore(b *testing.B) {
 	type mode struct {
 		name   string
 		server cpustat.Process
-		drive  func() float64 // pages answered
+		drive  func() float64 // pages answered (changes made, for changes)
 		ops    func() float64 // what the tier's server did, from the reader's metrics
+	}
+	var changes atomic.Int64 // made by reads+changes
+	changesFor := func(d time.Duration, writers int, rate float64, video, after int64) int64 {
+		var n atomic.Int64
+		var failed atomic.Value
+		var wg sync.WaitGroup
+		end := time.Now().Add(d)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				for k := 0; time.Now().Before(end); k++ {
+					if rate > 0 { // paced: the k-th change of this writer at k / (rate / writers)
+						if wait := time.Until(start.Add(time.Duration(float64(k) * float64(writers) / rate * float64(time.Second)))); wait > 0 {
+							time.Sleep(wait)
+						}
+					}
+					if err := change(video, after); err != nil {
+						failed.CompareAndSwap(nil, err)
+						return
+					}
+					n.Add(1)
+				}
+				_ = w
+			}()
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		return n.Load()
 	}
 	modes := []mode{
 		{"readsvc", redisProc,
@@ -588,6 +657,18 @@ func BenchmarkTierPerCore(b *testing.B) {
 			func() float64 {
 				return counterSum(b, cassTier.Registry, "readsvc_cassandra_page_queries_total", "", "")
 			}},
+		{"changes", redisProc,
+			func() float64 { return float64(changesFor(each, 8, 0, changeVideo, changeIDs[0])) },
+			func() float64 { return 0 }},
+		{"reads+changes", redisProc,
+			func() float64 {
+				done := make(chan int64)
+				go func() { done <- changesFor(each, 1, changeRate, busyVideo, busyIDs[0]) }()
+				pages := runWrk(b, tiers.Server.URL+busyPath, 64, each).RPS * each.Seconds()
+				changes.Add(<-done)
+				return pages
+			},
+			func() float64 { return counterSum(b, tiers.Registry, "readsvc_page_loads_total", "", "") }},
 	}
 	type totals struct {
 		pages, ops float64
@@ -629,6 +710,15 @@ func BenchmarkTierPerCore(b *testing.B) {
 		case "redis":
 			b.ReportMetric(srvPerCore, "redis-reads/cpu-s")
 			line += fmt.Sprintf(": %.0f Redis page reads (%.2f per page), %.0f per redis-server CPU-second (%.2f CPU-s)", t.ops, t.ops/t.pages, srvPerCore, t.srv.Total().Seconds())
+		case "changes":
+			perCore := t.srv.PerCPUSecond(t.pages)
+			b.ReportMetric(perCore, "changes/redis-cpu-s")
+			line = fmt.Sprintf("%-9s %8.0f changes (rounds %.0f/s): %.0f changes (cdc's Record + the syncer's Settle) per redis-server CPU-second (%.2f CPU-s)", m.name, t.pages, t.rates, perCore, t.srv.Total().Seconds())
+		case "reads+changes":
+			n := float64(changes.Load())
+			b.ReportMetric(t.ops/n, "loads/change")
+			b.ReportMetric(1-t.ops/t.pages, "groupcache-hit-ratio-under-changes")
+			line += fmt.Sprintf(", %.0f changes at %d/s meanwhile: %.0f page loads, %.2f per change, hit ratio %.5f; redis-server %.2f CPU-s", n, changeRate, t.ops, t.ops/n, 1-t.ops/t.pages, t.srv.Total().Seconds())
 		case "cassandra":
 			b.ReportMetric(srvPerCore, "cassandra-reads/cpu-s")
 			line += fmt.Sprintf(": %.0f Cassandra page queries (%.2f per page), %.0f per Cassandra CPU-second (%.2f CPU-s)", t.ops, t.ops/t.pages, srvPerCore, t.srv.Total().Seconds())
