@@ -144,6 +144,9 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 	kafkaConsumed := get(benchSyncer, "consumed/kafka-cpu-s")
 	kafkaBatch := get(benchSyncer, "published/kafka-cpu-s")
 	redisSettled := get(benchSyncer, "settled/redis-cpu-s")
+	redisChanges := get(benchTiers, "changes/redis-cpu-s")
+	loadsPerChange := get(benchTiers, "loads/change")
+	hitUnderChanges := get(benchTiers, "groupcache-hit-ratio-under-changes")
 	mysql := get(benchWrites, "accepted/mariadb-cpu-s")
 	mysqlBare := get(benchWrites, "inserts/mariadb-cpu-s")
 	redisLimiter := get(benchWrites, "accepted/redis-cpu-s")
@@ -160,6 +163,9 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 	}
 	fmt.Fprintf(w, "| readsvc | groupcache hit ratio of the hot page, no writes | %.5f | `%s` |\n", hit, benchTiers)
 	row("Redis", "page reads (one Lua call each, groupcache off)", redisReads, benchTiers)
+	row("Redis", "changes to one video's cache (cdc's Record + the syncer's Settle)", redisChanges, benchTiers)
+	fmt.Fprintf(w, "| readsvc | page loads per change, one page key under wrk (the change moves the version) | %.2f | `%s` |\n", loadsPerChange, benchTiers)
+	fmt.Fprintf(w, "| readsvc | groupcache hit ratio of that page under changes | %.5f | `%s` |\n", hitUnderChanges, benchTiers)
 	row("Redis", "accepted comments (writesvc's rate limiter)", redisLimiter, benchWrites)
 	row("Redis", "events settled by the syncer (overlay clean-up)", redisSettled, benchSyncer)
 	row("Cassandra", "events applied by the syncer (RF=1)", cassWrites, benchSyncer)
@@ -187,17 +193,21 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 		return cores
 	}
 	rf := int(s.RF)
+	shard := func(tier string, load, perCore float64, note string) float64 {
+		cores := load / perCore
+		fmt.Fprintf(w, "| %s | %s/s | %s | %.2f | one shard | %s |\n", tier, num(load), num(perCore), cores, note)
+		return cores
+	}
 	size("readsvc", s.Reads, readsvc, "groupcache hits, one instance's figure; the ring's cost below")
 	if v, ok := ring["requests per HAProxy CPU-second, HAProxy → 3 readsvc (ring)"]; ok {
 		size("HAProxy (front door)", s.Reads, v, "measured in the ring run")
 	}
 	missReads := s.Reads * (1 - hit)
-	bumpReads := s.Comments * s.HotKeys
-	hotShard := size("Redis, the hot video's shard, no writes", missReads, redisReads, fmt.Sprintf("(1 − hit ratio) × reads; one shard, one thread: at most %.1f core", s.Util))
-	hotShardW := size("Redis, the hot video's shard, every comment visible on it", bumpReads, redisReads, fmt.Sprintf("each visible change moves the video's version: %.0f hot page keys reloaded per change (upper bound); one thread", s.HotKeys))
-	settle := s.Comments / redisSettled
-	fmt.Fprintf(w, "| Redis, the hot video's shard, syncer settles | %s/s | %s | %.1f | — | the overlay clean-up of the same video's events lands on the same shard |\n", num(s.Comments), num(redisSettled), settle)
-	size("Redis, rate limiter (keys per user, spread over shards)", s.Comments, redisLimiter, "scales with shards; a Redis Cluster has at least 3 masters")
+	hotShard := shard("Redis, the hot video's shard: groupcache misses, no writes", missReads, redisReads, "(1 − hit ratio) × reads; one shard, one thread")
+	edits := shard("Redis, the hot video's shard: every comment a visible change of it", s.Comments, redisChanges, "cdc's Record + the syncer's Settle per change (upper bound: all comments on the hot video)")
+	reloads := shard("Redis, the hot video's shard: page reloads after those changes", s.Comments*s.HotKeys*loadsPerChange, redisReads, fmt.Sprintf("changes × %.0f hot page keys × measured loads per change", s.HotKeys))
+	limiter := s.Comments / redisLimiter
+	fmt.Fprintf(w, "| Redis, rate limiter (keys per user, spread over shards) | %s/s | %s | %.1f | %s | scales with shards; a Redis Cluster has at least 3 masters |\n", num(s.Comments), num(redisLimiter), limiter, nodes(limiter, node, 3))
 	cassW := s.Comments * s.RF / cassWrites
 	cassR := s.Reads * s.Deep * math.Ceil((s.RF+1)/2) / cassReads
 	fmt.Fprintf(w, "| Cassandra writes (RF=%.0f) | %s/s | %s | %.1f | — | each replica does the write work |\n", s.RF, num(s.Comments*s.RF), num(cassWrites), cassW)
@@ -221,9 +231,12 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 		}
 	}
 	lane("the hot video's Redis shard (one thread), reads, no writes", hotShard, 1)
-	lane("the hot video's Redis shard (one thread), reads + settles, every comment visible on the hot video", hotShardW+settle, 1)
+	lane("the hot video's Redis shard (one thread), every comment a visible change of the hot video", hotShard+edits+reloads, 1)
 	lane(fmt.Sprintf("MariaDB primary (one node of %.0f cores)", s.Cores), primary, s.Cores)
 	fmt.Fprintf(w, "\nHighest: %s at %.0f%% (target %.0f%%).\n", first, 100*worst, 100*s.Util)
+	perChange := 1/redisChanges + s.HotKeys*loadsPerChange/redisReads // core-seconds of the hot shard per change
+	fmt.Fprintf(w, "At %.0f%% of its one thread the hot video's shard takes %s visible changes/s of that video (each costs %.0f µs of Redis CPU: the edit and settle, %.0f page reloads × %.2f); the MariaDB primary takes %s comments/s at %.0f%% of %.0f cores.\n",
+		100*s.Util, num(s.Util/perChange), 1e6*perChange, s.HotKeys, loadsPerChange, num(mysql*s.Cores*s.Util), 100*s.Util, s.Cores)
 
 	if ring != nil {
 		fmt.Fprintf(w, "\n### Checked on the cluster topology (`go run ./bench ring`)\n\n| figure | value |\n| --- | ---: |\n")
