@@ -617,7 +617,7 @@ func BenchmarkTierPerCore(b *testing.B) {
 		var failed atomic.Value
 		var wg sync.WaitGroup
 		end := time.Now().Add(d)
-		for w := range writers {
+		for range writers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -634,7 +634,6 @@ func BenchmarkTierPerCore(b *testing.B) {
 					}
 					n.Add(1)
 				}
-				_ = w
 			}()
 		}
 		wg.Wait()
