@@ -55,7 +55,6 @@ func TestDemoPageInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(newBrowser(t), 90*time.Second)
 	defer cancel()
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	item := func(id int64) chromedp.CSS { return css(fmt.Sprintf(`#comments li[data-id="%d"]`, id)) }
 	step := func(what string, err error) {
 		t.Helper()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,28 +31,13 @@ func TestWebhooksInTheConsole(t *testing.T) {
 	}))
 	defer rcv.Close()
 
-	ctx, cancel := context.WithTimeout(newBrowser(t), 90*time.Second)
-	defer cancel()
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("console: %s: %v", what, err)
-		}
-	}
-	step("sign in and add an endpoint", chromedp.Do(ctx,
-		chromedp.Navigate(c.WriteURL+"/mod/"),
-		chromedp.WaitVisible(css("#token")),
-		chromedp.SendKeys(css("#token"), c.token(1, auth.RoleModerator)),
-		chromedp.Click(css("#signin-button")),
-		chromedp.WaitVisible(css("#webhook-form")),
+	con := signInToConsole(t, c.WriteURL, c.token(1, auth.RoleModerator), "#webhook-form")
+	con.do("add an endpoint",
 		chromedp.SendKeys(css("#webhook-url"), rcv.URL+"/hook"),
 		chromedp.Click(css("#webhook-add")),
 		chromedp.WaitVisible(css("#webhook-rows tr")),
-	))
-	added, err := chromedp.Run(ctx, chromedp.Text(css("#webhook-status")))
-	step("read the status line", err)
-	if !strings.Contains(added, "signing secret") {
+	)
+	if added := con.text("#webhook-status"); !strings.Contains(added, "signing secret") {
 		t.Errorf("after adding: status %q, want the secret shown once", added)
 	}
 
@@ -65,18 +49,12 @@ func TestWebhooksInTheConsole(t *testing.T) {
 		defer mu.Unlock()
 		return len(events) > 0
 	})
-	step("the console shows the delivery", chromedp.Do(ctx, chromedp.WaitVisible(css("#webhook-rows td.last.delivered"))))
-	last, err := chromedp.Run(ctx, chromedp.Text(css("#webhook-rows td.last")))
-	step("read the last delivery", err)
-	if !strings.Contains(last, "delivered") || !strings.Contains(last, "comment.removed") || !strings.Contains(last, "HTTP 200") {
+	con.do("the console shows the delivery", chromedp.WaitVisible(css("#webhook-rows td.last.delivered")))
+	if last := con.text("#webhook-rows td.last"); !strings.Contains(last, "delivered") || !strings.Contains(last, "comment.removed") || !strings.Contains(last, "HTTP 200") {
 		t.Errorf("last delivery shown as %q, want delivered comment.removed with HTTP 200", last)
 	}
-	url, err := chromedp.Run(ctx, chromedp.Text(css("#webhook-rows td.url")))
-	step("read the endpoint", err)
-	if url != rcv.URL+"/hook" {
+	if url := con.text("#webhook-rows td.url"); url != rcv.URL+"/hook" {
 		t.Errorf("endpoint shown as %q, want %q", url, rcv.URL+"/hook")
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	step("screenshot", err)
-	saveScreenshot(t, "console-webhooks.png", shot)
+	saveScreenshot(t, "console-webhooks.png", con.screenshot())
 }
