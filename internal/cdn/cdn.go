@@ -22,8 +22,10 @@
 // (one PURGE per burst of changes, however many rows) and sent twice: at
 // once, and again after readsvc's own epoch (its max-age), because readsvc
 // may still serve a page built before the change from its in-process tier
-// for up to one epoch — the first purge makes the change visible at once
-// in the common case, the second bounds the rare race. A purge that cannot
+// for up to one epoch. Varnish marks its fetches (FetchHeader) and readsvc
+// answers them at the video's version as Redis holds it, so the first
+// purge's refetch sees the change; the second purge bounds whatever race
+// is left (a readsvc without that check, a fetch already under way). A purge that cannot
 // be delivered is retried; what is still lost is bounded by s-maxage, the
 // shared caches' TTL readsvc announces.
 package cdn
@@ -56,4 +58,7 @@ const (
 	KeyHeader = "Surrogate-Key"
 	// PurgeHeader carries the tags of a PURGE request, space-separated.
 	PurgeHeader = "xkey-purge"
+	// FetchHeader marks Varnish's fetches of a copy it will share:
+	// readsvc then confirms the video's version with Redis first.
+	FetchHeader = "X-Vidcomments-Shared"
 )

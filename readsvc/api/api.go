@@ -197,7 +197,11 @@ func (h *handler) videoCommentsOf(w http.ResponseWriter, r *http.Request, videoI
 	if aerr != nil {
 		return aerr.write(w)
 	}
-	p, err := h.src.Page(r.Context(), req)
+	ctx := r.Context()
+	if _, shared := r.Header[cdn.FetchHeader]; shared {
+		ctx = pages.ConfirmVersion(ctx)
+	}
+	p, err := h.src.Page(ctx, req)
 	if err != nil {
 		return h.failure(w, err).write(w)
 	}

@@ -82,3 +82,27 @@ func TestVarnishDropsARemovedCommentAtOnce(t *testing.T) {
 		t.Errorf("p99 %v, want at most 300ms", p99)
 	}
 }
+
+// A fetch Varnish marks as one it will share asks Redis for the video's
+// version; a reader's request takes it from the local map.
+func TestSharedFetchesConfirmTheVersion(t *testing.T) {
+	_, r, video, _ := readtest.Seeded(t, 3, readtest.Config{})
+	path := readtest.PagePath(video, "limit=2")
+	r.Get(t, path) // the video's version is in the local map now
+	redis := func() float64 { return readtest.Metric(t, r.Registry, "readsvc_version_lookups_total", "source", "redis") }
+	before := redis()
+	for range 3 {
+		r.Get(t, path)
+	}
+	if n := redis() - before; n != 0 {
+		t.Errorf("readers' requests asked Redis %v times for the version, want 0 (the local map)", n)
+	}
+	for range 3 {
+		if resp := r.Get(t, path, cdn.FetchHeader, "1"); resp.Code != 200 {
+			t.Fatalf("shared fetch: %d %s", resp.Code, resp.Raw)
+		}
+	}
+	if n := redis() - before; n != 3 {
+		t.Errorf("Varnish's fetches asked Redis %v times for the version, want 3", n)
+	}
+}

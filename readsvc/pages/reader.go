@@ -302,11 +302,23 @@ func (r *Reader) epoch(id int64) int64 {
 	return (r.opts.Now().UnixNano() + offset) / span
 }
 
-// version returns the video's cache version: from the local map, else from
-// Redis; known is false when Redis cannot be asked.
+type confirmKey struct{}
+
+// ConfirmVersion marks ctx's reads as ones a shared cache (a CDN) will
+// keep: their video versions are asked of Redis, not taken from the local
+// map the inval channel keeps, so a read right after a change never
+// builds the page as it was before it. For the CDN's own fetches only:
+// each costs a Redis round trip.
+func ConfirmVersion(ctx context.Context) context.Context {
+	return context.WithValue(ctx, confirmKey{}, true)
+}
+
+// version returns the video's cache version: from the local map, else
+// (or when ctx asks to confirm it) from Redis; known is false when Redis
+// cannot be asked.
 func (r *Reader) version(ctx context.Context, video int64) (int64, bool) {
 	ver, gen, ok := r.vers.get(video)
-	if ok {
+	if ok && ctx.Value(confirmKey{}) == nil {
 		r.m.versionFromMap.Inc()
 		return ver, true
 	}

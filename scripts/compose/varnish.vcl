@@ -44,6 +44,13 @@ sub vcl_recv {
     return (hash);
 }
 
+sub vcl_backend_fetch {
+    # A shared copy is about to be made: readsvc checks the video's version
+    # in Redis instead of trusting what its inval channel has told it so
+    # far, so a fetch right after a purge never stores the page as it was.
+    set bereq.http.X-Vidcomments-Shared = "1";
+}
+
 sub vcl_backend_response {
     # Only fresh answers are shared: not an error, not a page readsvc could
     # not confirm fresh (X-Cache-Stale), not a private page.
