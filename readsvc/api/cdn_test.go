@@ -89,7 +89,9 @@ func TestSharedFetchesConfirmTheVersion(t *testing.T) {
 	_, r, video, _ := readtest.Seeded(t, 3, readtest.Config{})
 	path := readtest.PagePath(video, "limit=2")
 	r.Get(t, path) // the video's version is in the local map now
-	redis := func() float64 { return readtest.Metric(t, r.Registry, "readsvc_version_lookups_total", "source", "redis") }
+	redis := func() float64 {
+		return readtest.Metric(t, r.Registry, "readsvc_version_lookups_total", "source", "redis")
+	}
 	before := redis()
 	for range 3 {
 		r.Get(t, path)
