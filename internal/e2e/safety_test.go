@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -21,38 +20,18 @@ func TestHeldCommentInConsole(t *testing.T) {
 	plain := c.post(video, 43, "a plain comment")
 	c.waitVisible(video, []int64{plain}, 15*time.Second) // the held one waits for a moderator
 
-	ctx, cancel := context.WithTimeout(newBrowser(t), 90*time.Second)
-	defer cancel()
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("console: %s: %v", what, err)
-		}
-	}
-	step("sign in", chromedp.Do(ctx,
-		chromedp.Navigate(c.WriteURL+"/mod/"),
-		chromedp.WaitVisible(css("#token")),
-		chromedp.SendKeys(css("#token"), c.token(1, auth.RoleModerator)),
-		chromedp.Click(css("#signin-button")),
-		chromedp.WaitVisible(css(rowSel(held)+" td.safety .verdict.hold")),
-	))
-	verdict, err := chromedp.Run(ctx, chromedp.Text(css(rowSel(held)+" td.safety .verdict")))
-	step("read the verdict", err)
-	if verdict != "held · too_many_links" {
+	con := signInToConsole(t, c.WriteURL, c.token(1, auth.RoleModerator), rowSel(held)+" td.safety .verdict.hold")
+	if verdict := con.text(rowSel(held) + " td.safety .verdict"); verdict != "held · too_many_links" {
 		t.Errorf("verdict shown as %q, want %q", verdict, "held · too_many_links")
 	}
-	detail, err := chromedp.Run(ctx, chromedp.Text(css(rowSel(held)+" td.safety .detail")))
-	step("read the detail", err)
-	if detail != "2 links; the limit is 1" {
+	if detail := con.text(rowSel(held) + " td.safety .detail"); detail != "2 links; the limit is 1" {
 		t.Errorf("detail shown as %q", detail)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	step("screenshot", err)
-	step("approve", chromedp.Do(ctx,
+	shot := con.screenshot()
+	con.do("approve",
 		chromedp.Click(css(rowSel(held)+" button.approve")),
 		chromedp.WaitVisible(css(rowSel(held)+".done")),
-	))
+	)
 	c.waitVisible(video, []int64{plain, held}, 15*time.Second)
 	saveScreenshot(t, "console-safety.png", shot)
 }
