@@ -48,16 +48,8 @@ func BenchmarkAcceptComments(b *testing.B) {
 	apiMySQL, apiRedis, apiKafka := cpustat.NewMeter(servers["mariadb"]), cpustat.NewMeter(servers["redis"]), cpustat.NewMeter(servers["kafka"])
 	bareMySQL := cpustat.NewMeter(servers["mariadb"])
 	measure := func(f func(), meters ...*cpustat.Meter) {
-		for _, m := range meters {
-			if err := m.Start(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		f()
-		for _, m := range meters {
-			if err := m.Stop(); err != nil {
-				b.Fatal(err)
-			}
+		if err := cpustat.Around(f, meters...); err != nil {
+			b.Fatal(err)
 		}
 	}
 	st := newStack(b)

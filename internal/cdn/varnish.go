@@ -68,6 +68,16 @@ func Installed() error {
 	return nil
 }
 
+// Version is the first line of varnishd -V, for reports.
+func Version() string {
+	out, err := exec.Command(Varnishd, "-V").CombinedOutput()
+	if err != nil {
+		return "varnishd -V failed: " + err.Error()
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(line)
+}
+
 // Varnish is a private varnishd: its own work directory, listener and
 // configuration, in the foreground of this process.
 type Varnish struct {
@@ -189,9 +199,3 @@ func freeAddr(host string) (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
-
-// The varnish service of docker-compose.yml: in front of the readsvc
-// service, purgeable from the private networks compose assigns.
-const ComposeBackend = "readsvc:8080"
-
-var ComposePurgers = []string{"127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}

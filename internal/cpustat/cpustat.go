@@ -274,3 +274,20 @@ func (m *Meter) PerCPUSecond(ops float64) float64 {
 	}
 	return 0
 }
+
+// Around runs f with every meter measuring: started before it, stopped
+// after.
+func Around(f func(), meters ...*Meter) error {
+	for _, m := range meters {
+		if err := m.Start(); err != nil {
+			return err
+		}
+	}
+	f()
+	for _, m := range meters {
+		if err := m.Stop(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -410,17 +409,7 @@ func BenchmarkHotPageWrk(b *testing.B) {
 	b.ReportMetric(ratio(5, 2), "varnish/readsvc")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians; body %d bytes\n%s\nnull/static %.2f (the generator's headroom; want >= 2) | readsvc/static %.2f (goal >= 0.95) | readsvc-hot/static-hot %.2f (goal >= 0.95) | varnish/readsvc %.2f (the page through Varnish, %s, beside readsvc direct; wrk's ceiling is the null handler's rate)",
-		conns, each, rounds, timeBytes, strings.Join(lines, "\n"), ratio(0, 1), ratio(2, 1), ratio(4, 3), ratio(5, 2), varnishVersion())
-}
-
-// varnishVersion is what varnishd -V says, for the report.
-func varnishVersion() string {
-	out, err := exec.Command(cdn.Varnishd, "-V").CombinedOutput()
-	if err != nil {
-		return "varnishd -V failed"
-	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line)
+		conns, each, rounds, timeBytes, strings.Join(lines, "\n"), ratio(0, 1), ratio(2, 1), ratio(4, 3), ratio(5, 2), cdn.Version())
 }
 
 // counterSum adds up the counter name of reg over its series whose label

@@ -90,16 +90,8 @@ func stackServers(b *testing.B) serverMeters {
 // around measures the CPU time meters' processes use while f runs.
 func around(b *testing.B, f func(), meters ...*cpustat.Meter) {
 	b.Helper()
-	for _, m := range meters {
-		if err := m.Start(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	f()
-	for _, m := range meters {
-		if err := m.Stop(); err != nil {
-			b.Fatal(err)
-		}
+	if err := cpustat.Around(f, meters...); err != nil {
+		b.Fatal(err)
 	}
 }
 

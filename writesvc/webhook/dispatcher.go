@@ -111,7 +111,19 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	tick := time.NewTicker(d.cfg.Poll)
 	defer tick.Stop()
 	for {
-		batch, err := d.claim(ctx, min(d.cfg.Batch, cap(sem)-len(sem)))
+		// Claim only what free workers can send at once, so no claimed row
+		// waits out its lease in a queue.
+		n := min(d.cfg.Batch, cap(sem)-len(sem))
+		if n == 0 { // every worker busy: wait for one to finish
+			select {
+			case sem <- struct{}{}:
+				<-sem
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		batch, err := d.claim(ctx, n)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("webhook claim failed", "err", err)
 		}
@@ -122,8 +134,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				d.deliver(ctx, c)
 			})
 		}
-		if len(batch) == d.cfg.Batch {
-			continue // more are due
+		if len(batch) == n {
+			continue // as many as asked for: more may be due
 		}
 		select {
 		case <-ctx.Done():

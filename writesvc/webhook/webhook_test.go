@@ -310,3 +310,22 @@ func TestADeadEndpointDelaysNoOther(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A backlog drains at the workers' pace, not one batch per poll: with a
+// poll interval of an hour, every due delivery still goes out.
+func TestABacklogDrainsWithoutWaitingForThePoll(t *testing.T) {
+	w := newWorld(t)
+	r := newReceiver(t, 0)
+	hook, err := w.store.Register(context.Background(), r.srv.URL, []string{webhook.EventRemoved}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.secret = hook.Secret
+	const backlog = 40
+	for id := int64(500); id < 500+backlog; id++ {
+		w.comment(t, id, 0, 42, "approved")
+		w.exec(t, `UPDATE comments SET status = 'rejected' WHERE id = ?`, id)
+	}
+	w.run(t, webhook.Config{Poll: time.Hour, Workers: 4, Batch: 8, Timeout: time.Second, Lease: 2 * time.Second})
+	stacktest.Eventually(t, 20*time.Second, "the whole backlog delivered", func() bool { return len(r.accepted()) == backlog })
+}
