@@ -43,6 +43,20 @@ func Config(dsn string) (*mysql.Config, error) {
 
 // Open opens a pool and checks it with a ping.
 func Open(ctx context.Context, cfg config.MySQL) (*sql.DB, error) {
+	db, err := OpenLazy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mysql %s: %w", addrOf(cfg.DSN), err)
+	}
+	return db, nil
+}
+
+// OpenLazy opens a pool without connecting: for a service that must start
+// and serve while MySQL is down (readsvc's author profiles).
+func OpenLazy(cfg config.MySQL) (*sql.DB, error) {
 	c, err := Config(cfg.DSN)
 	if err != nil {
 		return nil, err
@@ -55,11 +69,14 @@ func Open(ctx context.Context, cfg config.MySQL) (*sql.DB, error) {
 	db.SetMaxOpenConns(64)
 	db.SetMaxIdleConns(64)
 	db.SetConnMaxLifetime(30 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("mysql %s: %w", c.Addr, err)
-	}
 	return db, nil
+}
+
+func addrOf(dsn string) string {
+	if c, err := mysql.ParseDSN(dsn); err == nil {
+		return c.Addr
+	}
+	return "?"
 }
 
 // Querier is what QueryAll reads with: *sql.DB, *sql.Tx or *sql.Conn.
