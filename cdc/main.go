@@ -73,6 +73,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 		ServerID:     serverID,
 		SaveInterval: cfg.SaveInterval,
 		LockWait:     cfg.LockWait,
+		Profiles:     profileRefresher(db, rdb, changes),
 		Logger:       logger,
 		Registry:     reg,
 	}, db, changes)

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"database/sql"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/cdc/binlog"
 	"github.com/vidcomments/vidcomments/internal/cdn"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/profiles"
 )
 
 // purgingCache purges the shared caches' copies of what each change
@@ -44,4 +48,32 @@ func (c purgingCache) SetPin(ctx context.Context, video, commentID, version int6
 		c.cdn.Purge(cdn.VideoTag(video))
 	}
 	return applied, err
+}
+
+// profileRefresher keeps the Redis copies of profiles current and, with a
+// CDN configured, purges the pages that show a changed author (tag uID)
+// once Redis holds the new profile.
+func profileRefresher(db *sql.DB, rdb redis.UniversalClient, changes binlog.Cache) binlog.ProfileRefresher {
+	r := &profiles.Refresher{DB: db, Redis: rdb}
+	if pc, ok := changes.(purgingCache); ok {
+		return purgingProfiles{r: r, cdn: pc.cdn}
+	}
+	return r
+}
+
+type purgingProfiles struct {
+	r   *profiles.Refresher
+	cdn *cdn.Purger
+}
+
+func (p purgingProfiles) Refresh(ctx context.Context, users []int64) error {
+	if err := p.r.Refresh(ctx, users); err != nil {
+		return err
+	}
+	tags := make([]string, len(users))
+	for i, u := range users {
+		tags[i] = cdn.UserTag(u)
+	}
+	p.cdn.Purge(tags...)
+	return nil
 }

@@ -52,9 +52,10 @@ type applier struct {
 	dirty    bool     // changes recorded since then
 	lastSave time.Time
 
-	guard      lossGuard // nil: Redis data loss is not watched (unit tests)
-	lastCheck  time.Time // of the epoch
-	recovering bool      // recording with Change.Recovering until target
+	profiles   ProfileRefresher // nil: profile rows are dropped
+	guard      lossGuard        // nil: Redis data loss is not watched (unit tests)
+	lastCheck  time.Time        // of the epoch
+	recovering bool             // recording with Change.Recovering until target
 	target     Position
 }
 
@@ -125,6 +126,11 @@ func (a *applier) handle(ctx context.Context, w work) error {
 		}
 		for _, p := range w.pins {
 			if err := a.setPin(ctx, p); err != nil {
+				return err
+			}
+		}
+		if len(w.users) > 0 && a.profiles != nil {
+			if err := a.retry(ctx, "profiles", 0, func() error { return a.profiles.Refresh(ctx, w.users) }); err != nil {
 				return err
 			}
 		}

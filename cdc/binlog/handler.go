@@ -19,6 +19,7 @@ type work struct {
 	rows    bool               // a rows event
 	changes []pagecache.Change // what rowmap mapped
 	pins    []rowmap.Pin       // what rowmap mapped of a video_pins event
+	users   []int64            // whose profiles a users or user_bans event changed
 	failed  error              // rows it could not map (joined *rowmap.RowError)
 	at      uint32             // binlog timestamp (Unix seconds), 0 if unknown
 	pos     *Position          // a position everything before which is handed over
@@ -46,10 +47,19 @@ func (h *handler) send(w work) error {
 
 func (h *handler) OnRow(e *canal.RowsEvent) error {
 	var w work
-	if e.Table != nil && e.Table.Name == rowmap.PinTable {
+	switch name := tableName(e); name {
+	case rowmap.PinTable:
 		pins, err := rowmap.Pins(e)
 		w = work{rows: true, pins: pins, failed: err}
-	} else {
+	case rowmap.UserTable, rowmap.BanTable:
+		users, err := rowmap.Users(e)
+		if err != nil {
+			// Such a row names no video: the profiles it would have
+			// refreshed expire from Redis within profiles.TTL.
+			h.log.Error("profile row change cannot be read", "table", name, "err", err)
+		}
+		w = work{rows: true, users: users}
+	default:
 		changes, err := rowmap.Changes(e)
 		w = work{rows: true, changes: changes, failed: err}
 	}
@@ -82,6 +92,13 @@ func (h *handler) OnTableNotFound(header *replication.EventHeader, e *replicatio
 	h.log.Warn("rows event of a table that no longer exists; skipped",
 		"schema", string(e.Table.Schema), "table", string(e.Table.Table), "binlog_pos", header.LogPos)
 	return nil
+}
+
+func tableName(e *canal.RowsEvent) string {
+	if e.Table == nil {
+		return ""
+	}
+	return e.Table.Name
 }
 
 func (h *handler) String() string { return "cdc" }

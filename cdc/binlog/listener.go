@@ -83,6 +83,14 @@ type Config struct {
 	DrainTimeout time.Duration // how long Close waits for queued Redis edits
 	Logger       *slog.Logger
 	Registry     prometheus.Registerer
+	// Profiles, when set, is told of every users and user_bans row change
+	// (internal/profiles.Refresher); nil: those tables are not followed.
+	Profiles ProfileRefresher
+}
+
+// ProfileRefresher brings the copies of users' profiles up to date.
+type ProfileRefresher interface {
+	Refresh(ctx context.Context, users []int64) error
 }
 
 // Listener follows the binlog while it holds the leader lock.
@@ -224,6 +232,7 @@ func (l *Listener) lead(ctx context.Context, lock *Lock) error {
 	defer acancel()
 	writer := startPositionWriter(actx, lock, l.cfg.SaveInterval, l.m, l.log)
 	a := newApplier(l.cache, writer, start, l.cfg.SaveInterval, l.m, l.log)
+	a.profiles = l.cfg.Profiles
 	if ec, ok := l.cache.(EpochCache); ok {
 		a.guard = &redisRecovery{cache: ec, db: l.db, flavor: l.cfg.MySQL.Flavor, m: l.m, log: l.log}
 	}
@@ -334,7 +343,7 @@ func (l *Listener) canalConfig() *canal.Config {
 	c.ReadTimeout = readTimeout
 	c.ParseTime = true
 	c.Dump.ExecutionPath = "" // binlog only, no mysqldump
-	c.IncludeTableRegex = []string{"^" + regexp.QuoteMeta(l.database) + `\.(` + rowmap.Table + "|" + rowmap.PinTable + ")$"}
+	c.IncludeTableRegex = []string{"^" + regexp.QuoteMeta(l.database) + `\.(` + rowmap.Table + "|" + rowmap.PinTable + "|" + rowmap.UserTable + "|" + rowmap.BanTable + ")$"}
 	c.Logger = slog.New(canalLogHandler{l.cfg.Logger.Handler()}).With("component", "canal")
 	return c
 }

@@ -42,6 +42,9 @@ func VideoTag(video int64) string { return "v" + strconv.FormatInt(video, 10) }
 // CommentTag tags the response of comment id and the reply list of it.
 func CommentTag(id int64) string { return "c" + strconv.FormatInt(id, 10) }
 
+// UserTag tags every page that shows the author's profile.
+func UserTag(user int64) string { return "u" + strconv.FormatInt(user, 10) }
+
 // ChangeTags are the tags to purge when a comment row changes: its video's
 // pages, the comment itself and its parent's reply list.
 func ChangeTags(ch pagecache.Change) []string {
