@@ -21,6 +21,8 @@ type Config struct {
 	Peers     []string
 	Redis     config.Redis
 	Cassandra config.Cassandra
+	MySQL     config.MySQL // author profiles (users, user_bans); read-only
+	Profiles  bool         // pages carry their authors' profiles
 
 	GroupcacheBytes int64 // per group; 0 turns groupcache off
 	CachesOff       bool  // benchmark baseline: no groupcache, no Redis, every page from Cassandra
@@ -48,6 +50,8 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.List(&c.Peers, "peers", "VC_READSVC_PEERS", nil, "groupcache peers, host:port or http://host:port, this instance included; empty: no peering")
 	c.Redis.RegisterFlags(f)
 	c.Cassandra.RegisterFlags(f)
+	c.MySQL.RegisterFlags(f)
+	f.Bool(&c.Profiles, "profiles", "VC_READSVC_PROFILES", true, "pages carry their authors' profiles, read from MySQL through Redis and process copies; false: no authors and no MySQL")
 	f.Int64(&c.GroupcacheBytes, "groupcache-bytes", "VC_READSVC_GROUPCACHE_BYTES", pages.DefaultCacheBytes, "groupcache size per group; 0 turns groupcache off (every request reads Redis)")
 	f.Bool(&c.CachesOff, "caches-off", "VC_READSVC_CACHES_OFF", false, "benchmark baseline only: bypass groupcache and Redis, read every page from Cassandra")
 	f.Int(&c.Window, "cache-window", "VC_CACHE_WINDOW", pagecache.DefaultWindow, "newest comments cached in Redis per video (cdc reads the same variable)")

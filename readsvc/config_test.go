@@ -15,6 +15,8 @@ func TestConfigDefaults(t *testing.T) {
 		PeerAddr:        "127.0.0.1:8090",
 		Redis:           configtest.Redis,
 		Cassandra:       configtest.Cassandra,
+		MySQL:           configtest.MySQL,
+		Profiles:        true,
 		GroupcacheBytes: 64 << 20,
 		Window:          1000,
 		MaxAge:          time.Second,

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/vidcomments/vidcomments/internal/auth"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/profiles"
 	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
+	"github.com/vidcomments/vidcomments/internal/stores/mysqlstore"
 	"github.com/vidcomments/vidcomments/internal/stores/redisstore"
 	"github.com/vidcomments/vidcomments/readsvc/api"
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
@@ -79,7 +82,17 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 		cacheBytes, cache, redisProbe = -1, cachesOff{}, cachesOff{}.probe
 		logger.Warn("caches off (-caches-off): every page is read from Cassandra; a benchmark baseline, not for serving")
 	}
+	var authors pages.Profiles
+	if cfg.Profiles && !cfg.CachesOff {
+		db, err := mysqlstore.OpenLazy(cfg.MySQL) // readsvc serves while MySQL is down: pages without authors
+		if err != nil {
+			return nil, app.Abort(err)
+		}
+		app.OnClose("mysql", db.Close)
+		authors = pages.Profiles{Cache: profiles.NewCache(rdb), Store: profileStore{db}, Probe: db.PingContext}
+	}
 	reader, err := pages.New(pages.Options{
+		Profiles:       authors,
 		CacheBytes:     cacheBytes,
 		Window:         cfg.Window,
 		MaxAge:         cfg.MaxAge,
@@ -107,6 +120,13 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	}
 	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, SharedMaxAge: cfg.SharedMaxAge, Cursors: cursors, Tokens: tokens, Registry: reg, Logger: logger})))
 	return app, nil
+}
+
+// profileStore reads author profiles from MySQL.
+type profileStore struct{ db *sql.DB }
+
+func (s profileStore) Load(ctx context.Context, users []int64) (map[int64]profiles.Profile, error) {
+	return profiles.Load(ctx, s.db, users)
 }
 
 // memoryLimit is the Go runtime's soft memory limit for a readsvc whose

@@ -36,7 +36,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -83,7 +82,6 @@ type handler struct {
 	cursors      *cursor.Codec
 	logger       *slog.Logger
 	cacheControl []string
-	videoKeys    tagHeaders
 	m            *httpMetrics
 }
 
@@ -208,7 +206,7 @@ func (h *handler) videoCommentsOf(w http.ResponseWriter, r *http.Request, videoI
 	if user != 0 && req.Before == 0 && req.Hot.ID == 0 {
 		return h.writeOwnPage(w, r, &p, video, user)
 	}
-	return h.writePage(w, r, &p, h.videoKeys.of(video))
+	return h.writePage(w, r, &p)
 }
 
 func (h *handler) replies(w http.ResponseWriter, r *http.Request) int {
@@ -227,7 +225,7 @@ func (h *handler) replies(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return h.failure(w, err).write(w)
 	}
-	return h.writePage(w, r, &p, []string{cdn.CommentTag(id)})
+	return h.writePage(w, r, &p)
 }
 
 func (h *handler) comment(w http.ResponseWriter, r *http.Request) int {
@@ -242,7 +240,7 @@ func (h *handler) comment(w http.ResponseWriter, r *http.Request) int {
 	if p.NotFound {
 		return (&apiError{http.StatusNotFound, "not_found", "comment not found"}).write(w)
 	}
-	return h.writePage(w, r, &p, []string{cdn.CommentTag(id)})
+	return h.writePage(w, r, &p)
 }
 
 // failure maps a read-path error to its answer.
@@ -261,11 +259,13 @@ func (h *handler) failure(w http.ResponseWriter, err error) *apiError {
 	return &apiError{http.StatusInternalServerError, "internal", "internal error"}
 }
 
-// writePage writes a page with its caching headers and tags, or 304.
-func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Page, tags []string) int {
+// writePage writes a page with its caching headers and tags, or 304. The
+// tags are those the page was built with (its video or comment and its
+// authors, internal/cdn), made once per page value.
+func (h *handler) writePage(w http.ResponseWriter, r *http.Request, p *pages.Page) int {
 	hdr := w.Header()
 	hdr["Cache-Control"] = h.cacheControl
-	hdr["Surrogate-Key"] = tags
+	hdr[cdn.KeyHeader] = p.TagHeader()
 	hdr["Etag"] = p.ETagHeader()
 	if p.Stale {
 		hdr["X-Cache-Stale"] = staleValue
@@ -289,33 +289,6 @@ func cacheControl(maxAge, shared time.Duration) string {
 		cc += ", s-maxage=" + strconv.Itoa(int(max(shared, time.Second)/time.Second))
 	}
 	return cc
-}
-
-// tagHeaders holds the Surrogate-Key value of each video's pages, made
-// once, so a page hit allocates nothing for it.
-type tagHeaders struct {
-	mu sync.RWMutex
-	m  map[int64][]string
-}
-
-// maxTagHeaders bounds tagHeaders; past it the map starts over.
-const maxTagHeaders = 1 << 16
-
-func (t *tagHeaders) of(video int64) []string {
-	t.mu.RLock()
-	v, ok := t.m[video]
-	t.mu.RUnlock()
-	if ok {
-		return v
-	}
-	v = []string{cdn.VideoTag(video)}
-	t.mu.Lock()
-	if t.m == nil || len(t.m) >= maxTagHeaders {
-		t.m = make(map[int64][]string)
-	}
-	t.m[video] = v
-	t.mu.Unlock()
-	return v
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).

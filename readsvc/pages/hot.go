@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/vidcomments/vidcomments/internal/cdn"
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
@@ -134,11 +135,7 @@ func (r *Reader) loadHot(ctx context.Context, key string) ([]byte, error) {
 		last := entries[len(entries)-1]
 		next = r.opts.Cursors.Encode(video, cursor.Cursor{Sort: cursor.ByHot, LastID: last.ID, Score: last.Likes, Epoch: snap})
 	}
-	size := 64 + len(next)
-	for _, e := range entries {
-		size += len(e.Body) + 1
-	}
-	value := sealValue(appendPageBody(newValue(size), entries, next, b.total), b.version, b.stale, false)
+	value := r.seal(ctx, cdn.VideoTag(video), entries, next, b.total, b)
 	if !b.cacheable {
 		r.m.uncacheable.Inc()
 		return nil, &uncacheable{value: value}

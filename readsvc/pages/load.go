@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vidcomments/vidcomments/internal/cdn"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 )
@@ -56,7 +57,7 @@ func (r *Reader) loadPage(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	b.entries = withPin(b.entries, pin, req.Before == 0, req.Limit)
-	value := r.encodePage(req, b)
+	value := r.encodePage(ctx, req, b)
 	if !b.cacheable {
 		r.m.uncacheable.Inc()
 		return nil, &uncacheable{value: value}
@@ -279,7 +280,7 @@ func adjustTotal(total int64, rows []pagecache.Stored, ov map[int64]pagecache.Ov
 }
 
 // encodePage renders a built page as a cached value.
-func (r *Reader) encodePage(req Request, b built) []byte {
+func (r *Reader) encodePage(ctx context.Context, req Request, b built) []byte {
 	entries, next := b.entries, ""
 	limit := req.Limit
 	if len(entries) > 0 && entries[0].Version == pinMark {
@@ -289,11 +290,22 @@ func (r *Reader) encodePage(req Request, b built) []byte {
 		entries = entries[:limit]
 		next = r.opts.Cursors.Encode(req.Video, cursor.Cursor{Sort: cursor.ByTime, LastID: entries[len(entries)-1].ID})
 	}
-	size := 64 + len(next)
+	return r.seal(ctx, cdn.VideoTag(req.Video), entries, next, b.total, b)
+}
+
+// seal renders a page's entries, cursor, total and authors as a cached
+// value at b's version and staleness, tagged with tag (the video's or the
+// parent comment's) and its authors' tags.
+func (r *Reader) seal(ctx context.Context, tag string, entries []pagecache.Entry, next string, total int64, b built) []byte {
+	users, found := r.pageAuthors(ctx, entries)
+	size := 64 + len(next) + 96*len(found)
 	for _, e := range entries {
 		size += len(e.Body) + 1
 	}
-	v := appendPageBody(newValue(size), entries, next, b.total)
+	v := appendPageBody(newValue(authorTags(tag, users, found), size), entries, next, total)
+	if r.authors != nil {
+		v = append(appendAuthors(v[:len(v)-1], users, found, r.opts.Now()), '}') // inside the closing brace
+	}
 	return sealValue(v, b.version, b.stale, false)
 }
 
@@ -323,6 +335,6 @@ func (r *Reader) loadComment(ctx context.Context, key string) ([]byte, error) {
 	if !visible {
 		body = []byte(`{"error":{"code":"not_found","message":"comment not found"}}`)
 	}
-	v := append(newValue(len(body)), body...)
+	v := append(newValue(cdn.CommentTag(f[0]), len(body)), body...)
 	return sealValue(v, 0, stale, !visible), nil
 }

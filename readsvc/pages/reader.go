@@ -119,6 +119,7 @@ type Options struct {
 	HotWindow       int           // most liked roots cached per video (pagecache Options.HotWindow)
 	SnapshotEvery   time.Duration // hot page one pins a new snapshot of the hot window this often
 
+	Profiles       Profiles // authors of pages; zero: pages carry no authors
 	Cursors        *cursor.Codec
 	RedisProbe     func(context.Context) error // closes the Redis breaker when nil error
 	CassandraProbe func(context.Context) error
@@ -178,6 +179,8 @@ type Reader struct {
 	vers    *versions
 	inval   *invalListener
 	stale   *lastGood
+	authors *authors // nil: no Profiles
+	mysqlBr *breaker // of authors' MySQL reads
 
 	pageGroup    *groupcache.Group // nil when groupcache is off
 	commentGroup *groupcache.Group
@@ -204,6 +207,14 @@ func New(opts Options, cache Cache, store Store, sub Subscriber) (*Reader, error
 	r := &Reader{opts: opts, m: m, vers: newVersions(opts.VersionEntries), stale: newLastGood(opts.StaleEntries)}
 	r.redisBr = newBreaker("redis", opts.BreakerFailures, opts.BreakerProbe, opts.RedisProbe, opts.Logger, m.breakerOpen.WithLabelValues("redis"))
 	r.cassBr = newBreaker("cassandra", opts.BreakerFailures, opts.BreakerProbe, opts.CassandraProbe, opts.Logger, m.breakerOpen.WithLabelValues("cassandra"))
+	if opts.Profiles.Store != nil {
+		probe := opts.Profiles.Probe
+		if probe == nil {
+			probe = func(context.Context) error { return nil }
+		}
+		r.mysqlBr = newBreaker("mysql", opts.BreakerFailures, opts.BreakerProbe, probe, opts.Logger, m.breakerOpen.WithLabelValues("mysql"))
+		r.authors = newAuthors(opts.Profiles, r.mysqlBr, opts, opts.Registry)
+	}
 	r.cache = &guardedCache{c: cache, br: r.redisBr}
 	r.store = &guardedStore{s: store, br: r.cassBr, sem: make(chan struct{}, opts.MaxInflight), m: m}
 	if opts.CacheBytes > 0 {
@@ -212,7 +223,7 @@ func New(opts Options, cache Cache, store Store, sub Subscriber) (*Reader, error
 		opts.Registry.MustRegister(newGroupcacheCollector(r.pageGroup, r.commentGroup))
 	}
 	// Last: Subscribe connects at once (and retries in the background).
-	r.inval = &invalListener{vers: r.vers, ps: sub.Subscribe(context.Background(), pagecache.InvalChannel), logger: opts.Logger, metrics: m, health: invalHealthInterval}
+	r.inval = &invalListener{vers: r.vers, ps: sub.Subscribe(context.Background(), pagecache.InvalChannel), authors: r.authors, logger: opts.Logger, metrics: m, health: invalHealthInterval}
 	return r, nil
 }
 
@@ -230,7 +241,11 @@ func getter(load func(context.Context, string) ([]byte, error)) groupcache.Gette
 func (r *Reader) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	for _, run := range []func(context.Context){r.inval.run, r.redisBr.run, r.cassBr.run} {
+	runs := []func(context.Context){r.inval.run, r.redisBr.run, r.cassBr.run}
+	if r.mysqlBr != nil {
+		runs = append(runs, r.mysqlBr.run)
+	}
+	for _, run := range runs {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); run(ctx) }()
 	}

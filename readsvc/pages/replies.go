@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/vidcomments/vidcomments/internal/cdn"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 	"github.com/vidcomments/vidcomments/readsvc/cursor"
 )
@@ -65,11 +66,7 @@ func (r *Reader) loadReplies(ctx context.Context, key string) ([]byte, error) {
 		entries = entries[:limit]
 		next = r.opts.Cursors.Encode(parent, cursor.Cursor{Sort: cursor.ByTime, LastID: entries[len(entries)-1].ID})
 	}
-	size := 64 + len(next)
-	for _, e := range entries {
-		size += len(e.Body) + 1
-	}
-	value := sealValue(appendPageBody(newValue(size), entries, next, max(total, 0)), b.version, b.stale, false)
+	value := r.seal(ctx, cdn.CommentTag(parent), entries, next, max(total, 0), b)
 	if !b.cacheable {
 		r.m.uncacheable.Inc()
 		return nil, &uncacheable{value: value}

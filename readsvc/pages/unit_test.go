@@ -22,15 +22,15 @@ func TestValueRoundTrip(t *testing.T) {
 		name            string
 		version         int64
 		stale, notFound bool
-		next            string
+		next, tags      string
 		wantBody        string
 	}{
-		{"a page with a next cursor", 1795315179149397, false, false, "abc_-", `{"comments":[{"id":"3"},{"id":"2"}],"next_cursor":"abc_-","total":7}`},
-		{"the last page, stale", 0, true, false, "", `{"comments":[{"id":"3"},{"id":"2"}],"next_cursor":null,"total":7}`},
+		{"a page with a next cursor", 1795315179149397, false, false, "abc_-", "v1 u7 u9", `{"comments":[{"id":"3"},{"id":"2"}],"next_cursor":"abc_-","total":7}`},
+		{"the last page, stale, untagged", 0, true, false, "", "", `{"comments":[{"id":"3"},{"id":"2"}],"next_cursor":null,"total":7}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := sealValue(appendPageBody(newValue(0), entries, tt.next, 7), tt.version, tt.stale, tt.notFound)
+			v := sealValue(appendPageBody(newValue(tt.tags, 0), entries, tt.next, 7), tt.version, tt.stale, tt.notFound)
 			var view groupcache.ByteView
 			if err := groupcache.ByteViewSink(&view).SetBytes(v); err != nil {
 				t.Fatal(err)
@@ -51,19 +51,27 @@ func TestValueRoundTrip(t *testing.T) {
 				if b.String() != tt.wantBody || string(p.Body()) != tt.wantBody || p.Len() != len(tt.wantBody) {
 					t.Errorf("body %q (len %d), want %q", b.String(), p.Len(), tt.wantBody)
 				}
+				if got := strings.Join(p.TagHeader(), ""); got != tt.tags {
+					t.Errorf("tags %q, want %q", got, tt.tags)
+				}
 				if p.Stale != tt.stale || p.NotFound != tt.notFound || p.Version() != tt.version || len(p.ETag) != etagLen {
 					t.Errorf("page %+v version %d", p, p.Version())
 				}
 			}
 		})
 	}
-	a := sealValue(appendPageBody(newValue(0), entries, "", 7), 5, false, false)
-	b := sealValue(appendPageBody(newValue(0), entries, "", 8), 5, false, false)
-	if string(a[2:headerLen]) == string(b[2:headerLen]) {
+	a := sealValue(appendPageBody(newValue("v1", 0), entries, "", 7), 5, false, false)
+	b := sealValue(appendPageBody(newValue("v1", 0), entries, "", 8), 5, false, false)
+	if string(a[2:2+etagLen]) == string(b[2:2+etagLen]) {
 		t.Error("different bodies, same ETag")
 	}
 	if _, err := decodeRaw([]byte("short")); !errors.Is(err, errBadValue) {
 		t.Errorf("short value: %v", err)
+	}
+	overlong := append([]byte(nil), a...)
+	overlong[fixedLen-2] = 0xff // tags longer than the value
+	if _, err := decodeRaw(overlong); !errors.Is(err, errBadValue) {
+		t.Errorf("tags past the end: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/golang/groupcache"
@@ -13,19 +14,22 @@ import (
 	"github.com/vidcomments/vidcomments/internal/pagecache"
 )
 
-// A cached value is the response exactly as served, behind a fixed header,
-// so a hit is written out without decoding or re-encoding anything:
+// A cached value is the response exactly as served, behind a header, so a
+// hit is written out without decoding or re-encoding anything:
 //
-//	byte 0       format (1)
+//	byte 0       format (2)
 //	byte 1       flags: 1 stale, 2 not found
 //	bytes 2–36   the ETag, quoted: "<version, 16 hex>-<xxHash64 of the body, 16 hex>"
-//	bytes 37–    the JSON body
+//	bytes 37–38  n, the length of the tags (big endian)
+//	bytes 39–    the tags: the Surrogate-Key value (internal/cdn), n bytes
+//	then         the JSON body
 const (
-	valueFormat  = 1
+	valueFormat  = 2
 	flagStale    = 1
 	flagNotFound = 2
 	etagLen      = 35
-	headerLen    = 2 + etagLen
+	fixedLen     = 2 + etagLen + 2
+	maxTags      = 1<<16 - 1
 )
 
 // Page is one response of the read path.
@@ -34,11 +38,16 @@ type Page struct {
 	Stale    bool   // freshness could not be confirmed (see the package doc)
 	NotFound bool   // a single comment that readers may not see
 
-	view groupcache.ByteView // the whole value; the body starts at headerLen
-	raw  []byte              // or this, when groupcache is off
+	view   groupcache.ByteView // the whole value
+	raw    []byte              // or this, when groupcache is off
+	bodyAt int                 // where the body starts in it
 
-	etagHdr, lenHdr []string // the ETag and Content-Length header values, made once per value
+	etagHdr, lenHdr, tagHdr []string // the ETag, Content-Length and Surrogate-Key header values, made once per value
 }
+
+// TagHeader is the Surrogate-Key header's value the page was built with
+// (the video or comment and every author it shows); nil when it has none.
+func (p *Page) TagHeader() []string { return p.tagHdr }
 
 // ETagHeader is the ETag header's value, shared by every response of this
 // value (net/http only reads header values).
@@ -58,34 +67,37 @@ func (p *Page) LengthHeader() []string {
 }
 
 // withHeaders makes the header values once.
-func (p Page) withHeaders() Page {
+func (p Page) withHeaders(tags string) Page {
 	p.etagHdr, p.lenHdr = []string{p.ETag}, []string{strconv.Itoa(p.Len())}
+	if tags != "" {
+		p.tagHdr = []string{tags}
+	}
 	return p
 }
 
 // Len is the body's length in bytes.
 func (p *Page) Len() int {
 	if p.raw != nil {
-		return len(p.raw) - headerLen
+		return len(p.raw) - p.bodyAt
 	}
-	return p.view.Len() - headerLen
+	return p.view.Len() - p.bodyAt
 }
 
 // WriteTo writes the body to w without copying it.
 func (p *Page) WriteTo(w io.Writer) (int64, error) {
 	if p.raw != nil {
-		n, err := w.Write(p.raw[headerLen:])
+		n, err := w.Write(p.raw[p.bodyAt:])
 		return int64(n), err
 	}
-	return p.view.SliceFrom(headerLen).WriteTo(w)
+	return p.view.SliceFrom(p.bodyAt).WriteTo(w)
 }
 
 // Body returns a copy of the body (for tests and tools).
 func (p *Page) Body() []byte {
 	if p.raw != nil {
-		return append([]byte(nil), p.raw[headerLen:]...)
+		return append([]byte(nil), p.raw[p.bodyAt:]...)
 	}
-	return p.view.SliceFrom(headerLen).ByteSlice()
+	return p.view.SliceFrom(p.bodyAt).ByteSlice()
 }
 
 // Version is the cache version the page was built at (0 when unknown).
@@ -99,26 +111,46 @@ func (p *Page) Version() int64 {
 
 var errBadValue = errors.New("pages: malformed cached value")
 
+// bodyStart checks a value's fixed header and returns where its body starts.
+func bodyStart(format, n0, n1 byte, size int) (int, bool) {
+	at := fixedLen + (int(n0)<<8 | int(n1))
+	return at, format == valueFormat && at <= size
+}
+
 func decodeView(v groupcache.ByteView) (Page, error) {
-	if v.Len() < headerLen || v.At(0) != valueFormat {
+	if v.Len() < fixedLen {
+		return Page{}, errBadValue
+	}
+	at, ok := bodyStart(v.At(0), v.At(fixedLen-2), v.At(fixedLen-1), v.Len())
+	if !ok {
 		return Page{}, errBadValue
 	}
 	flags := v.At(1)
-	return Page{ETag: v.Slice(2, headerLen).String(), Stale: flags&flagStale != 0, NotFound: flags&flagNotFound != 0, view: v}.withHeaders(), nil
+	return Page{ETag: v.Slice(2, 2+etagLen).String(), Stale: flags&flagStale != 0, NotFound: flags&flagNotFound != 0, view: v, bodyAt: at}.withHeaders(v.Slice(fixedLen, at).String()), nil
 }
 
 func decodeRaw(b []byte) (Page, error) {
-	if len(b) < headerLen || b[0] != valueFormat {
+	if len(b) < fixedLen {
 		return Page{}, errBadValue
 	}
-	return Page{ETag: string(b[2:headerLen]), Stale: b[1]&flagStale != 0, NotFound: b[1]&flagNotFound != 0, raw: b}.withHeaders(), nil
+	at, ok := bodyStart(b[0], b[fixedLen-2], b[fixedLen-1], len(b))
+	if !ok {
+		return Page{}, errBadValue
+	}
+	return Page{ETag: string(b[2 : 2+etagLen]), Stale: b[1]&flagStale != 0, NotFound: b[1]&flagNotFound != 0, raw: b, bodyAt: at}.withHeaders(string(b[fixedLen:at])), nil
 }
 
-// newValue starts a value; append the body, then call sealValue.
-func newValue(size int) []byte {
-	b := make([]byte, headerLen, headerLen+size)
+// newValue starts a value with its tags (cut to what the header holds);
+// append the body, then call sealValue.
+func newValue(tags string, size int) []byte {
+	if len(tags) > maxTags {
+		tags = tags[:strings.LastIndexByte(tags[:maxTags], ' ')+1]
+		tags = strings.TrimSpace(tags)
+	}
+	b := make([]byte, fixedLen, fixedLen+len(tags)+size)
 	b[0] = valueFormat
-	return b
+	binary.BigEndian.PutUint16(b[fixedLen-2:], uint16(len(tags)))
+	return append(b, tags...)
 }
 
 // sealValue sets the flags and the ETag of a value whose body is complete.
@@ -129,9 +161,10 @@ func sealValue(b []byte, version int64, stale, notFound bool) []byte {
 	if notFound {
 		b[1] |= flagNotFound
 	}
+	at, _ := bodyStart(b[0], b[fixedLen-2], b[fixedLen-1], len(b))
 	var sum [8]byte
-	binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(b[headerLen:]))
-	e := b[2:headerLen]
+	binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(b[at:]))
+	e := b[2 : 2+etagLen]
 	e[0], e[17], e[34] = '"', '-', '"'
 	v := uint64(max(version, 0))
 	for i := 15; i >= 0; i-- {

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/profiles"
 )
 
 // versions is the local map video → cache version that puts the version
@@ -93,6 +94,7 @@ type Subscriber interface {
 // invalListener keeps versions current from the inval channel.
 type invalListener struct {
 	vers    *versions
+	authors *authors // nil: pages carry no authors
 	ps      *redis.PubSub
 	logger  *slog.Logger
 	metrics *metrics
@@ -140,6 +142,9 @@ func (l *invalListener) run(ctx context.Context) {
 			if m.Kind == "subscribe" {
 				// Messages may have been lost before this (re)subscription.
 				l.vers.reset()
+				if l.authors != nil {
+					l.authors.reset()
+				}
 				l.vers.live.Store(true)
 				l.metrics.subscribed.Set(1)
 				l.metrics.versionResets.Inc()
@@ -149,6 +154,12 @@ func (l *invalListener) run(ctx context.Context) {
 				}
 			}
 		case *redis.Message:
+			if user, ok := profiles.ParseInval(m.Payload); ok {
+				if l.authors != nil {
+					l.authors.forget(user)
+				}
+				continue
+			}
 			video, ver, err := pagecache.ParseInval(m.Payload)
 			if err != nil {
 				l.logger.Warn("ignoring a malformed inval message", "err", err)

@@ -1,0 +1,235 @@
+package pages
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vidcomments/vidcomments/internal/cdn"
+	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/profiles"
+)
+
+// ProfileCache is the Redis copy of author profiles (*profiles.Cache).
+type ProfileCache interface {
+	Get(ctx context.Context, users []int64) (map[int64]profiles.Profile, error)
+	Fill(ctx context.Context, ps map[int64]profiles.Profile) error
+}
+
+// ProfileStore reads profiles from MySQL, all asked users in one query.
+type ProfileStore interface {
+	Load(ctx context.Context, users []int64) (map[int64]profiles.Profile, error)
+}
+
+// Profiles are where a page's authors come from; a zero Profiles (no
+// Store) leaves them out of pages.
+type Profiles struct {
+	Cache ProfileCache
+	Store ProfileStore
+	Probe func(context.Context) error // closes the MySQL breaker when nil error
+}
+
+// Defaults of the author lookup.
+const (
+	DefaultProfileTimeout = 250 * time.Millisecond // one tier's round trip, MySQL's included
+	DefaultProfileEntries = 100000                 // in-process profiles (cleared when full)
+	localProfileTTL       = time.Minute            // in-process, in case an inval message was lost
+)
+
+// authors gathers the profiles of a page's authors when the page is built:
+// in process, then Redis, then MySQL, each tier asked once per page for
+// everything the tiers above it did not have. The in-process copies drop a
+// user when cdc announces a change (profiles.InvalPrefix) and all of them
+// when the inval subscription is re-made. A page is built at most once per
+// epoch (MaxAge), so a rename shows on every page within an epoch of cdc's
+// announcement.
+type authors struct {
+	src     Profiles
+	mysqlBr *breaker
+	timeout time.Duration
+	max     int
+	now     func() time.Time
+
+	mu    sync.RWMutex
+	local map[int64]localProfile
+
+	queries *prometheus.CounterVec // round trips, by tier
+	users   *prometheus.CounterVec // users resolved, by tier ("missing": none could say)
+}
+
+type localProfile struct {
+	p  profiles.Profile
+	at time.Time
+}
+
+func newAuthors(src Profiles, br *breaker, o Options, reg prometheus.Registerer) *authors {
+	a := &authors{
+		src: src, mysqlBr: br, timeout: DefaultProfileTimeout, max: DefaultProfileEntries, now: o.Now,
+		local: make(map[int64]localProfile),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "readsvc_profile_queries_total",
+			Help: "Round trips for author profiles while building pages, by tier (redis, mysql).",
+		}, []string{"tier"}),
+		users: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "readsvc_profile_users_total",
+			Help: "Authors resolved while building pages, by the tier that had them (memory, redis, mysql, missing).",
+		}, []string{"tier"}),
+	}
+	reg.MustRegister(a.queries, a.users)
+	return a
+}
+
+// forget drops a user's in-process copy (cdc changed it).
+func (a *authors) forget(user int64) {
+	a.mu.Lock()
+	delete(a.local, user)
+	a.mu.Unlock()
+}
+
+// reset drops every in-process copy (announcements may have been lost).
+func (a *authors) reset() {
+	a.mu.Lock()
+	clear(a.local)
+	a.mu.Unlock()
+}
+
+// lookup returns the profiles of users it could find; a user missing from
+// the result could not be read (Redis and MySQL both failed for it).
+func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.Profile {
+	out := make(map[int64]profiles.Profile, len(users))
+	now := a.now()
+	var need []int64
+	a.mu.RLock()
+	for _, u := range users {
+		if l, ok := a.local[u]; ok && now.Sub(l.at) < localProfileTTL {
+			out[u] = l.p
+		} else {
+			need = append(need, u)
+		}
+	}
+	a.mu.RUnlock()
+	a.users.WithLabelValues("memory").Add(float64(len(users) - len(need)))
+	if len(need) == 0 {
+		return out
+	}
+	fetched := make(map[int64]profiles.Profile, len(need))
+	if a.src.Cache != nil {
+		a.queries.WithLabelValues("redis").Inc()
+		tctx, cancel := context.WithTimeout(ctx, a.timeout)
+		got, err := a.src.Cache.Get(tctx, need)
+		cancel()
+		if err == nil {
+			maps.Copy(fetched, got)
+			need = slices.DeleteFunc(need, func(u int64) bool { _, ok := got[u]; return ok })
+		}
+		a.users.WithLabelValues("redis").Add(float64(len(got)))
+	}
+	if len(need) > 0 && a.mysqlBr.allow() {
+		a.queries.WithLabelValues("mysql").Inc()
+		tctx, cancel := context.WithTimeout(ctx, a.timeout)
+		got, err := a.src.Store.Load(tctx, need)
+		cancel()
+		a.mysqlBr.record(err)
+		if err == nil {
+			a.users.WithLabelValues("mysql").Add(float64(len(got)))
+			maps.Copy(fetched, got)
+			if a.src.Cache != nil {
+				tctx, cancel := context.WithTimeout(ctx, a.timeout)
+				_ = a.src.Cache.Fill(tctx, got) // a failed fill is read from MySQL again next time
+				cancel()
+			}
+			need = need[:0]
+		}
+	}
+	a.users.WithLabelValues("missing").Add(float64(len(need)))
+	a.mu.Lock()
+	if len(a.local)+len(fetched) > a.max {
+		clear(a.local)
+	}
+	for u, p := range fetched {
+		a.local[u] = localProfile{p: p, at: now}
+		out[u] = p
+	}
+	a.mu.Unlock()
+	return out
+}
+
+// pageAuthors returns the authors of entries in the order they first
+// appear, and the profiles of those it could read (none without
+// Profiles).
+func (r *Reader) pageAuthors(ctx context.Context, entries []pagecache.Entry) ([]int64, map[int64]profiles.Profile) {
+	if r.authors == nil {
+		return nil, nil
+	}
+	users := make([]int64, 0, len(entries))
+	for _, e := range entries {
+		if u, ok := authorOf(e.Body); ok && !slices.Contains(users, u) {
+			users = append(users, u)
+		}
+	}
+	return users, r.authors.lookup(ctx, users)
+}
+
+// appendAuthors appends `,"authors":{…}`: {"ID":{"display_name":…,
+// "avatar_url":…,"banned":…}} for each of users whose profile was found,
+// in users' order. Authors whose profiles could not be read are left out.
+func appendAuthors(b []byte, users []int64, found map[int64]profiles.Profile, now time.Time) []byte {
+	b = append(b, `,"authors":{`...)
+	first := true
+	for _, u := range users {
+		p, ok := found[u]
+		if !ok {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = strconv.AppendInt(b, u, 10)
+		b = append(b, `":{"display_name":`...)
+		b = appendJSONString(b, p.DisplayName)
+		b = append(b, `,"avatar_url":`...)
+		b = appendJSONString(b, p.AvatarURL)
+		b = append(b, `,"banned":`...)
+		b = strconv.AppendBool(b, p.Banned(now))
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// authorTags is tag followed by the CDN tag of each author found.
+func authorTags(tag string, users []int64, found map[int64]profiles.Profile) string {
+	b := []byte(tag)
+	for _, u := range users {
+		if _, ok := found[u]; ok {
+			b = append(b, ' ')
+			b = append(b, cdn.UserTag(u)...)
+		}
+	}
+	return string(b)
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
+}
+
+// authorOf reads the user id of a public comment body ("user_id": a
+// decimal string, internal/comment).
+func authorOf(body []byte) (int64, bool) {
+	var c struct {
+		UserID string `json:"user_id"`
+	}
+	if json.Unmarshal(body, &c) != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(c.UserID, 10, 64)
+	return n, err == nil && n > 0
+}
