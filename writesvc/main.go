@@ -124,7 +124,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, o overrides) (*
 	app.OnClose("webhook dispatcher", func() error { stopDispatch(); <-dispatched; return nil })
 
 	handler, err := api.New(api.Config{Moderation: status, MaxRunes: cfg.MaxCommentRunes, RequestTimeout: cfg.RequestTimeout,
-		EditWindow: cfg.EditWindow, Safety: checker, Webhooks: webhook.NewStore(db)}, st, limiter, relay, verifier, logger, reg)
+		EditWindow: cfg.EditWindow, Safety: checker, Webhooks: webhook.NewStore(db), Profiles: st}, st, limiter, relay, verifier, logger, reg)
 	if err != nil {
 		return nil, app.Abort(err)
 	}

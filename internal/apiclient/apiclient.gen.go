@@ -661,6 +661,18 @@ type Accepted struct {
 	Status Status `json:"status"`
 }
 
+// Author defines model for Author.
+type Author struct {
+	// AvatarUrl An https URL, or empty.
+	AvatarUrl string `json:"avatar_url"`
+
+	// Banned The author is banned now: show their comments as such.
+	Banned bool `json:"banned"`
+
+	// DisplayName Empty when the user never set a profile.
+	DisplayName string `json:"display_name"`
+}
+
 // BanState defines model for BanState.
 type BanState struct {
 	Banned bool `json:"banned"`
@@ -899,6 +911,19 @@ type NewComment struct {
 	ParentId *ID `json:"parent_id,omitempty"`
 }
 
+// NewProfile defines model for NewProfile.
+type NewProfile struct {
+	// AvatarUrl An absolute https URL of printable ASCII, without user info or fragment; empty or absent: no avatar (else 400 invalid_avatar_url).
+	//
+	// Example: https://img.example.com/ada.png
+	AvatarUrl *string `json:"avatar_url,omitempty"`
+
+	// DisplayName One line, no control characters; stored NFC-normalised and trimmed (empty after that: 400 invalid_display_name).
+	//
+	// Example: Ada L.
+	DisplayName string `json:"display_name"`
+}
+
 // NewWebhook defines model for NewWebhook.
 type NewWebhook struct {
 	Events []WebhookEvent `json:"events"`
@@ -917,6 +942,9 @@ type OptionalReasonBody struct {
 
 // Page defines model for Page.
 type Page struct {
+	// Authors The profile of each author on the page, keyed by `user_id`. An author whose profile could not be read (MySQL down and no copy cached) is absent: show the user id. Absent altogether when the server runs without profiles (VC_READSVC_PROFILES=false).
+	Authors *map[string]Author `json:"authors,omitempty"`
+
 	// Comments `limit` comments at most, plus the pinned one on page one of a video, plus (with a Bearer token) the user's own pending ones first.
 	Comments []PublicComment `json:"comments"`
 
@@ -970,6 +998,18 @@ type PostUnprocessableError struct {
 
 // PostUnprocessableErrorErrorCode defines model for PostUnprocessableError.Error.Code.
 type PostUnprocessableErrorErrorCode string
+
+// Profile defines model for Profile.
+type Profile struct {
+	AvatarUrl   string    `json:"avatar_url"`
+	DisplayName string    `json:"display_name"`
+	UpdatedAt   time.Time `json:"updated_at"`
+
+	// UserId A positive int64 (1..9223372036854775807) as a decimal string, without sign or leading zero.
+	//
+	// Example: 1795315179149397
+	UserId ID `json:"user_id"`
+}
 
 // PublicComment defines model for PublicComment.
 type PublicComment struct {
@@ -1530,6 +1570,9 @@ type PostCommentParams struct {
 // EditCommentJSONRequestBody defines body for EditComment for application/json ContentType.
 type EditCommentJSONRequestBody = EditRequest
 
+// PutProfileJSONRequestBody defines body for PutProfile for application/json ContentType.
+type PutProfileJSONRequestBody = NewProfile
+
 // ApproveCommentJSONRequestBody defines body for ApproveComment for application/json ContentType.
 type ApproveCommentJSONRequestBody = OptionalReasonBody
 
@@ -1753,6 +1796,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /v1/comments/{id}/replies (the `HeadReplies` operationId).
 	HeadReplies(ctx context.Context, id CommentID, params *HeadRepliesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutProfileWithBody Set the caller's display name and avatar, shown on every comment page within about a second
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+	PutProfileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutProfile Set the caller's display name and avatar, shown on every comment page within about a second
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+	PutProfile(ctx context.Context, body PutProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveCommentWithBody Approve a comment (a reason is optional)
 	//
@@ -2086,6 +2143,40 @@ func (c *Client) ListReplies(ctx context.Context, id CommentID, params *ListRepl
 // Corresponds with HEAD /v1/comments/{id}/replies (the `HeadReplies` operationId).
 func (c *Client) HeadReplies(ctx context.Context, id CommentID, params *HeadRepliesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadRepliesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutProfileWithBody Set the caller's display name and avatar, shown on every comment page within about a second
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+func (c *Client) PutProfileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutProfileRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutProfile Set the caller's display name and avatar, shown on every comment page within about a second
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+func (c *Client) PutProfile(ctx context.Context, body PutProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutProfileRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2985,6 +3076,46 @@ func NewHeadRepliesRequest(server string, id CommentID, params *HeadRepliesParam
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewPutProfileRequest calls the generic PutProfile builder with application/json body
+func NewPutProfileRequest(server string, body PutProfileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutProfileRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutProfileRequestWithBody constructs an http.Request for the PutProfile method, with any body, and a specified content type
+func NewPutProfileRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/profile")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4132,6 +4263,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /v1/comments/{id}/replies (the `HeadReplies` operationId).
 	HeadRepliesWithResponse(ctx context.Context, id CommentID, params *HeadRepliesParams, reqEditors ...RequestEditorFn) (*HeadRepliesResponse, error)
 
+	// PutProfileWithBodyWithResponse Set the caller's display name and avatar, shown on every comment page within about a second
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+	PutProfileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutProfileResponse, error)
+
+	// PutProfileWithResponse Set the caller's display name and avatar, shown on every comment page within about a second
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+	PutProfileWithResponse(ctx context.Context, body PutProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*PutProfileResponse, error)
+
 	// ApproveCommentWithBodyWithResponse Approve a comment (a reason is optional)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5055,6 +5200,110 @@ func (r HeadRepliesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadRepliesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutProfileResponse401Headers the declared response headers of an HTTP 401 response for PutProfile
+type PutProfileResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutProfileResponse503Headers the declared response headers of an HTTP 503 response for PutProfile
+type PutProfileResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PutProfileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Profile
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *WriteBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *WriteNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *WriteUnavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutProfileResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutProfileResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutProfileResponse) GetJSON200() *Profile {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutProfileResponse) GetJSON400() *WriteBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutProfileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PutProfileResponse) GetJSON404() *WriteNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PutProfileResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PutProfileResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PutProfileResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PutProfileResponse) GetJSON503() *WriteUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutProfileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutProfileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutProfileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutProfileResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6991,6 +7240,32 @@ func (c *ClientWithResponses) HeadRepliesWithResponse(ctx context.Context, id Co
 	return ParseHeadRepliesResponse(rsp)
 }
 
+// PutProfileWithBodyWithResponse Set the caller's display name and avatar, shown on every comment page within about a second
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+func (c *ClientWithResponses) PutProfileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutProfileResponse, error) {
+	rsp, err := c.PutProfileWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutProfileResponse(rsp)
+}
+
+// PutProfileWithResponse Set the caller's display name and avatar, shown on every comment page within about a second
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/profile (the `PutProfile` operationId).
+func (c *ClientWithResponses) PutProfileWithResponse(ctx context.Context, body PutProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*PutProfileResponse, error) {
+	rsp, err := c.PutProfile(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutProfileResponse(rsp)
+}
+
 // ApproveCommentWithBodyWithResponse Approve a comment (a reason is optional)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8115,6 +8390,104 @@ func ParseHeadRepliesResponse(rsp *http.Response) (*HeadRepliesResponse, error) 
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutProfileResponse parses an HTTP response from a PutProfileWithResponse call
+func ParsePutProfileResponse(rsp *http.Response) (*PutProfileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutProfileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Profile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest WriteBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest WriteNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest WriteUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutProfileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -63,6 +63,9 @@ type Config struct {
 	// Webhooks stores the endpoints of /v1/mod/webhooks (*webhook.Store);
 	// nil: those routes answer 404.
 	Webhooks WebhookStore
+	// Profiles stores what PUT /v1/me/profile sends (*store.Store); nil:
+	// that route answers 404.
+	Profiles ProfileStore
 }
 
 // MaxBodyBytes bounds every request body.
@@ -125,6 +128,7 @@ func (a *API) routes() http.Handler {
 		r.Use(a.authenticate)
 		r.Post("/v1/videos/{video_id}/comments", a.postComment)
 		r.Delete("/v1/comments/{id}", a.deleteComment)
+		r.Put("/v1/me/profile", a.putProfile)
 		r.Patch("/v1/comments/{id}", a.editComment)
 		r.Put("/v1/comments/{id}/like", a.like)
 		r.Delete("/v1/comments/{id}/like", a.like)

@@ -7,6 +7,7 @@ package validate
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -37,6 +38,8 @@ const (
 	CodeReasonRequired        = "reason_required" // returned by the API when a reject has no reason
 	CodeInvalidReason         = "invalid_reason"
 	CodeInvalidIdempotencyKey = "invalid_idempotency_key"
+	CodeInvalidDisplayName    = "invalid_display_name"
+	CodeInvalidAvatarURL      = "invalid_avatar_url"
 )
 
 // MaxReasonRunes bounds a moderation reason (the column is VARCHAR(512)).
@@ -99,6 +102,50 @@ func normalise(s string, newlines bool, charCode, what string, maxRunes int, len
 		}
 	}
 	return strings.TrimSpace(norm.NFC.String(s)), nil
+}
+
+// DisplayName normalises and checks an author's display name like a
+// Reason: one line, no control character, NFC, trimmed, then 1..maxRunes
+// runes.
+func DisplayName(s string, maxRunes int) (string, error) {
+	s, err := normalise(s, false, CodeInvalidDisplayName, "display_name", maxRunes, CodeInvalidDisplayName)
+	if err != nil {
+		return "", err
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "", fail(CodeInvalidDisplayName, "display_name is empty")
+	case n > maxRunes:
+		return "", fail(CodeInvalidDisplayName, "display_name has %d characters after normalisation, at most %d are allowed", n, maxRunes)
+	}
+	return s, nil
+}
+
+// AvatarURL checks an avatar's address: empty (no avatar), or an absolute
+// https URL with a host, no user info and no fragment, of at most maxBytes
+// bytes of printable ASCII (pages embed it as it is).
+func AvatarURL(s string, maxBytes int) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > maxBytes {
+		return fail(CodeInvalidAvatarURL, "avatar_url has %d bytes, at most %d are allowed", len(s), maxBytes)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return fail(CodeInvalidAvatarURL, "avatar_url may hold only printable ASCII (percent-encode the rest)")
+		}
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fail(CodeInvalidAvatarURL, "avatar_url does not parse: %v", err)
+	case u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+		return fail(CodeInvalidAvatarURL, "avatar_url must be an absolute https URL")
+	case u.User != nil || u.Fragment != "":
+		return fail(CodeInvalidAvatarURL, "avatar_url may not carry user info or a fragment")
+	}
+	return nil
 }
 
 // IdempotencyKey checks an Idempotency-Key header value: 1..128 characters
