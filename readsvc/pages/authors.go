@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,8 +57,11 @@ type authors struct {
 	max     int
 	now     func() time.Time
 
-	mu    sync.RWMutex
-	local map[int64]localProfile
+	mu      sync.RWMutex
+	local   map[int64]localProfile
+	changed map[int64]time.Time // users cdc announced lately, and when
+	recent  time.Duration       // how long they count as changed: pages built before live at most an epoch
+	anyNew  atomic.Bool         // changed is not empty
 
 	queries *prometheus.CounterVec // round trips, by tier
 	users   *prometheus.CounterVec // users resolved, by tier ("missing": none could say)
@@ -71,7 +75,7 @@ type localProfile struct {
 func newAuthors(src Profiles, br *breaker, o Options, reg prometheus.Registerer) *authors {
 	a := &authors{
 		src: src, mysqlBr: br, timeout: DefaultProfileTimeout, max: DefaultProfileEntries, now: o.Now,
-		local: make(map[int64]localProfile),
+		local: make(map[int64]localProfile), changed: make(map[int64]time.Time), recent: 2 * o.MaxAge,
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "readsvc_profile_queries_total",
 			Help: "Round trips for author profiles while building pages, by tier (redis, mysql).",
@@ -87,9 +91,36 @@ func newAuthors(src Profiles, br *breaker, o Options, reg prometheus.Registerer)
 
 // forget drops a user's in-process copy (cdc changed it).
 func (a *authors) forget(user int64) {
+	now := a.now()
 	a.mu.Lock()
 	delete(a.local, user)
+	if len(a.changed) >= a.max {
+		for u, at := range a.changed {
+			if now.Sub(at) > a.recent {
+				delete(a.changed, u)
+			}
+		}
+	}
+	a.changed[user] = now
+	a.anyNew.Store(true)
 	a.mu.Unlock()
+}
+
+// changedAmong reports whether cdc announced a change of one of users
+// within the last two epochs.
+func (a *authors) changedAmong(users []int64) bool {
+	if len(users) == 0 || !a.anyNew.Load() {
+		return false
+	}
+	now := a.now()
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for _, u := range users {
+		if at, ok := a.changed[u]; ok && now.Sub(at) <= a.recent {
+			return true
+		}
+	}
+	return false
 }
 
 // reset drops every in-process copy (announcements may have been lost).

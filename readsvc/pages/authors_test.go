@@ -57,7 +57,12 @@ func (l loader) Load(ctx context.Context, users []int64) (map[int64]profiles.Pro
 
 func readAuthors(t *testing.T, r *readtest.Reader, video int64, limit int) pageWithAuthors {
 	t.Helper()
-	p, err := r.Page(context.Background(), pages.Request{Video: video, Sort: cursor.ByTime, Limit: limit})
+	return readAuthorsCtx(t, context.Background(), r, video, limit)
+}
+
+func readAuthorsCtx(t *testing.T, ctx context.Context, r *readtest.Reader, video int64, limit int) pageWithAuthors {
+	t.Helper()
+	p, err := r.Page(ctx, pages.Request{Video: video, Sort: cursor.ByTime, Limit: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +137,23 @@ func TestPageAuthorsCostOneQueryColdAndNoneWarm(t *testing.T) {
 	if err := (&profiles.Refresher{DB: my.DB, Redis: st.Redis}).Refresh(ctx, []int64{renamed}); err != nil {
 		t.Fatal(err)
 	}
+	// A CDN's fetch (ConfirmVersion) gets the new name at once, inside
+	// the epoch the old page was built in ...
+	confirm := pages.ConfirmVersion(ctx)
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		clk.Add(2 * pages.DefaultMaxAge)
-		if readAuthors(t, r, video, 50).Authors[strconv.FormatInt(renamed, 10)].DisplayName == "Renamed" {
-			break
-		}
+	for readAuthorsCtx(t, confirm, r, video, 50).Authors[strconv.FormatInt(renamed, 10)].DisplayName != "Renamed" {
 		if time.Now().After(deadline) {
-			t.Fatal("the rename never reached the page")
+			t.Fatal("the rename never reached a CDN fetch")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if n := readtest.Metric(t, r.Registry, "readsvc_pages_rebuilt_for_authors_total"); n < 1 {
+		t.Errorf("%v pages rebuilt for a changed author, want at least 1", n)
+	}
+	// ... and every reader with the next epoch.
+	clk.Add(2 * pages.DefaultMaxAge)
+	if got := readAuthors(t, r, video, 50).Authors[strconv.FormatInt(renamed, 10)].DisplayName; got != "Renamed" {
+		t.Errorf("next epoch's page shows %q, want the new name", got)
 	}
 }
 

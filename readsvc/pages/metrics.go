@@ -24,14 +24,16 @@ type metrics struct {
 	breakerOpen      *prometheus.GaugeVec
 	subscribed       prometheus.Gauge
 
-	versionFromMap prometheus.Counter // curried once: the hot path
-	memoHits       prometheus.Counter
+	versionFromMap    prometheus.Counter // curried once: the hot path
+	memoHits          prometheus.Counter
+	rebuiltForAuthors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := metric.With(reg)
 	m := &metrics{
-		memoHits: f.Counter("readsvc_page_memo_hits_total", "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before groupcache: the in-process hits groupcache's own counters do not see."),
+		rebuiltForAuthors: f.Counter("readsvc_pages_rebuilt_for_authors_total", "Pages a CDN fetch got built anew, past groupcache, because one of their authors changed within two epochs."),
+		memoHits:          f.Counter("readsvc_page_memo_hits_total", "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before groupcache: the in-process hits groupcache's own counters do not see."),
 		versionLookups: f.CounterVec("readsvc_version_lookups_total", "Cache-version lookups of page requests by source: the local map, Redis (after a map miss, or to confirm a CDN fetch), or unknown (Redis down).",
 			"source"),
 		loads: f.CounterVec("readsvc_page_loads_total", "Pages built after a groupcache miss, by the tier that answered: redis (window hit), backfill (window refilled from Cassandra), cassandra (page past the window), direct (Cassandra without Redis).",

@@ -363,7 +363,28 @@ const keyBuf = 128
 // itself, already decoded, headers and all: the hot path of a hot page
 // allocates nothing. Everything else goes through groupcache (get). With
 // groupcache off every request reads Redis, as that mode promises.
+//
+// A read a shared cache will keep (ConfirmVersion) never gets a page built
+// before one of its authors changed: cdc purged the CDN's copy for that
+// change, and the CDN would keep the old profile for its s-maxage. Such a
+// page is built again here, past groupcache.
 func (r *Reader) page(ctx context.Context, key []byte, shapeLen int) (Page, error) {
+	p, err := r.cachedPage(ctx, key, shapeLen)
+	if err != nil || r.authors == nil || ctx.Value(confirmKey{}) == nil || !r.authors.changedAmong(p.authors) {
+		return p, err
+	}
+	r.m.rebuiltForAuthors.Inc()
+	v, err := r.loadPage(ctx, string(key))
+	if u, ok := errors.AsType[*uncacheable](err); ok {
+		v, err = u.value, nil
+	}
+	if err != nil {
+		return p, nil // the page as groupcache had it: the purge's repeat (cdn.Purger) tries again
+	}
+	return decodeRaw(v)
+}
+
+func (r *Reader) cachedPage(ctx context.Context, key []byte, shapeLen int) (Page, error) {
 	if r.pageGroup != nil {
 		if p, ok := r.stale.fresh(key[:shapeLen], key); ok {
 			r.m.memoHits.Inc()

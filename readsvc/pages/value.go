@@ -43,6 +43,7 @@ type Page struct {
 	bodyAt int                 // where the body starts in it
 
 	etagHdr, lenHdr, tagHdr []string // the ETag, Content-Length and Surrogate-Key header values, made once per value
+	authors                 []int64  // the users its u-tags name
 }
 
 // TagHeader is the Surrogate-Key header's value the page was built with
@@ -71,8 +72,22 @@ func (p Page) withHeaders(tags string) Page {
 	p.etagHdr, p.lenHdr = []string{p.ETag}, []string{strconv.Itoa(p.Len())}
 	if tags != "" {
 		p.tagHdr = []string{tags}
+		p.authors = tagUsers(tags)
 	}
 	return p
+}
+
+// tagUsers returns the users of the u-tags in a Surrogate-Key value.
+func tagUsers(tags string) []int64 {
+	var out []int64
+	for _, t := range strings.Fields(tags) {
+		if rest, ok := strings.CutPrefix(t, "u"); ok {
+			if n, err := strconv.ParseInt(rest, 10, 64); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // Len is the body's length in bytes.
