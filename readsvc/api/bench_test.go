@@ -22,8 +22,10 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/cpustat"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/wrk"
 	"github.com/vidcomments/vidcomments/readsvc/cqlstore"
+	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
@@ -95,10 +97,16 @@ func (g *loadGen) drive(b *testing.B, url string, n int) (time.Duration, []time.
 // mode and the ratios to the static handler.
 func BenchmarkHotPage(b *testing.B) {
 	st := readtest.NewStack(b)
-	video, _ := st.SeedVideo(200)
+	video, ids := st.SeedVideo(200)
 	path := readtest.PagePath(video, "limit=20")
 	tiers := st.NewReader(readtest.Config{})
 	redisTier := st.NewReader(readtest.Config{Options: pages.Options{CacheBytes: -1}})
+	// The same page with its authors' profiles (issue #18): a bigger body,
+	// the same hit path.
+	profiled := st.NewReader(readtest.Config{Options: pages.Options{Profiles: st.Profiles(stacktest.NewMySQL(b).DB, authorsOf(ids)...)}})
+	if r := profiled.Get(b, path); r.Code != 200 || !strings.Contains(string(r.Raw), `"authors":{"`) {
+		b.Fatalf("profiled page: %d %s", r.Code, r.Raw)
+	}
 
 	warm := tiers.Get(b, path)
 	if warm.Code != 200 || len(warm.IDs()) != 20 {
@@ -142,6 +150,7 @@ func BenchmarkHotPage(b *testing.B) {
 		{"tiers", tiers.Server.URL + path},
 		{"redis", redisTier.Server.URL + path},
 		{"static+ping", pinged.URL + path},
+		{"profiles", profiled.Server.URL + path},
 	}
 	// The machine is shared: modes take turns in rounds, so a burst of
 	// background load falls on all of them alike.
@@ -174,9 +183,19 @@ func BenchmarkHotPage(b *testing.B) {
 	b.ReportMetric(rps[1]/rps[0], "tiers/static")
 	b.ReportMetric(rps[2]/rps[0], "redis/static")
 	b.ReportMetric(rps[3]/rps[0], "ping/static")
+	b.ReportMetric(rps[4]/rps[1], "profiles/tiers")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("body %d bytes, %d connections, %d requests per mode: static %.0f req/s p99 %v | tiers %.0f req/s p99 %v, ratio %.2f (goal >= 0.9) | redis %.0f req/s p99 %v, ratio %.2f (goal >= 0.5) | static+ping %.0f req/s, ratio %.2f",
-		len(body), benchConcurrency, len(lats[0]), rps[0], p99[0], rps[1], p99[1], rps[1]/rps[0], rps[2], p99[2], rps[2]/rps[0], rps[3], rps[3]/rps[0])
+	b.Logf("body %d bytes, %d connections, %d requests per mode: static %.0f req/s p99 %v | tiers %.0f req/s p99 %v, ratio %.2f (goal >= 0.9) | redis %.0f req/s p99 %v, ratio %.2f (goal >= 0.5) | static+ping %.0f req/s, ratio %.2f | with profiles %.0f req/s p99 %v, %.2f of tiers (goal >= 0.9)",
+		len(body), benchConcurrency, len(lats[0]), rps[0], p99[0], rps[1], p99[1], rps[1]/rps[0], rps[2], p99[2], rps[2]/rps[0], rps[3], rps[3]/rps[0], rps[4], p99[4], rps[4]/rps[1])
+}
+
+// authorsOf returns the users of comments seeded by readtest (cqlseed).
+func authorsOf(ids []int64) []int64 {
+	users := make([]int64, len(ids))
+	for i, id := range ids {
+		users[i] = cqlseed.Comment(0, id).UserID
+	}
+	return users
 }
 
 // discard is a ResponseWriter that keeps nothing but its header map, which
@@ -241,8 +260,13 @@ func TestHotPageHitAllocatesNothing(t *testing.T) {
 	st := readtest.NewStack(t)
 	video := seedLiked(t, st, 50)
 	r := st.NewReader(readtest.Config{})
-	for _, q := range []string{"limit=20", "limit=20&sort=hot", "limit=5"} {
-		t.Run(q, func(t *testing.T) {
+	profiled := st.NewReader(readtest.Config{Options: pages.Options{Profiles: st.Profiles(stacktest.NewMySQL(t).DB)}})
+	for _, label := range []string{"limit=20", "limit=20&sort=hot", "limit=5", "limit=20 with profiles"} {
+		q, r := label, r
+		if name, ok := strings.CutSuffix(label, " with profiles"); ok {
+			q, r = name, profiled
+		}
+		t.Run(label, func(t *testing.T) {
 			serve, w := warmHit(t, r, readtest.PagePath(video, q))
 			hit := serve(r.Handler)
 			hit() // the shape's fresh copy is remembered on its first hit

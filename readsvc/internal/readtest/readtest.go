@@ -7,6 +7,7 @@ package readtest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -28,6 +29,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/config"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/profiles"
 	"github.com/vidcomments/vidcomments/internal/stacktest"
 	"github.com/vidcomments/vidcomments/internal/stacktest/tcpproxy"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
@@ -112,6 +114,26 @@ func (s *Stack) Record(c comment.Comment, wasVisible bool) {
 	if _, _, err := s.Cache.Record(context.Background(), ch); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// Profiles returns author profiles read from db (a stacktest.NewMySQL
+// database) through the stack's Redis, and writes a profile for each of
+// users there.
+func (s *Stack) Profiles(db *sql.DB, users ...int64) pages.Profiles {
+	s.t.Helper()
+	for _, u := range users {
+		if _, err := db.Exec(`INSERT IGNORE INTO users (id, display_name, avatar_url, updated_at) VALUES (?, ?, ?, NOW(6))`,
+			u, "Author "+strconv.FormatInt(u, 10), "https://img.example/"+strconv.FormatInt(u, 10)+".png"); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return pages.Profiles{Cache: profiles.NewCache(s.Redis), Store: profileLoader{db}, Probe: db.PingContext}
+}
+
+type profileLoader struct{ db *sql.DB }
+
+func (l profileLoader) Load(ctx context.Context, users []int64) (map[int64]profiles.Profile, error) {
+	return profiles.Load(ctx, l.db, users)
 }
 
 // RedisProxy starts a proxy in front of the stack's Redis.
