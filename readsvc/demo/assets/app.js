@@ -21,7 +21,9 @@ function render(page) {
     li.dataset.id = c.id;
     const meta = document.createElement("div");
     meta.className = "meta";
-    meta.textContent = "#" + c.id + " · user " + c.user_id + " · " + new Date(c.created_at).toLocaleString() +
+    const who = (page.authors || {})[c.user_id];
+    const name = who && who.display_name ? who.display_name : "user " + c.user_id;
+    meta.textContent = "#" + c.id + " · " + name + (who && who.banned ? " (banned)" : "") + " · " + new Date(c.created_at).toLocaleString() +
       " · " + (c.like_count || 0) + " likes · " + (c.reply_count || 0) + " replies";
     const content = document.createElement("div");
     content.className = "content";
