@@ -116,24 +116,28 @@ type Cache struct{ rdb redis.UniversalClient }
 // NewCache returns the copy in rdb.
 func NewCache(rdb redis.UniversalClient) *Cache { return &Cache{rdb: rdb} }
 
-// Get returns the copies Redis holds of users, in one round trip.
+// Get returns the copies Redis holds of users, in one round trip: a
+// pipeline of GETs rather than an MGET, which a Redis Cluster refuses
+// across slots (go-redis splits a pipeline by node).
 func (c *Cache) Get(ctx context.Context, users []int64) (map[int64]Profile, error) {
-	keys := make([]string, len(users))
-	for i, u := range users {
-		keys[i] = Key(u)
-	}
-	vals, err := c.rdb.MGet(ctx, keys...).Result()
-	if err != nil {
+	cmds := make([]*redis.StringCmd, len(users))
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range users {
+			cmds[i] = p.Get(ctx, Key(u))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read %d profiles from redis: %w", len(users), err)
 	}
 	out := make(map[int64]Profile, len(users))
-	for i, v := range vals {
-		s, ok := v.(string)
-		if !ok {
-			continue
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		if err != nil {
+			continue // redis.Nil: not cached
 		}
 		var p Profile
-		if json.Unmarshal([]byte(s), &p) != nil {
+		if json.Unmarshal(b, &p) != nil {
 			continue // unreadable: read it again from MySQL
 		}
 		p.UserID = users[i]
