@@ -496,9 +496,11 @@ const (
 	WriteBadRequestErrorErrorCodeDuplicateIds          WriteBadRequestErrorErrorCode = "duplicate_ids"
 	WriteBadRequestErrorErrorCodeIdsRequired           WriteBadRequestErrorErrorCode = "ids_required"
 	WriteBadRequestErrorErrorCodeInvalidAction         WriteBadRequestErrorErrorCode = "invalid_action"
+	WriteBadRequestErrorErrorCodeInvalidAvatarUrl      WriteBadRequestErrorErrorCode = "invalid_avatar_url"
 	WriteBadRequestErrorErrorCodeInvalidBody           WriteBadRequestErrorErrorCode = "invalid_body"
 	WriteBadRequestErrorErrorCodeInvalidCommentId      WriteBadRequestErrorErrorCode = "invalid_comment_id"
 	WriteBadRequestErrorErrorCodeInvalidCursor         WriteBadRequestErrorErrorCode = "invalid_cursor"
+	WriteBadRequestErrorErrorCodeInvalidDisplayName    WriteBadRequestErrorErrorCode = "invalid_display_name"
 	WriteBadRequestErrorErrorCodeInvalidDuration       WriteBadRequestErrorErrorCode = "invalid_duration"
 	WriteBadRequestErrorErrorCodeInvalidField          WriteBadRequestErrorErrorCode = "invalid_field"
 	WriteBadRequestErrorErrorCodeInvalidIdempotencyKey WriteBadRequestErrorErrorCode = "invalid_idempotency_key"
@@ -534,11 +536,15 @@ func (e WriteBadRequestErrorErrorCode) Valid() bool {
 		return true
 	case WriteBadRequestErrorErrorCodeInvalidAction:
 		return true
+	case WriteBadRequestErrorErrorCodeInvalidAvatarUrl:
+		return true
 	case WriteBadRequestErrorErrorCodeInvalidBody:
 		return true
 	case WriteBadRequestErrorErrorCodeInvalidCommentId:
 		return true
 	case WriteBadRequestErrorErrorCodeInvalidCursor:
+		return true
+	case WriteBadRequestErrorErrorCodeInvalidDisplayName:
 		return true
 	case WriteBadRequestErrorErrorCodeInvalidDuration:
 		return true

@@ -185,6 +185,10 @@ func replyGenKey(v int64) string          { return tag(v) + "rgen" }
 func userKey(v, user int64) string        { return tag(v) + "u:" + strconv.FormatInt(user, 10) }
 func pinKey(v int64) string               { return tag(v) + "pin" }
 
+// ProfileKey is the key of a user's profile copy (internal/profiles):
+// outside any video's hash tag, so profiles spread over a Redis Cluster.
+func ProfileKey(user int64) string { return "vc:user:" + strconv.FormatInt(user, 10) }
+
 // member renders an id as a ZSET member whose byte order is numeric order.
 func member(id int64) string { return fmt.Sprintf("%019d", id) }
 

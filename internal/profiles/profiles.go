@@ -55,7 +55,7 @@ const (
 const TTL = 10 * time.Minute
 
 // Key is the Redis key of a user's profile copy.
-func Key(user int64) string { return "vc:user:" + strconv.FormatInt(user, 10) }
+func Key(user int64) string { return pagecache.ProfileKey(user) }
 
 // InvalPrefix starts an InvalChannel message that names a changed user.
 const InvalPrefix = "u:"

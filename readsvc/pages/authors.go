@@ -52,6 +52,7 @@ const (
 // announcement.
 type authors struct {
 	src     Profiles
+	redisBr *breaker // the read path's: Redis down, the copies there are skipped
 	mysqlBr *breaker
 	timeout time.Duration
 	max     int
@@ -72,9 +73,9 @@ type localProfile struct {
 	at time.Time
 }
 
-func newAuthors(src Profiles, br *breaker, o Options, reg prometheus.Registerer) *authors {
+func newAuthors(src Profiles, redisBr, mysqlBr *breaker, o Options, reg prometheus.Registerer) *authors {
 	a := &authors{
-		src: src, mysqlBr: br, timeout: DefaultProfileTimeout, max: DefaultProfileEntries, now: o.Now,
+		src: src, redisBr: redisBr, mysqlBr: mysqlBr, timeout: DefaultProfileTimeout, max: DefaultProfileEntries, now: o.Now,
 		local: make(map[int64]localProfile), changed: make(map[int64]time.Time), recent: 2 * o.MaxAge,
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "readsvc_profile_queries_total",
@@ -150,7 +151,8 @@ func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.
 		return out
 	}
 	fetched := make(map[int64]profiles.Profile, len(need))
-	if a.src.Cache != nil {
+	useRedis := a.src.Cache != nil && a.redisBr.allow()
+	if useRedis {
 		a.queries.WithLabelValues("redis").Inc()
 		tctx, cancel := context.WithTimeout(ctx, a.timeout)
 		got, err := a.src.Cache.Get(tctx, need)
@@ -170,7 +172,7 @@ func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.
 		if err == nil {
 			a.users.WithLabelValues("mysql").Add(float64(len(got)))
 			maps.Copy(fetched, got)
-			if a.src.Cache != nil {
+			if useRedis {
 				tctx, cancel := context.WithTimeout(ctx, a.timeout)
 				_ = a.src.Cache.Fill(tctx, got) // a failed fill is read from MySQL again next time
 				cancel()

@@ -213,7 +213,7 @@ func New(opts Options, cache Cache, store Store, sub Subscriber) (*Reader, error
 			probe = func(context.Context) error { return nil }
 		}
 		r.mysqlBr = newBreaker("mysql", opts.BreakerFailures, opts.BreakerProbe, probe, opts.Logger, m.breakerOpen.WithLabelValues("mysql"))
-		r.authors = newAuthors(opts.Profiles, r.mysqlBr, opts, opts.Registry)
+		r.authors = newAuthors(opts.Profiles, r.redisBr, r.mysqlBr, opts, opts.Registry)
 	}
 	r.cache = &guardedCache{c: cache, br: r.redisBr}
 	r.store = &guardedStore{s: store, br: r.cassBr, sem: make(chan struct{}, opts.MaxInflight), m: m}
