@@ -919,12 +919,12 @@ type NewComment struct {
 
 // NewProfile defines model for NewProfile.
 type NewProfile struct {
-	// AvatarUrl An absolute https URL of printable ASCII, without user info or fragment; empty or absent: no avatar (else 400 invalid_avatar_url).
+	// AvatarUrl An absolute https URL without user info, fragment or escapes (else 400 invalid_avatar_url); empty, null or absent: no avatar.
 	//
 	// Example: https://img.example.com/ada.png
 	AvatarUrl *string `json:"avatar_url,omitempty"`
 
-	// DisplayName One line, no control characters; stored NFC-normalised and trimmed (empty after that: 400 invalid_display_name).
+	// DisplayName One line, no control characters, not only white space (else 400 invalid_display_name); stored NFC-normalised and trimmed.
 	//
 	// Example: Ada L.
 	DisplayName string `json:"display_name"`

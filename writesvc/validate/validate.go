@@ -7,7 +7,7 @@ package validate
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -121,29 +121,23 @@ func DisplayName(s string, maxRunes int) (string, error) {
 	return s, nil
 }
 
-// AvatarURL checks an avatar's address: empty (no avatar), or an absolute
-// https URL with a host, no user info and no fragment, of at most maxBytes
-// bytes of printable ASCII (pages embed it as it is).
+// AvatarURLPattern is what an avatar's address may be, as
+// docs/openapi.yaml's NewProfile.avatar_url says it: an absolute https URL
+// of a plain host, path and query, without user info, fragment or escapes.
+const AvatarURLPattern = `^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?(\?[A-Za-z0-9._~=&-]*)?$`
+
+var avatarURL = regexp.MustCompile(AvatarURLPattern)
+
+// AvatarURL checks an avatar's address: empty (no avatar), or at most
+// maxBytes bytes matching AvatarURLPattern.
 func AvatarURL(s string, maxBytes int) error {
-	if s == "" {
-		return nil
-	}
-	if len(s) > maxBytes {
-		return fail(CodeInvalidAvatarURL, "avatar_url has %d bytes, at most %d are allowed", len(s), maxBytes)
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return fail(CodeInvalidAvatarURL, "avatar_url may hold only printable ASCII (percent-encode the rest)")
-		}
-	}
-	u, err := url.Parse(s)
 	switch {
-	case err != nil:
-		return fail(CodeInvalidAvatarURL, "avatar_url does not parse: %v", err)
-	case u.Scheme != "https" || u.Host == "" || u.Opaque != "":
-		return fail(CodeInvalidAvatarURL, "avatar_url must be an absolute https URL")
-	case u.User != nil || u.Fragment != "":
-		return fail(CodeInvalidAvatarURL, "avatar_url may not carry user info or a fragment")
+	case s == "":
+		return nil
+	case len(s) > maxBytes:
+		return fail(CodeInvalidAvatarURL, "avatar_url has %d bytes, at most %d are allowed", len(s), maxBytes)
+	case !avatarURL.MatchString(s):
+		return fail(CodeInvalidAvatarURL, "avatar_url must be an absolute https URL of a host, path and query (no user info, fragment or escapes)")
 	}
 	return nil
 }
