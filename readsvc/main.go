@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -89,7 +88,7 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 			return nil, app.Abort(err)
 		}
 		app.OnClose("mysql", db.Close)
-		authors = pages.Profiles{Cache: profiles.NewCache(rdb), Store: profileStore{db}, Probe: db.PingContext}
+		authors = pages.Profiles{Cache: profiles.NewCache(rdb), Store: profiles.Store{DB: db}, Probe: db.PingContext}
 	}
 	reader, err := pages.New(pages.Options{
 		Profiles:       authors,
@@ -120,13 +119,6 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	}
 	app.AddServer("api", cfg.Addr, demo.Mount(api.NewHandler(reader, api.Options{MaxAge: cfg.MaxAge, SharedMaxAge: cfg.SharedMaxAge, Cursors: cursors, Tokens: tokens, Registry: reg, Logger: logger})))
 	return app, nil
-}
-
-// profileStore reads author profiles from MySQL.
-type profileStore struct{ db *sql.DB }
-
-func (s profileStore) Load(ctx context.Context, users []int64) (map[int64]profiles.Profile, error) {
-	return profiles.Load(ctx, s.db, users)
 }
 
 // memoryLimit is the Go runtime's soft memory limit for a readsvc whose

@@ -110,6 +110,14 @@ func Load(ctx context.Context, db mysqlstore.Querier, users []int64) (map[int64]
 	return out, nil
 }
 
+// Store reads profiles from MySQL (readsvc's pages.ProfileStore).
+type Store struct{ DB mysqlstore.Querier }
+
+// Load is Load on the store's database.
+func (s Store) Load(ctx context.Context, users []int64) (map[int64]Profile, error) {
+	return Load(ctx, s.DB, users)
+}
+
 // Cache is the Redis copy.
 type Cache struct{ rdb redis.UniversalClient }
 

@@ -2,7 +2,6 @@ package pages_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"math/rand/v2"
 	"strconv"
@@ -156,7 +155,7 @@ func TestPageAuthorsWhileMySQLIsDown(t *testing.T) {
 	}
 	defer down.Close()
 	clk := pagecachetest.NewClock()
-	r := st.NewReader(readtest.Config{Options: pages.Options{Now: clk.Now, Profiles: pages.Profiles{Cache: profiles.NewCache(st.Redis), Store: downStore{down}}}})
+	r := st.NewReader(readtest.Config{Options: pages.Options{Now: clk.Now, Profiles: pages.Profiles{Cache: profiles.NewCache(st.Redis), Store: profiles.Store{DB: down}}}})
 	for i := range 5 {
 		start := time.Now()
 		p := readAuthors(t, r, video, 20)
@@ -174,10 +173,4 @@ func TestPageAuthorsWhileMySQLIsDown(t *testing.T) {
 	if missing := readtest.Metric(t, r.Registry, "readsvc_profile_users_total", "tier", "missing"); missing != 50 {
 		t.Errorf("%v authors counted missing, want 50 (10 per page)", missing)
 	}
-}
-
-type downStore struct{ db *sql.DB }
-
-func (d downStore) Load(ctx context.Context, users []int64) (map[int64]profiles.Profile, error) {
-	return profiles.Load(ctx, d.db, users)
 }

@@ -127,13 +127,7 @@ func (s *Stack) Profiles(db *sql.DB, users ...int64) pages.Profiles {
 			s.t.Fatal(err)
 		}
 	}
-	return pages.Profiles{Cache: profiles.NewCache(s.Redis), Store: profileLoader{db}, Probe: db.PingContext}
-}
-
-type profileLoader struct{ db *sql.DB }
-
-func (l profileLoader) Load(ctx context.Context, users []int64) (map[int64]profiles.Profile, error) {
-	return profiles.Load(ctx, l.db, users)
+	return pages.Profiles{Cache: profiles.NewCache(s.Redis), Store: profiles.Store{DB: db}, Probe: db.PingContext}
 }
 
 // RedisProxy starts a proxy in front of the stack's Redis.
