@@ -33,7 +33,8 @@ func Installed() error {
 // non-2xx answer or socket error fails the run: a rate of errors is not a
 // rate of pages.
 func Run(ctx context.Context, url string, conns int, d time.Duration) (Result, error) {
-	out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", url).CombinedOutput()
+	argv := command("-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", url)
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("wrk %s: %v\n%s", url, err, out)
 	}
