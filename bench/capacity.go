@@ -241,7 +241,7 @@ func (s sizing) write(w io.Writer, m map[string]map[string]float64, ring map[str
 	if ring != nil {
 		fmt.Fprintf(w, "\n### Checked on the cluster topology (`go run ./bench ring`)\n\n| figure | value |\n| --- | ---: |\n")
 		for _, name := range []string{
-			"hot page through wrk (median of 3), null handler",
+			"hot page through wrk (median of 3), null server",
 			"hot page through wrk (median of 3), 1 readsvc, direct",
 			"hot page through wrk (median of 3), HAProxy → 1 readsvc",
 			"hot page through wrk (median of 3), HAProxy → 3 readsvc (ring)",

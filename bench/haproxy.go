@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +26,7 @@ type lbFigures struct {
 }
 
 // measureBehindHAProxy drives the hot page with wrk against: a null
-// handler (the generator's ceiling in this run), one readsvc directly, the
+// server (wrk.NullServer: the generator's own ceiling in this run), one readsvc directly, the
 // same readsvc behind HAProxy (what the proxy hop costs), and the ring's
 // instances behind HAProxy (round-robin) — the cluster topology's front
 // door. Modes take turns for three rounds; medians are kept. Around each
@@ -69,13 +67,14 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir strin
 	}
 	defer stop()
 	haproxyCPU := cpustat.Process{Name: "haproxy", PID: haproxyPID}
-	null := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header()["Content-Length"] = []string{"0"}
-	}))
+	null, err := wrk.StartNull()
+	if err != nil {
+		return lbFigures{}, err
+	}
 	defer null.Close()
 
 	modes := []struct{ name, url string }{
-		{"null handler", null.URL + "/"},
+		{"null server", null.URL()},
 		{"1 readsvc, direct", "http://" + single + path},
 		{"HAProxy → 1 readsvc", "http://" + oneFront + path},
 		{fmt.Sprintf("HAProxy → %d readsvc (ring)", len(ring)), "http://" + ringFront + path},
@@ -127,13 +126,13 @@ func measureBehindHAProxy(ctx context.Context, logger *slog.Logger, logDir strin
 		"haproxy→ring req/haproxy-cpu-s", fmt.Sprintf("%.0f", proxies[3].PerCPUSecond(served[3])))
 	bound := func(i int) string {
 		if med[i] >= 0.9*med[0] {
-			return " GENERATOR-BOUND: within 10% of the null handler, not a figure."
+			return " GENERATOR-BOUND: within 10% of the null server, not a figure."
 		}
 		return ""
 	}
 	out.Ratios = []report.Ratio{
 		{Name: "HAProxy: the proxy hop, HAProxy → 1 readsvc / 1 readsvc direct", Value: ratio(med[2], med[1]), Goal: 0.5, Higher: true, Unit: "×",
-			Detail: fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians: direct %.0f/s, through HAProxy %.0f/s, null handler %.0f/s (the generator's ceiling).%s", conns, each, rounds, med[1], med[2], med[0], bound(2))},
+			Detail: fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians: direct %.0f/s, through HAProxy %.0f/s, null server %.0f/s (the generator's ceiling).%s", conns, each, rounds, med[1], med[2], med[0], bound(2))},
 		{Name: fmt.Sprintf("HAProxy: %d readsvc behind HAProxy / 1 readsvc direct", len(ring)), Value: ratio(med[3], med[1]), Goal: 0.5, Higher: true, Unit: "×",
 			Detail: fmt.Sprintf("the same runs: %d instances round-robin behind HAProxy %.0f/s (rounds %.0f), 1 direct %.0f/s (rounds %.0f). Every process — wrk, HAProxy, the readsvc instances, Redis — shares this box's CPUs, so more instances cannot add capacity here; the goal only says the front door costs at most half.%s",
 				len(ring), med[3], runs[3], med[1], runs[1], bound(3))},

@@ -134,13 +134,21 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 			return err
 		}
 		pagesFile := filepath.Join(outDir, "logs", "static-pages.json")
-		if err := writeStaticPages(ctx, client, readsvc.Base, plan.staticPaths(), pagesFile); err != nil {
+		hotByLikes := firstPage(d.video(0)) + "&sort=hot"
+		if err := writeStaticPages(ctx, client, readsvc.Base, append(plan.staticPaths(), hotByLikes), pagesFile); err != nil {
 			return err
 		}
 		static, err := c.start(ctx, "static", "bench", "post", true, "static", "-pages", pagesFile)
 		if err != nil {
 			return err
 		}
+		ht, err := measureHTTPTiers(ctx, logger, full, static, firstPage(d.video(0)), hotByLikes)
+		if err != nil {
+			return fmt.Errorf("http tiers: %w", err)
+		}
+		rep.Ratios = append(rep.Ratios, ht.Ratios...)
+		rep.Extra = append(rep.Extra, ht.Figures...)
+		rep.Notes = append(rep.Notes, ht.Note)
 		targets := map[string]target{
 			"readsvc":          readsvc,
 			"redis-only":       {Mode: "redis-only", Base: "http://" + nogc.Addr, Metrics: "http://" + nogc.Admin + "/metrics"},
@@ -210,8 +218,8 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		}
 		zt := tiers["zipf/readsvc"]
 		rep.Ratios = append(rep.Ratios,
-			report.Ratio{Name: "hot page: readsvc / static handler throughput", Value: ratio(best["hot/readsvc"], best["hot/static"]), Goal: 0.9, Higher: true, Unit: "×",
-				Detail: fmt.Sprintf("best sustained rates with p99 < %v: readsvc %.0f/s, static %.0f/s", p.P99Target, best["hot/readsvc"], best["hot/static"])},
+			report.Ratio{Name: "hot scenario, open loop: readsvc / static handler best sustained rate", Value: ratio(best["hot/readsvc"], best["hot/static"]), Goal: 0.9, Higher: true, Unit: "×",
+				Detail: fmt.Sprintf("best sustained rates with p99 < %v: readsvc %.0f/s, static %.0f/s; the Go load generator's own ceiling is not measured here (see the wrk ratios for throughput)", p.P99Target, best["hot/readsvc"], best["hot/static"])},
 			report.Ratio{Name: "zipf: reads served without Cassandra", Value: zt.WithoutCassandraPc, Goal: 99, Higher: true, Unit: "%",
 				Detail: fmt.Sprintf("over the whole zipf/readsvc ramp: groupcache %.1f%%, Redis %.1f%%, Cassandra %.2f%% (%.0f backfills, %.2f Cassandra queries per 1,000 requests)", zt.GroupcachePct, zt.RedisPct, zt.CassandraPct, zt.Backfills, zt.CassandraPer1000)},
 			report.Ratio{Name: "zipf: readsvc / direct-Cassandra throughput", Value: ratio(best["zipf/readsvc"], best["zipf/cassandra-direct"]), Goal: 10, Higher: true, Unit: "×",

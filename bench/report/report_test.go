@@ -85,3 +85,20 @@ func TestLastPerRate(t *testing.T) {
 		})
 	}
 }
+
+// A ratio taken at the generator's ceiling is never a pass, and the report
+// says why.
+func TestGeneratorBoundRatioIsNeverMet(t *testing.T) {
+	r := Ratio{Name: "readsvc / static", Value: 1.0, Goal: 0.95, Higher: true}
+	if !r.Met() {
+		t.Fatal("1.0 ≥ 0.95 not met")
+	}
+	r.GeneratorBound = true
+	if r.Met() {
+		t.Fatal("a generator-bound ratio was met")
+	}
+	md := (&Report{Title: "t", Ratios: []Ratio{r}}).markdown(nil)
+	if !strings.Contains(md, "| no: generator-bound |") {
+		t.Errorf("markdown does not say generator-bound:\n%s", md)
+	}
+}

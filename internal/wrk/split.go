@@ -20,7 +20,7 @@ import (
 // each, the ceiling is wrk's own and every handler has the same one core.
 type Split struct {
 	Gen, Servers unix.CPUSet
-	prev         unix.CPUSet // this process's affinity before Pin
+	prev         map[int]unix.CPUSet // the affinity of each pinned process before
 }
 
 var (
@@ -39,7 +39,7 @@ func SplitCPUs() (*Split, error) {
 	if all.Count() < 2 {
 		return nil, errors.New("one CPU: the generator cannot have one of its own")
 	}
-	s := &Split{Servers: all, prev: all}
+	s := &Split{Servers: all, prev: map[int]unix.CPUSet{}}
 	for c := range 1024 {
 		if all.IsSet(c) {
 			s.Gen.Set(c)
@@ -47,7 +47,7 @@ func SplitCPUs() (*Split, error) {
 			break
 		}
 	}
-	if err := Pin(os.Getpid(), s.Servers); err != nil {
+	if err := s.Pin(os.Getpid()); err != nil {
 		return nil, err
 	}
 	mu.Lock()
@@ -56,12 +56,32 @@ func SplitCPUs() (*Split, error) {
 	return s, nil
 }
 
-// Undo gives this process its CPUs back and wrk its freedom.
+// Pin moves processes under test (servers this one started) to the
+// servers' CPUs until Undo.
+func (s *Split) Pin(pids ...int) error {
+	for _, pid := range pids {
+		var prev unix.CPUSet
+		if err := unix.SchedGetaffinity(pid, &prev); err != nil {
+			return fmt.Errorf("sched_getaffinity(%d): %w", pid, err)
+		}
+		if err := Pin(pid, s.Servers); err != nil {
+			return err
+		}
+		if _, ok := s.prev[pid]; !ok {
+			s.prev[pid] = prev
+		}
+	}
+	return nil
+}
+
+// Undo gives the pinned processes their CPUs back and wrk its freedom.
 func (s *Split) Undo() {
 	mu.Lock()
 	current = nil
 	mu.Unlock()
-	_ = Pin(os.Getpid(), s.prev)
+	for pid, set := range s.prev {
+		_ = Pin(pid, set)
+	}
 }
 
 // String is what a report says about the split: "wrk on CPU 0, servers on CPUs 1".

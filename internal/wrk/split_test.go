@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -116,5 +117,38 @@ func TestSplitCPUsPinsThisProcessAwayFromTheGenerator(t *testing.T) {
 	}
 	if argv := command("-t1", "url"); argv[0] != "wrk" {
 		t.Errorf("after Undo wrk runs as %q", argv)
+	}
+}
+
+func TestSplitPinsAndReleasesAnotherProcess(t *testing.T) {
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		t.Fatal(err)
+	}
+	if all.Count() < 2 { // nothing to split: covered by the test above
+		if _, err := SplitCPUs(); err == nil {
+			t.Fatal("split a single CPU")
+		}
+		return
+	}
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	s, err := SplitCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pin(child.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	var got unix.CPUSet
+	if err := unix.SchedGetaffinity(child.Process.Pid, &got); err != nil || got != s.Servers {
+		t.Fatalf("child on CPUs %s (%v), want %s", list(got), err, list(s.Servers))
+	}
+	s.Undo()
+	if err := unix.SchedGetaffinity(child.Process.Pid, &got); err != nil || got != all {
+		t.Fatalf("after Undo child on CPUs %s (%v), want %s", list(got), err, list(all))
 	}
 }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/vidcomments/vidcomments/bench/report"
+	"github.com/vidcomments/vidcomments/internal/wrk"
+)
+
+// httpTiers is what measureHTTPTiers adds to a report.
+type httpTiers struct {
+	Ratios  []report.Ratio
+	Figures []report.NamedFigure
+	Note    string
+}
+
+// A wrkMode is one server wrk drives.
+type wrkMode struct{ name, url string }
+
+// wrkRounds drives each mode with wrk for each in turn, rounds times, every
+// other round in reverse order (so a drift in the box's speed over a round
+// favours no mode), and returns every run's result per mode.
+func wrkRounds(ctx context.Context, logger *slog.Logger, modes []wrkMode, rounds, conns int, each time.Duration) ([][]wrk.Result, error) {
+	runs := make([][]wrk.Result, len(modes))
+	for round := range rounds {
+		order := make([]int, len(modes))
+		for i := range order {
+			order[i] = i
+		}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, i := range order {
+			r, err := wrk.Run(ctx, modes[i].url, conns, each)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", modes[i].name, err)
+			}
+			logger.Info("wrk", "mode", modes[i].name, "round", round, "rps", fmt.Sprintf("%.0f", r.RPS), "p99", r.P99)
+			runs[i] = append(runs[i], r)
+		}
+	}
+	return runs, nil
+}
+
+// medianRatio is the median over rounds of a's rate over b's in the same
+// round: seconds apart, so the noise between rounds cancels.
+func medianRatio(a, b []wrk.Result) float64 {
+	rs := make([]float64, len(a))
+	for k := range rs {
+		rs[k] = ratio(a[k].RPS, b[k].RPS)
+	}
+	return median(rs)
+}
+
+func medianRPS(rs []wrk.Result) float64 {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = r.RPS
+	}
+	return median(xs)
+}
+
+func medianP99(rs []wrk.Result) time.Duration {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = float64(r.P99)
+	}
+	return time.Duration(median(xs))
+}
+
+// measureHTTPTiers is the hot page's throughput against the static handler
+// with a generator that is not the ceiling: Debian's wrk on a CPU of its
+// own (wrk.SplitCPUs), the processes under test — readsvc and the static
+// baseline, both separate processes — pinned to the others, and, in the
+// same rounds, wrk against a null server (wrk.NullServer, no HTTP stack:
+// the generator's own ceiling). Each path is the hot video's first page,
+// sort=time and sort=hot, which the static baseline serves byte for byte.
+// A mode within 10% of the null server's rate is generator-bound: its
+// ratio is never a pass.
+func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static *proc, timePath, hotPath string) (httpTiers, error) {
+	var out httpTiers
+	if err := wrk.Installed(); err != nil {
+		return out, err
+	}
+	placement := "wrk and the servers share the CPUs"
+	if split, err := wrk.SplitCPUs(); err != nil {
+		placement += " (" + err.Error() + ")"
+	} else {
+		defer split.Undo()
+		if err := split.Pin(readsvc.cmd.Process.Pid, static.cmd.Process.Pid); err != nil {
+			return out, err
+		}
+		placement = split.String()
+	}
+	null, err := wrk.StartNull()
+	if err != nil {
+		return out, err
+	}
+	defer null.Close()
+	modes := []wrkMode{
+		{"null server", null.URL()},
+		{"static, sort=time", "http://" + static.Addr + timePath},
+		{"readsvc, sort=time", "http://" + readsvc.Addr + timePath},
+		{"static, sort=hot", "http://" + static.Addr + hotPath},
+		{"readsvc, sort=hot", "http://" + readsvc.Addr + hotPath},
+	}
+	const (
+		rounds = 5
+		conns  = 64
+		each   = 4 * time.Second
+	)
+	runs, err := wrkRounds(ctx, logger, modes, rounds, conns, each)
+	if err != nil {
+		return out, err
+	}
+	ceiling := medianRPS(runs[0])
+	for i, m := range modes {
+		out.Figures = append(out.Figures,
+			report.NamedFigure{Name: "wrk, hot video's first page: " + m.name, Value: medianRPS(runs[i]), Unit: "req/s"},
+			report.NamedFigure{Name: "wrk, hot video's first page: " + m.name + ", p99", Value: float64(medianP99(runs[i])) / float64(time.Millisecond), Unit: "ms"})
+	}
+	headroom := medianRatio(runs[0], runs[1])
+	out.Ratios = append(out.Ratios, report.Ratio{Name: "wrk's headroom: null server / static handler throughput", Value: headroom, Goal: 2, Higher: true, Unit: "×",
+		Detail: fmt.Sprintf("null server %.0f/s, static %.0f/s: the generator's own ceiling against the fastest handler it measures", ceiling, medianRPS(runs[1]))})
+	for _, pair := range [][2]int{{2, 1}, {4, 3}} {
+		r, s := pair[0], pair[1]
+		bound := medianRPS(runs[r]) >= 0.9*ceiling || medianRPS(runs[s]) >= 0.9*ceiling
+		detail := fmt.Sprintf("readsvc %.0f/s (p99 %v), static %.0f/s (p99 %v); the median of %d rounds' ratios", medianRPS(runs[r]), medianP99(runs[r]), medianRPS(runs[s]), medianP99(runs[s]), rounds)
+		if bound {
+			detail += "; GENERATOR-BOUND: within 10% of the null server, not a figure"
+		}
+		out.Ratios = append(out.Ratios, report.Ratio{Name: "hot page under wrk: " + modes[r].name + " / " + modes[s].name + " throughput", Value: medianRatio(runs[r], runs[s]), Goal: 0.95, Higher: true, Unit: "×",
+			Detail: detail, GeneratorBound: bound})
+	}
+	out.Note = fmt.Sprintf("HTTP tiers under wrk (closed loop, the throughput goals): wrk -t1 -c%d -d%v, %d rounds, every other in reverse order; %s. The null server answers an empty 200 with no HTTP stack, so its rate is wrk's own ceiling in this run. The open-loop ramps below measure latency and tiers; their rates are bounded by the Go load generator, which shares the CPUs with the servers.", conns, each, rounds, placement)
+	return out, nil
+}
