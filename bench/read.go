@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -257,37 +258,84 @@ func flushCaches(c *cluster, d dataset) func(context.Context) error {
 	}
 }
 
-// writeStaticPages fetches every static path from readsvc and stores the
-// bodies in file, for the static baseline process.
+// staticPage is one answer of readsvc as the static baseline replays it:
+// the body and the headers that describe it.
+type staticPage struct {
+	Body   []byte      `json:"body"`
+	Header http.Header `json:"header"`
+}
+
+// staticHeaders are the response headers the static baseline replays
+// (net/http adds Date itself).
+var staticHeaders = []string{"Content-Type", "Cache-Control", "Etag", "X-Content-Type-Options", "Surrogate-Key", "Content-Length"}
+
+// writeStaticPages asks readsvc for every path and writes what it answered
+// (body and headers, staticPage) to file for `bench static`.
 func writeStaticPages(ctx context.Context, client *http.Client, base string, paths []string, file string) error {
-	// Concurrently: on the large profile these are 100,001 first pages,
-	// most of them cold (a Cassandra backfill each); one at a time that
-	// was twenty minutes of the run.
-	bodies := make([][]byte, len(paths))
+	// Concurrently: on a profile whose ramps drive the static baseline,
+	// these are every video's first page, most of them cold (a Cassandra
+	// backfill each).
+	answers := make([]staticPage, len(paths))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	for i, p := range paths {
 		g.Go(func() error {
-			code, body := getPatiently(ctx, client, base+p)
-			if code != http.StatusOK {
-				return fmt.Errorf("static page %s: %d %s", p, code, body)
+			for attempt := range 5 {
+				page, code, err := fetchStatic(ctx, client, base+p)
+				if err != nil {
+					return fmt.Errorf("static page %s: %w", p, err)
+				}
+				if code == http.StatusOK {
+					answers[i] = page
+					return nil
+				}
+				if code != http.StatusServiceUnavailable {
+					return fmt.Errorf("static page %s: %d %s", p, code, page.Body)
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+				}
 			}
-			bodies[i] = body
-			return nil
+			return fmt.Errorf("static page %s: 503 five times", p)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	pages := make(map[string][]byte, len(paths))
+	pages := make(map[string]staticPage, len(paths))
 	for i, p := range paths {
-		pages[p] = bodies[i]
+		pages[p] = answers[i]
 	}
 	b, err := json.Marshal(pages)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(file, b, 0o644)
+}
+
+func fetchStatic(ctx context.Context, client *http.Client, url string) (staticPage, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return staticPage{}, 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return staticPage{}, 0, err
+	}
+	defer resp.Body.Close()
+	page := staticPage{Header: http.Header{}}
+	if page.Body, err = io.ReadAll(resp.Body); err != nil {
+		return staticPage{}, 0, err
+	}
+	for _, k := range staticHeaders {
+		if v := resp.Header.Values(k); len(v) > 0 {
+			page.Header[k] = v
+		}
+	}
+	page.Header["Content-Length"] = []string{strconv.Itoa(len(page.Body))}
+	return page, resp.StatusCode, nil
 }
 
 // ratio is a/b, or 0 when b is 0 (reported with a note, never ±Inf).

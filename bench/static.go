@@ -15,8 +15,10 @@ import (
 
 // runStatic is `bench static`: the physical-limit baseline, a plain
 // net/http handler serving pre-fetched readsvc answers byte for byte from a
-// map, with the same content type and cache header. It has an admin
-// listener with /readyz like the services, so the launcher treats it alike.
+// map, with the same headers (staticPage; the header values are the
+// decoded file's, assigned as they are, so the handler does no more than
+// write them). It has an admin listener with /readyz like the services, so
+// the launcher treats it alike.
 func runStatic(args []string) error {
 	fs := flag.NewFlagSet("static", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
@@ -29,19 +31,21 @@ func runStatic(args []string) error {
 	if err != nil {
 		return err
 	}
-	var pages map[string][]byte
+	var pages map[string]staticPage
 	if err := json.Unmarshal(b, &pages); err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := pages[r.URL.RequestURI()]
+		page, ok := pages[r.URL.RequestURI()]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=1")
-		_, _ = w.Write(body)
+		hdr := w.Header()
+		for k, v := range page.Header {
+			hdr[k] = v
+		}
+		_, _ = w.Write(page.Body)
 	})
 	adminMux := http.NewServeMux()
 	adminMux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
