@@ -21,7 +21,7 @@ import (
 // BY bucket DESC) and so do a bucket's ids (id DESC).
 const (
 	selectBuckets       = `SELECT bucket FROM video_buckets WHERE video_id = ?`
-	selectBucketsBefore = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket <= ?`
+	selectBucketsBefore = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket < ?`
 	selectBucket        = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
 	selectBucketBefore  = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
 	selectTotal         = `SELECT approved FROM video_counts WHERE video_id = ?`
@@ -39,10 +39,22 @@ func New(s *gocql.Session) *Store { return &Store{s: s} }
 // Page returns up to n visible comments of video older than before (0: from
 // the newest), newest first, each with its version and public JSON body.
 // all reports that these are every such comment (fewer than n exist).
+//
+// A cursor page reads the cursor's own bucket first, without asking
+// video_buckets: on a long video that bucket alone fills the page, so a
+// page deep down costs two round trips (the bucket and its likes), not
+// three. The older buckets are listed only when it runs short.
 func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error) {
 	var buckets *gocql.Iter
 	if before > 0 {
-		buckets = s.s.Query(selectBucketsBefore, video, comment.Bucket(before)).Idempotent(true).IterContext(ctx)
+		first := comment.Bucket(before)
+		if rows, err = s.bucket(ctx, rows, video, first, before, n); err != nil {
+			return nil, false, err
+		}
+		if len(rows) == n {
+			return s.likedPage(ctx, rows, n)
+		}
+		buckets = s.s.Query(selectBucketsBefore, video, first).Idempotent(true).IterContext(ctx)
 	} else {
 		buckets = s.s.Query(selectBuckets, video).Idempotent(true).IterContext(ctx)
 	}

@@ -145,6 +145,40 @@ func (g *guardedStore) Page(ctx context.Context, video, before int64, n int) ([]
 	return listQuery(g, "page", func() ([]pagecache.Stored, bool, error) { return g.s.Page(ctx, video, before, n) })
 }
 
+// PageAndTotal is Page and Total side by side in one slot of the cap: a
+// cold page waits for the slower of the two reads instead of both in turn,
+// and is admitted or refused whole (two slots could let a page in and
+// refuse its total halfway).
+func (g *guardedStore) PageAndTotal(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, total int64, err error) {
+	if err := g.enter(); err != nil {
+		return nil, false, 0, err
+	}
+	g.m.pageQueries.Inc()
+	var (
+		totalErr  error
+		totalTook time.Duration
+		done      = make(chan struct{})
+		start     = time.Now()
+	)
+	go func() {
+		defer close(done)
+		total, totalErr = g.s.Total(ctx, video)
+		totalTook = time.Since(start)
+	}()
+	rows, all, err = g.s.Page(ctx, video, before, n)
+	pageTook := time.Since(start)
+	<-done
+	<-g.sem
+	g.m.cassandraSeconds.WithLabelValues("page").Observe(pageTook.Seconds())
+	g.m.cassandraSeconds.WithLabelValues("total").Observe(totalTook.Seconds())
+	err = errors.Join(err, totalErr)
+	g.br.record(err)
+	if err != nil {
+		return nil, false, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return rows, all, total, nil
+}
+
 func (g *guardedStore) Total(ctx context.Context, video int64) (int64, error) {
 	if err := g.enter(); err != nil {
 		return 0, err

@@ -150,11 +150,7 @@ func (r *Reader) direct(ctx context.Context, req Request, withRedis bool) (built
 			ov = before(ov, req.Before)
 		}
 	}
-	rows, all, err := r.store.Page(ctx, req.Video, req.Before, req.Limit+1+removals(ov))
-	if err != nil {
-		return built{}, err
-	}
-	total, err := r.store.Total(ctx, req.Video)
+	rows, all, total, err := r.store.PageAndTotal(ctx, req.Video, req.Before, req.Limit+1+removals(ov))
 	if err != nil {
 		return built{}, err
 	}
@@ -207,11 +203,7 @@ func (r *Reader) readWindow(ctx context.Context, video int64) (*window, error) {
 		return nil, err
 	}
 	ov = pagecache.OverlayFor(ov, 0)
-	rows, all, err := r.store.Page(ctx, video, 0, r.opts.Window+1+removals(ov))
-	if err != nil {
-		return nil, err
-	}
-	total, err := r.store.Total(ctx, video)
+	rows, all, total, err := r.store.PageAndTotal(ctx, video, 0, r.opts.Window+1+removals(ov))
 	if err != nil {
 		return nil, err
 	}
