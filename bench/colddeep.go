@@ -30,13 +30,27 @@ type coldDeep struct {
 	Samples        int
 	P50, P99, Max  time.Duration
 	DeepestOrdinal int64 // how far down (in comments) the deepest sample lies
+	// Where a cold page's time goes, from readsvc's metrics over the
+	// samples: Cassandra reads and their mean time per page, and readsvc's
+	// own mean time per page (the HTTP handler, every tier included).
+	CassandraReads, CassandraMs, ServerMs float64
+	ProfileQueries                        float64 // MySQL round trips for the pages' authors
+}
+
+// Breakdown is the per-page cost line of a report.
+func (c coldDeep) Breakdown() string {
+	return fmt.Sprintf("per page, from readsvc's metrics: %.2f Cassandra reads taking %.2f ms in all, %.2f MySQL queries for authors; readsvc's handler %.2f ms", c.CassandraReads, c.CassandraMs, c.ProfileQueries, c.ServerMs)
 }
 
 // coldDeepSamples is how many cold deep pages a read run measures.
 const coldDeepSamples = 200
 
-func measureColdDeep(ctx context.Context, c *cluster, client *http.Client, base string, video int64, samples int) (coldDeep, error) {
+func measureColdDeep(ctx context.Context, c *cluster, client *http.Client, base, metricsURL string, video int64, samples int) (coldDeep, error) {
 	var out coldDeep
+	before, err := scrape(ctx, client, metricsURL)
+	if err != nil {
+		return out, err
+	}
 	ids, err := mysqlstore.QueryAll(ctx, c.DB, func(rows *sql.Rows, id *int64) error { return rows.Scan(id) },
 		`SELECT id FROM comments WHERE video_id = ? AND parent_id = 0 AND status = 'approved' ORDER BY RAND() LIMIT ?`, video, samples)
 	if err != nil {
@@ -70,6 +84,16 @@ func measureColdDeep(ctx context.Context, c *cluster, client *http.Client, base 
 		bar.set(i + 1)
 	}
 	bar.done()
+	after, err := scrape(ctx, client, metricsURL)
+	if err != nil {
+		return out, err
+	}
+	delta := func(name string) float64 { return after.sum(name) - before.sum(name) }
+	n := float64(len(ids))
+	out.CassandraReads = delta("readsvc_cassandra_seconds_count") / n
+	out.CassandraMs = 1000 * delta("readsvc_cassandra_seconds_sum") / n
+	out.ServerMs = 1000 * delta("readsvc_http_request_seconds_sum") / n
+	out.ProfileQueries = (after.sum("readsvc_profile_queries_total", "tier", "mysql") - before.sum("readsvc_profile_queries_total", "tier", "mysql")) / n
 	if err := c.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM comments WHERE video_id = ? AND parent_id = 0 AND id > ?`, video, deepest).Scan(&out.DeepestOrdinal); err != nil {
 		return out, err
 	}

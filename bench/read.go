@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -313,6 +314,35 @@ func writeStaticPages(ctx context.Context, client *http.Client, base string, pat
 		return err
 	}
 	return os.WriteFile(file, b, 0o644)
+}
+
+// warmFirstPages reads each path once, 32 at a time — every video's first
+// page, so that Redis holds each video's window as a site's caches do in
+// steady state and the zipf figures are not the first minute after a
+// flush (the cold scenario and the cold deep pages measure that). A 503
+// (Cassandra saturated by the warm-up itself) is asked again.
+func warmFirstPages(ctx context.Context, client *http.Client, base string, paths []string) (time.Duration, error) {
+	began := time.Now()
+	bar := newProgress("warm first pages", len(paths))
+	var mu sync.Mutex
+	done := 0
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for _, p := range paths {
+		g.Go(func() error {
+			if code, body := getPatiently(ctx, client, base+p); code != http.StatusOK {
+				return fmt.Errorf("warm %s: %d %s", p, code, body)
+			}
+			mu.Lock()
+			done++
+			bar.set(done)
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	bar.done()
+	return time.Since(began), err
 }
 
 func fetchStatic(ctx context.Context, client *http.Client, url string) (staticPage, int, error) {
