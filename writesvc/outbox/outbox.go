@@ -57,6 +57,8 @@ const (
 		ORDER BY sent_at LIMIT ?`
 	selectDatabase = `SELECT DATABASE()`
 	getLock        = `SELECT GET_LOCK(?, 0)`
+	// minimalRowImage is for the leader's own connection (Relay.acquire).
+	minimalRowImage = `SET SESSION binlog_row_image = 'MINIMAL'`
 )
 
 // Execer is what Write needs of a transaction.

@@ -206,6 +206,15 @@ func (r *Relay) acquire() (*sql.Conn, error) {
 		_ = conn.Close() // holds no lock: back to the pool
 		return nil, nil
 	}
+	// The leader's UPDATEs and DELETEs of outbox rows need no full row
+	// images in the binlog (cdc does not follow the outbox): with FULL,
+	// every row's JSON payload went into the binlog three more times after
+	// its INSERT. This connection never returns to the pool (discard), so
+	// the setting stays with it. A server that refuses it (MySQL 8 without
+	// SESSION_VARIABLES_ADMIN) only logs more.
+	if _, err := conn.ExecContext(ctx, minimalRowImage); err != nil {
+		r.log.Warn("outbox relay: binlog_row_image stays as the server has it", "err", err)
+	}
 	return conn, nil
 }
 
