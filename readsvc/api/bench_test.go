@@ -340,9 +340,10 @@ func staticPage(b *testing.B, r *readtest.Reader, path string) (*httptest.Server
 // serving both, and the page through Varnish. wrk runs on a CPU of its own
 // and the handlers on the others (wrk.SplitCPUs), so the generator's
 // ceiling is not shared with the handler it measures. Modes take turns for
-// rounds rounds; medians are reported. A mode within 10% of the null
-// server's rate is marked generator-bound: its ratio is not a figure. Run
-// it with
+// rounds rounds, every other round in reverse order; medians are
+// reported, and a ratio is the median of the rounds' ratios. A mode within
+// 10% of the null server's rate is marked generator-bound: its ratio is
+// not a figure. Run it with
 //
 //	go test ./readsvc/api -run '^$' -bench HotPageWrk -benchtime 1x
 func BenchmarkHotPageWrk(b *testing.B) {
@@ -383,7 +384,7 @@ func BenchmarkHotPageWrk(b *testing.B) {
 		{"varnish", cache.URL() + timePath},
 	}
 	const (
-		rounds = 3
+		rounds = 5
 		conns  = 64
 		each   = 4 * time.Second
 	)
@@ -393,8 +394,19 @@ func BenchmarkHotPageWrk(b *testing.B) {
 	// docs/capacity.md sizes readsvc nodes with.
 	cpu, served := make([]time.Duration, len(modes)), make([]float64, len(modes))
 	for range b.N {
-		for range rounds {
-			for i, m := range modes {
+		for k := range rounds {
+			// Every other round runs the modes in reverse order, so a
+			// drift in the box's speed over a round favours neither mode
+			// of a pair.
+			order := make([]int, len(modes))
+			for i := range order {
+				order[i] = i
+			}
+			if k%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, i := range order {
+				m := modes[i]
 				before := processCPU(b)
 				r := runWrk(b, m.url, conns, each)
 				cpu[i] += processCPU(b) - before
@@ -437,13 +449,22 @@ func BenchmarkHotPageWrk(b *testing.B) {
 		}
 		lines = append(lines, line)
 	}
-	ratio := func(a, b int) float64 { return med(a).RPS / med(b).RPS }
+	// A ratio is the median of the rounds' ratios: each round's two runs
+	// are seconds apart, so the box's noise between rounds cancels.
+	ratio := func(a, b int) float64 {
+		rs := make([]float64, len(runs[a]))
+		for k := range rs {
+			rs[k] = runs[a][k].RPS / runs[b][k].RPS
+		}
+		slices.Sort(rs)
+		return rs[len(rs)/2]
+	}
 	b.ReportMetric(ratio(0, 2), "null/static")
 	b.ReportMetric(ratio(3, 2), "readsvc/static")
 	b.ReportMetric(ratio(5, 4), "readsvc-hot/static-hot")
 	b.ReportMetric(ratio(6, 3), "varnish/readsvc")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("wrk -t1 -c%d -d%v, %d rounds interleaved, medians; body %d bytes; %s\n%s\nnull/static %.2f (the generator's headroom; want >= 2) | readsvc/static %.2f (goal >= 0.95) | readsvc-hot/static-hot %.2f (goal >= 0.95) | varnish/readsvc %.2f (the page through Varnish, %s, beside readsvc direct; wrk's ceiling is the null server's rate)",
+	b.Logf("wrk -t1 -c%d -d%v, %d rounds interleaved (every other one in reverse order), medians; ratios are medians of the rounds' ratios; body %d bytes; %s\n%s\nnull/static %.2f (the generator's headroom; want >= 2) | readsvc/static %.2f (goal >= 0.95) | readsvc-hot/static-hot %.2f (goal >= 0.95) | varnish/readsvc %.2f (the page through Varnish, %s, beside readsvc direct; wrk's ceiling is the null server's rate)",
 		conns, each, rounds, timeBytes, placement, strings.Join(lines, "\n"), ratio(0, 2), ratio(3, 2), ratio(5, 4), ratio(6, 3), cdn.Version())
 }
 
