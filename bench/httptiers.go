@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/vidcomments/vidcomments/bench/report"
@@ -21,39 +20,21 @@ type httpTiers struct {
 // A wrkMode is one server wrk drives.
 type wrkMode struct{ name, url string }
 
-// wrkRounds drives each mode with wrk for each in turn, rounds times, every
-// other round in reverse order (so a drift in the box's speed over a round
-// favours no mode), and returns every run's result per mode.
+// wrkRounds drives each mode with wrk for each in turn, rounds times
+// (wrk.Rounds: every other round in reverse order), and returns every
+// run's result per mode.
 func wrkRounds(ctx context.Context, logger *slog.Logger, modes []wrkMode, rounds, conns int, each time.Duration) ([][]wrk.Result, error) {
 	runs := make([][]wrk.Result, len(modes))
-	for round := range rounds {
-		order := make([]int, len(modes))
-		for i := range order {
-			order[i] = i
+	err := wrk.Rounds(len(modes), rounds, func(i, round int) error {
+		r, err := wrk.Run(ctx, modes[i].url, conns, each)
+		if err != nil {
+			return fmt.Errorf("%s: %w", modes[i].name, err)
 		}
-		if round%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, i := range order {
-			r, err := wrk.Run(ctx, modes[i].url, conns, each)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", modes[i].name, err)
-			}
-			logger.Info("wrk", "mode", modes[i].name, "round", round, "rps", fmt.Sprintf("%.0f", r.RPS), "p99", r.P99)
-			runs[i] = append(runs[i], r)
-		}
-	}
-	return runs, nil
-}
-
-// medianRatio is the median over rounds of a's rate over b's in the same
-// round: seconds apart, so the noise between rounds cancels.
-func medianRatio(a, b []wrk.Result) float64 {
-	rs := make([]float64, len(a))
-	for k := range rs {
-		rs[k] = ratio(a[k].RPS, b[k].RPS)
-	}
-	return median(rs)
+		logger.Info("wrk", "mode", modes[i].name, "round", round, "rps", fmt.Sprintf("%.0f", r.RPS), "p99", r.P99)
+		runs[i] = append(runs[i], r)
+		return nil
+	})
+	return runs, err
 }
 
 func medianRPS(rs []wrk.Result) float64 {
@@ -123,7 +104,7 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 			report.NamedFigure{Name: "wrk, hot video's first page: " + m.name, Value: medianRPS(runs[i]), Unit: "req/s"},
 			report.NamedFigure{Name: "wrk, hot video's first page: " + m.name + ", p99", Value: float64(medianP99(runs[i])) / float64(time.Millisecond), Unit: "ms"})
 	}
-	headroom := medianRatio(runs[0], runs[1])
+	headroom := wrk.MedianRatio(runs[0], runs[1])
 	out.Ratios = append(out.Ratios, report.Ratio{Name: "wrk's headroom: null server / static handler throughput", Value: headroom, Goal: 2, Higher: true, Unit: "×",
 		Detail: fmt.Sprintf("null server %.0f/s, static %.0f/s: the generator's own ceiling against the fastest handler it measures", ceiling, medianRPS(runs[1]))})
 	for _, pair := range [][2]int{{2, 1}, {4, 3}} {
@@ -133,7 +114,7 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 		if bound {
 			detail += "; GENERATOR-BOUND: within 10% of the null server, not a figure"
 		}
-		out.Ratios = append(out.Ratios, report.Ratio{Name: "hot page under wrk: " + modes[r].name + " / " + modes[s].name + " throughput", Value: medianRatio(runs[r], runs[s]), Goal: 0.95, Higher: true, Unit: "×",
+		out.Ratios = append(out.Ratios, report.Ratio{Name: "hot page under wrk: " + modes[r].name + " / " + modes[s].name + " throughput", Value: wrk.MedianRatio(runs[r], runs[s]), Goal: 0.95, Higher: true, Unit: "×",
 			Detail: detail, GeneratorBound: bound})
 	}
 	out.Note = fmt.Sprintf("HTTP tiers under wrk (closed loop, the throughput goals): wrk -t1 -c%d -d%v, %d rounds, every other in reverse order; %s. The null server answers an empty 200 with no HTTP stack, so its rate is wrk's own ceiling in this run. The open-loop ramps below measure latency and tiers; their rates are bounded by the Go load generator, which shares the CPUs with the servers.", conns, each, rounds, placement)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,4 +76,39 @@ func parseDuration(s string) time.Duration {
 		}
 	}
 	return 0
+}
+
+// Rounds calls run for each of modes modes in turn, rounds times, every
+// other round in reverse order, so that a drift in the box's speed over a
+// round favours no mode of a pair. It stops at the first error.
+func Rounds(modes, rounds int, run func(mode, round int) error) error {
+	for round := range rounds {
+		for k := range modes {
+			i := k
+			if round%2 == 1 {
+				i = modes - 1 - k
+			}
+			if err := run(i, round); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MedianRatio is the median over rounds of a's rate over b's in the same
+// round: the two runs of a round are seconds apart, so the noise between
+// rounds cancels. A round whose b is 0 counts as 0.
+func MedianRatio(a, b []Result) float64 {
+	rs := make([]float64, min(len(a), len(b)))
+	for k := range rs {
+		if b[k].RPS > 0 {
+			rs[k] = a[k].RPS / b[k].RPS
+		}
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
 }

@@ -1,6 +1,7 @@
 package wrk
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +49,34 @@ func TestParseDuration(t *testing.T) {
 		if got := parseDuration(in); got != want {
 			t.Errorf("%s: %v, want %v", in, got, want)
 		}
+	}
+}
+
+func TestRoundsReverseEveryOtherRound(t *testing.T) {
+	var got []int
+	if err := Rounds(3, 3, func(mode, round int) error { got = append(got, round*10+mode); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 1, 2, 12, 11, 10, 20, 21, 22}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
+
+// The ratio of two modes is taken round by round, so a slow round (the
+// box busy elsewhere) that hits both modes alike does not move it.
+func TestMedianRatioPairsRounds(t *testing.T) {
+	rs := func(rps ...float64) []Result {
+		out := make([]Result, len(rps))
+		for i, r := range rps {
+			out[i].RPS = r
+		}
+		return out
+	}
+	if got := MedianRatio(rs(9500, 4750, 19000, 9600, 9400), rs(10000, 5000, 20000, 10000, 10000)); got != 0.95 {
+		t.Errorf("median ratio %v, want 0.95", got)
+	}
+	// Rounds' ratios 0.5, 1 and 2: the median is 1.
+	if got := MedianRatio(rs(5000, 10000, 10000), rs(10000, 10000, 5000)); got != 1 {
+		t.Errorf("median ratio %v, want 1", got)
 	}
 }

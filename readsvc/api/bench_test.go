@@ -394,26 +394,14 @@ func BenchmarkHotPageWrk(b *testing.B) {
 	// docs/capacity.md sizes readsvc nodes with.
 	cpu, served := make([]time.Duration, len(modes)), make([]float64, len(modes))
 	for range b.N {
-		for k := range rounds {
-			// Every other round runs the modes in reverse order, so a
-			// drift in the box's speed over a round favours neither mode
-			// of a pair.
-			order := make([]int, len(modes))
-			for i := range order {
-				order[i] = i
-			}
-			if k%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, i := range order {
-				m := modes[i]
-				before := processCPU(b)
-				r := runWrk(b, m.url, conns, each)
-				cpu[i] += processCPU(b) - before
-				served[i] += r.RPS * each.Seconds()
-				runs[i] = append(runs[i], r)
-			}
-		}
+		_ = wrk.Rounds(len(modes), rounds, func(i, _ int) error {
+			before := processCPU(b)
+			r := runWrk(b, modes[i].url, conns, each)
+			cpu[i] += processCPU(b) - before
+			served[i] += r.RPS * each.Seconds()
+			runs[i] = append(runs[i], r)
+			return nil
+		})
 	}
 	med := func(i int) wrk.Result {
 		rs := slices.Clone(runs[i])
@@ -449,16 +437,7 @@ func BenchmarkHotPageWrk(b *testing.B) {
 		}
 		lines = append(lines, line)
 	}
-	// A ratio is the median of the rounds' ratios: each round's two runs
-	// are seconds apart, so the box's noise between rounds cancels.
-	ratio := func(a, b int) float64 {
-		rs := make([]float64, len(runs[a]))
-		for k := range rs {
-			rs[k] = runs[a][k].RPS / runs[b][k].RPS
-		}
-		slices.Sort(rs)
-		return rs[len(rs)/2]
-	}
+	ratio := func(a, b int) float64 { return wrk.MedianRatio(runs[a], runs[b]) }
 	b.ReportMetric(ratio(0, 2), "null/static")
 	b.ReportMetric(ratio(3, 2), "readsvc/static")
 	b.ReportMetric(ratio(5, 4), "readsvc-hot/static-hot")
