@@ -312,7 +312,7 @@ func processCPU(b *testing.B) time.Duration {
 
 // staticPage warms path on r and serves its exact body and headers from a
 // plain net/http handler: the ceiling readsvc is measured against.
-func staticPage(b *testing.B, r *readtest.Reader, path string) (*httptest.Server, int) {
+func staticPage(b testing.TB, r *readtest.Reader, path string) (*httptest.Server, int) {
 	b.Helper()
 	warm := r.Get(b, path)
 	if warm.Code != 200 || len(warm.IDs()) != 20 {
