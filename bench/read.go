@@ -281,25 +281,18 @@ func writeStaticPages(ctx context.Context, client *http.Client, base string, pat
 	g.SetLimit(32)
 	for i, p := range paths {
 		g.Go(func() error {
-			for attempt := range 5 {
-				page, code, err := fetchStatic(ctx, client, base+p)
-				if err != nil {
-					return fmt.Errorf("static page %s: %w", p, err)
-				}
-				if code == http.StatusOK {
-					answers[i] = page
-					return nil
-				}
-				if code != http.StatusServiceUnavailable {
-					return fmt.Errorf("static page %s: %d %s", p, code, page.Body)
-				}
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+			code, hdr, body := fetchPatiently(ctx, client, base+p)
+			if code != http.StatusOK {
+				return fmt.Errorf("static page %s: %d %s", p, code, body)
+			}
+			answers[i] = staticPage{Body: body, Header: http.Header{}}
+			for _, k := range staticHeaders {
+				if v := hdr.Values(k); len(v) > 0 {
+					answers[i].Header[k] = v
 				}
 			}
-			return fmt.Errorf("static page %s: 503 five times", p)
+			answers[i].Header["Content-Length"] = []string{strconv.Itoa(len(body))}
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -343,29 +336,6 @@ func warmFirstPages(ctx context.Context, client *http.Client, base string, paths
 	err := g.Wait()
 	bar.done()
 	return time.Since(began), err
-}
-
-func fetchStatic(ctx context.Context, client *http.Client, url string) (staticPage, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return staticPage{}, 0, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return staticPage{}, 0, err
-	}
-	defer resp.Body.Close()
-	page := staticPage{Header: http.Header{}}
-	if page.Body, err = io.ReadAll(resp.Body); err != nil {
-		return staticPage{}, 0, err
-	}
-	for _, k := range staticHeaders {
-		if v := resp.Header.Values(k); len(v) > 0 {
-			page.Header[k] = v
-		}
-	}
-	page.Header["Content-Length"] = []string{strconv.Itoa(len(page.Body))}
-	return page, resp.StatusCode, nil
 }
 
 // ratio is a/b, or 0 when b is 0 (reported with a note, never ±Inf).

@@ -230,21 +230,28 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 // on two shared cores Cassandra sometimes times out a first backfill, and
 // readsvc then answers 503 at once by design.
 func getPatiently(ctx context.Context, client *http.Client, url string) (int, []byte) {
+	code, _, body := fetchPatiently(ctx, client, url)
+	return code, body
+}
+
+// fetchPatiently is getPatiently with the answer's headers.
+func fetchPatiently(ctx context.Context, client *http.Client, url string) (int, http.Header, []byte) {
 	var (
 		code int
+		hdr  http.Header
 		body []byte
 	)
 	for attempt := range 5 {
-		if code, body = get(ctx, client, url); code != http.StatusServiceUnavailable {
+		if code, hdr, body = fetch(ctx, client, url); code != http.StatusServiceUnavailable {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return code, body
+			return code, hdr, body
 		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
 		}
 	}
-	return code, body
+	return code, hdr, body
 }
 
 // scrapeAll adds up the metrics of several readsvc admin listeners.

@@ -367,15 +367,21 @@ func newestApproved(ctx context.Context, db *sql.DB, video int64, n int) ([]stri
 }
 
 func get(ctx context.Context, client *http.Client, url string) (int, []byte) {
+	code, _, body := fetch(ctx, client, url)
+	return code, body
+}
+
+// fetch is get with the answer's headers.
+func fetch(ctx context.Context, client *http.Client, url string) (int, http.Header, []byte) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, []byte(err.Error())
+		return 0, nil, []byte(err.Error())
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, []byte(err.Error())
+		return 0, nil, []byte(err.Error())
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
