@@ -73,7 +73,7 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 	}
 	if limit := memoryLimit(cacheBytes); limit > 0 {
 		debug.SetMemoryLimit(limit)
-		logger.Info("soft memory limit", "bytes", limit, "from", "groupcache bytes + 1/8 + 48 MiB (GOMEMLIMIT overrides)")
+		logger.Info("soft memory limit", "bytes", limit, "from", "(groupcache bytes + 1/8 + 1/16 for the last good pages) × 9/8 + 40 MiB (GOMEMLIMIT overrides)")
 	}
 	var cache pages.Cache = pagecache.New(rdb, pagecache.Options{Window: cfg.Window, PageTTL: cfg.PageTTL, NegativeTTL: cfg.NegativeTTL})
 	redisProbe := func(ctx context.Context) error { return redisstore.Ping(ctx, rdb) }
@@ -122,14 +122,22 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 }
 
 // memoryLimit is the Go runtime's soft memory limit for a readsvc whose
-// groupcache groups may hold cacheBytes (pages) and cacheBytes/8
-// (comments): their sum and 48 MiB for everything else, so the collector
-// works harder before the process outgrows its configured size instead of
-// letting the heap double past it. 0 (no limit) when GOMEMLIMIT is set,
-// which wins, or when groupcache is off.
+// caches may hold cacheBytes (the page group), cacheBytes/8 (the comment
+// group) and pages.StaleBytesFor(cacheBytes) (the last good pages): their
+// sum, an eighth of it for what they cost beyond their bytes (size classes
+// and LRU entries), and 40 MiB for the version map, the in-process author
+// profiles, the rest of the heap, stacks and runtime metadata, and room
+// for the collector to work in, so the heap never doubles past the
+// configured size. The room is not
+// slack: with the last good pages bounded by count (4,096 pages, some
+// 22 MiB nothing here planned for) a full cache left the collector a few
+// MiB and it ran nearly without pause, halving readsvc's throughput on the
+// large profile. 0 (no limit) when GOMEMLIMIT is set, which wins, or when
+// groupcache is off.
 func memoryLimit(cacheBytes int64) int64 {
 	if cacheBytes <= 0 || os.Getenv("GOMEMLIMIT") != "" {
 		return 0
 	}
-	return cacheBytes + cacheBytes/8 + 48<<20
+	held := cacheBytes + cacheBytes/8 + pages.StaleBytesFor(cacheBytes)
+	return held + held/8 + 40<<20
 }

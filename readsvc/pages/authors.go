@@ -39,7 +39,7 @@ type Profiles struct {
 // Defaults of the author lookup.
 const (
 	DefaultProfileTimeout = 250 * time.Millisecond // one tier's round trip, MySQL's included
-	DefaultProfileEntries = 100000                 // in-process profiles (cleared when full)
+	DefaultProfileEntries = 16384                  // in-process profiles (cleared when full): about 2 MiB, inside readsvc's memory limit
 	localProfileTTL       = time.Minute            // in-process, in case an inval message was lost
 )
 

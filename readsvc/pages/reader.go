@@ -90,7 +90,7 @@ const (
 	DefaultFillWait        = time.Second
 	DefaultLoadTimeout     = 2 * time.Second
 	DefaultMaxInflight     = 32
-	DefaultStaleEntries    = 4096
+	DefaultStaleBytes      = 4 << 20 // when groupcache is off; else CacheBytes/16
 	DefaultVersionEntries  = 100000
 	DefaultBreakerFailures = 3
 	DefaultBreakerProbe    = 250 * time.Millisecond
@@ -111,7 +111,7 @@ type Options struct {
 	FillWait        time.Duration // how long a process waits for another's fill
 	LoadTimeout     time.Duration // bound of one page build, detached from the request
 	MaxInflight     int           // concurrent Cassandra reads
-	StaleEntries    int           // last good pages kept for outages
+	StaleBytes      int64         // bound of the last good pages kept for outages (and the hot-page memo)
 	VersionEntries  int           // local version map bound (cleared when full)
 	BreakerFailures int           // consecutive failures that open a breaker
 	BreakerProbe    time.Duration // probe interval of an open breaker
@@ -128,6 +128,16 @@ type Options struct {
 	Now            func() time.Time
 }
 
+// StaleBytesFor is the default bound of the last good pages for a
+// CacheBytes: a sixteenth of the page group, or DefaultStaleBytes when
+// groupcache is off.
+func StaleBytesFor(cacheBytes int64) int64 {
+	if cacheBytes > 0 {
+		return cacheBytes / 16
+	}
+	return DefaultStaleBytes
+}
+
 func (o *Options) defaults() {
 	if o.GroupPrefix == "" {
 		o.GroupPrefix = DefaultGroupPrefix
@@ -141,7 +151,9 @@ func (o *Options) defaults() {
 	config.Default(&o.FillWait, DefaultFillWait)
 	config.Default(&o.LoadTimeout, DefaultLoadTimeout)
 	config.Default(&o.MaxInflight, DefaultMaxInflight)
-	config.Default(&o.StaleEntries, DefaultStaleEntries)
+	if o.StaleBytes == 0 {
+		o.StaleBytes = StaleBytesFor(o.CacheBytes)
+	}
 	config.Default(&o.VersionEntries, DefaultVersionEntries)
 	config.Default(&o.BreakerFailures, DefaultBreakerFailures)
 	config.Default(&o.BreakerProbe, DefaultBreakerProbe)
@@ -204,7 +216,7 @@ func New(opts Options, cache Cache, store Store, sub Subscriber) (*Reader, error
 		return nil, fmt.Errorf("%w: %s", ErrGroupExists, opts.GroupPrefix)
 	}
 	m := newMetrics(opts.Registry)
-	r := &Reader{opts: opts, m: m, vers: newVersions(opts.VersionEntries), stale: newLastGood(opts.StaleEntries)}
+	r := &Reader{opts: opts, m: m, vers: newVersions(opts.VersionEntries), stale: newLastGood(opts.StaleBytes)}
 	r.redisBr = newBreaker("redis", opts.BreakerFailures, opts.BreakerProbe, opts.RedisProbe, opts.Logger, m.breakerOpen.WithLabelValues("redis"))
 	r.cassBr = newBreaker("cassandra", opts.BreakerFailures, opts.BreakerProbe, opts.CassandraProbe, opts.Logger, m.breakerOpen.WithLabelValues("cassandra"))
 	if opts.Profiles.Store != nil {
@@ -444,10 +456,14 @@ func (r *Reader) get(ctx context.Context, g *groupcache.Group, load func(context
 
 // lastGood keeps the last fresh page of each request shape (the key without
 // version and epoch), to serve marked stale when a dependency is down.
+// It is bounded in bytes, not entries: a page it holds after groupcache
+// evicted it is memory the groupcache bound does not count, and an entry
+// bound of a few thousand 5 KB pages was tens of MiB the process's memory
+// limit (readsvc's memoryLimit) never planned for.
 type lastGood struct {
-	mu  sync.RWMutex
-	m   map[string]goodPage
-	max int
+	mu         sync.RWMutex
+	m          map[string]goodPage
+	bytes, max int64
 }
 
 type goodPage struct {
@@ -455,7 +471,13 @@ type goodPage struct {
 	page Page
 }
 
-func newLastGood(max int) *lastGood { return &lastGood{m: make(map[string]goodPage), max: max} }
+// goodPageOverhead is what an entry costs beside its value: the map slot,
+// the key strings and the page's header slices.
+const goodPageOverhead = 256
+
+func (g goodPage) size() int64 { return int64(g.page.size() + len(g.key) + goodPageOverhead) }
+
+func newLastGood(max int64) *lastGood { return &lastGood{m: make(map[string]goodPage), max: max} }
 
 func (l *lastGood) remember(shape, key string, p Page) {
 	l.mu.RLock()
@@ -464,19 +486,29 @@ func (l *lastGood) remember(shape, key string, p Page) {
 	if ok && g.key == key {
 		return
 	}
+	next := goodPage{key: key, page: p}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.m[shape]; !ok && len(l.m) >= l.max {
-		n := l.max/8 + 1 // evict an arbitrary eighth: map order is random enough here
-		for k := range l.m {
-			if n == 0 {
+	if old, ok := l.m[shape]; ok {
+		delete(l.m, shape)
+		l.bytes -= old.size()
+	}
+	if l.bytes+next.size() > l.max {
+		// Evict arbitrary entries down to 7/8 of the bound: map order is
+		// random enough here, and one sweep pays for many inserts.
+		for k, g := range l.m {
+			if l.bytes+next.size() <= l.max-l.max/8 {
 				break
 			}
 			delete(l.m, k)
-			n--
+			l.bytes -= g.size()
+		}
+		if next.size() > l.max {
+			return // larger than the whole bound: not kept
 		}
 	}
-	l.m[shape] = goodPage{key: key, page: p}
+	l.m[shape] = next
+	l.bytes += next.size()
 }
 
 // fresh returns the last fresh page of shape if it was stored under key.

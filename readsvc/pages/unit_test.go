@@ -3,6 +3,7 @@ package pages
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -215,21 +216,42 @@ func TestParseKeyAndEpoch(t *testing.T) {
 	}
 }
 
-func TestLastGoodIsBounded(t *testing.T) {
-	l := newLastGood(16)
-	for i := range 100 {
-		s := string(rune('a'+i%26)) + strings.Repeat("x", i)
-		l.remember(s, s+"/1", Page{ETag: s})
+func TestLastGoodIsBoundedInBytes(t *testing.T) {
+	const bound = 64 << 10
+	l := newLastGood(bound)
+	page := func(n int) Page { return Page{raw: make([]byte, n)} }
+	for i := range 500 {
+		s := fmt.Sprintf("shape/%d", i)
+		l.remember(s, s+"/1", page(1000+i%4000))
+		l.mu.RLock()
+		got, n := l.bytes, int64(0)
+		for _, g := range l.m {
+			n += g.size()
+		}
+		l.mu.RUnlock()
+		if got != n {
+			t.Fatalf("after %d pages the count says %d bytes, the entries hold %d", i+1, got, n)
+		}
+		if got > bound {
+			t.Fatalf("after %d pages %d bytes are kept, bound %d", i+1, got, bound)
+		}
 	}
-	l.mu.RLock()
-	n := len(l.m)
-	l.mu.RUnlock()
-	if n > 16 {
-		t.Errorf("%d entries, bound 16", n)
+	if l.bytes < bound/2 {
+		t.Errorf("%d bytes kept of a %d bound: eviction took far more than it had to", l.bytes, bound)
 	}
-	l.remember("k", "k/1/1", Page{ETag: "old"})
-	l.remember("k", "k/2/1", Page{ETag: "new"})
-	if p, ok := l.get("k"); !ok || p.ETag != "new" {
-		t.Errorf("get = %+v %v", p, ok)
+	// A newer copy of a shape replaces the older one and is counted once.
+	l.remember("k", "k/1/1", page(100))
+	before := l.bytes
+	l.remember("k", "k/2/1", page(100))
+	if p, ok := l.fresh([]byte("k"), []byte("k/2/1")); !ok || p.size() != 100 {
+		t.Errorf("fresh(k/2/1) = %+v %v", p, ok)
+	}
+	if l.bytes != before {
+		t.Errorf("replacing a shape's page changed the count %d → %d", before, l.bytes)
+	}
+	// A page larger than the whole bound is not kept.
+	l.remember("huge", "huge/1", page(bound))
+	if _, ok := l.get("huge"); ok || l.bytes > bound {
+		t.Errorf("a page over the bound was kept (%d bytes held)", l.bytes)
 	}
 }

@@ -98,6 +98,14 @@ func (p *Page) Len() int {
 	return p.view.Len() - p.bodyAt
 }
 
+// size is the bytes of the whole value the page is a view of.
+func (p *Page) size() int {
+	if p.raw != nil {
+		return len(p.raw)
+	}
+	return p.view.Len()
+}
+
 // WriteTo writes the body to w without copying it.
 func (p *Page) WriteTo(w io.Writer) (int64, error) {
 	if p.raw != nil {
