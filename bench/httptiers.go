@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/vidcomments/vidcomments/bench/report"
@@ -53,6 +54,22 @@ func medianP99(rs []wrk.Result) time.Duration {
 	return time.Duration(median(xs))
 }
 
+// gcFigures are readsvc's collector over the wrk block (d, the counter
+// deltas) and its heap at the end (m): when readsvc trails the static
+// handler, the first thing to rule out is a heap pressed against its
+// memory limit, where the collector runs nearly without pause.
+func gcFigures(m, d metrics) []report.NamedFigure {
+	share := 0.0
+	if cpu := d.sum("process_cpu_seconds_total"); cpu > 0 {
+		share = 100 * d.sum("go_cpu_classes_gc_total_cpu_seconds_total") / cpu
+	}
+	return []report.NamedFigure{
+		{Name: "wrk block: readsvc's collector, share of its CPU", Value: share, Unit: "%"},
+		{Name: "wrk block: readsvc's collections", Value: d.sum("go_gc_duration_seconds_count"), Unit: "cycles"},
+		{Name: "wrk block: readsvc's heap in use at the end", Value: m.sum("go_memstats_heap_inuse_bytes") / (1 << 20), Unit: "MiB"},
+	}
+}
+
 // measureHTTPTiers is the hot page's throughput against the static handler
 // with a generator that is not the ceiling: Debian's wrk on a CPU of its
 // own (wrk.SplitCPUs), the processes under test — readsvc and the static
@@ -94,10 +111,20 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 		conns  = 64
 		each   = 4 * time.Second
 	)
+	metricsURL := "http://" + readsvc.Admin + "/metrics"
+	before, err := scrape(ctx, http.DefaultClient, metricsURL)
+	if err != nil {
+		return out, err
+	}
 	runs, err := wrkRounds(ctx, logger, modes, rounds, conns, each)
 	if err != nil {
 		return out, err
 	}
+	after, err := scrape(ctx, http.DefaultClient, metricsURL)
+	if err != nil {
+		return out, err
+	}
+	out.Figures = append(out.Figures, gcFigures(after, after.minus(before))...)
 	ceiling := medianRPS(runs[0])
 	for i, m := range modes {
 		out.Figures = append(out.Figures,

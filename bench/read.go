@@ -351,6 +351,16 @@ func stepPassed(p profile, r load.Result) bool {
 	return r.OK > 0 && r.P99 <= float64(p.P99Target)/float64(time.Millisecond) && r.ErrorRate() <= 0.01
 }
 
+// heapProfile stores the live heap of the process behind admin in file,
+// after a collection (what the heap holds, not what it last allocated).
+func heapProfile(ctx context.Context, client *http.Client, admin, file string) error {
+	code, body := get(ctx, client, "http://"+admin+"/debug/pprof/heap?gc=1")
+	if code != http.StatusOK {
+		return fmt.Errorf("heap profile: %d %.200s", code, body)
+	}
+	return os.WriteFile(file, body, 0o644)
+}
+
 // cpuProfile drives sc against t at rate while taking a CPU profile of the
 // target process for d, and stores it in file.
 func cpuProfile(ctx context.Context, client *http.Client, p profile, sc scenario, t target, admin string, rate float64, d time.Duration, file string) (load.Result, error) {

@@ -58,3 +58,17 @@ go_goroutines 12
 		}
 	})
 }
+
+func TestGCFigures(t *testing.T) {
+	before := metrics{"process_cpu_seconds_total": 10, "go_cpu_classes_gc_total_cpu_seconds_total": 1, "go_gc_duration_seconds_count": 5}
+	after := metrics{"process_cpu_seconds_total": 30, "go_cpu_classes_gc_total_cpu_seconds_total": 6, "go_gc_duration_seconds_count": 45, "go_memstats_heap_inuse_bytes": 96 << 20}
+	got := gcFigures(after, after.minus(before))
+	for i, want := range []float64{25, 40, 96} {
+		if got[i].Value != want {
+			t.Errorf("%s = %v, want %v", got[i].Name, got[i].Value, want)
+		}
+	}
+	if z := gcFigures(metrics{}, metrics{}); z[0].Value != 0 {
+		t.Errorf("no CPU spent: share %v, want 0", z[0].Value)
+	}
+}

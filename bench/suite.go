@@ -198,6 +198,10 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		rep.Ratios = append(rep.Ratios, ht.Ratios...)
 		rep.Extra = append(rep.Extra, ht.Figures...)
 		rep.Notes = append(rep.Notes, ht.Note)
+		if err := heapProfile(ctx, client, full.Admin, filepath.Join(outDir, "readsvc.heap.pprof")); err != nil {
+			return err
+		}
+		rep.Notes = append(rep.Notes, "Heap profile of readsvc after the wrk block (caches as the warm-up and the wrk rounds left them): readsvc.heap.pprof (`go tool pprof -sample_index=inuse_space -top logs/bin/readsvc readsvc.heap.pprof` in this directory).")
 		targets := map[string]target{
 			"readsvc":          readsvc,
 			"redis-only":       {Mode: "redis-only", Base: "http://" + nogc.Addr, Metrics: "http://" + nogc.Admin + "/metrics"},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/pprof"
+	"regexp"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -31,9 +32,15 @@ type Admin struct {
 }
 
 // NewAdmin returns an Admin exporting reg (plus Go and process collectors,
-// registered here) and not yet ready.
+// registered here) and not yet ready. Beside the default Go metrics it
+// exports the runtime's CPU classes of the collector
+// (go_cpu_classes_gc_*_cpu_seconds_total): the share of a process's CPU
+// its garbage collector takes, which a memory limit set too tight drives up
+// long before anything fails.
 func NewAdmin(reg *prometheus.Registry) *Admin {
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/gc/`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &Admin{reg: reg, checks: map[string]Check{}}
 }
 
