@@ -123,14 +123,19 @@ func list(set unix.CPUSet) string {
 }
 
 // command is wrk's argv, behind taskset when a split is in force.
-func command(args ...string) []string {
+func command(args ...string) []string { return OnGenerator(append([]string{"wrk"}, args...)...) }
+
+// OnGenerator is argv behind taskset on the generator's CPUs when a split
+// is in force, as is: any other load generator this process starts (an
+// open-loop one, say) gets wrk's place.
+func OnGenerator(argv ...string) []string {
 	mu.Lock()
 	s := current
 	mu.Unlock()
 	if s == nil {
-		return append([]string{"wrk"}, args...)
+		return argv
 	}
-	return append([]string{"taskset", "-c", list(s.Gen), "wrk"}, args...)
+	return append([]string{"taskset", "-c", list(s.Gen)}, argv...)
 }
 
 // NullServer answers every request on a keep-alive connection with an

@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/vidcomments/vidcomments/internal/wrk"
 	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 )
 
@@ -21,13 +26,17 @@ import (
 // The maximum is wrk's (closed loop, as in BenchmarkHotPageWrk); the
 // half-rate runs are vegeta's, an open-loop generator that sends at a fixed
 // rate whatever the server does, so a slow answer cannot slow the sending
-// and hide its own latency (coordinated omission). A run whose achieved
+// and hide its own latency (coordinated omission). As wrk does, vegeta
+// runs on a CPU of its own (wrk.SplitCPUs): this test binary starts itself
+// again as the generator (TestVegetaAttackProcess) behind taskset, while
+// the handlers stay in this process on the other CPUs. A run whose achieved
 // rate falls short of the target by more than 5% is marked: the generator,
 // not the server, set its pace. Modes take turns for rounds rounds;
 // medians are reported. Run it with
 //
 //	go test ./readsvc/api -run '^$' -bench HotPageHalfRate -benchtime 1x
 func BenchmarkHotPageHalfRate(b *testing.B) {
+	placement := splitCPUs(b)
 	st := readtest.NewStack(b)
 	video := seedLiked(b, st, 200)
 	r := st.NewReader(readtest.Config{})
@@ -107,30 +116,82 @@ func BenchmarkHotPageHalfRate(b *testing.B) {
 	b.ReportMetric(ratio(2, 1), "readsvc/static-p99")
 	b.ReportMetric(ratio(4, 3), "readsvc-hot/static-hot-p99")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("max (wrk -t1 -c%d -d%v, median of %d): static %.0f, static-hot %.0f req/s; half-rate runs: vegeta, %v each, %d rounds interleaved, medians\n%s\nreadsvc/static p99 %.2f (goal <= 1.2) | readsvc-hot/static-hot p99 %.2f (goal <= 1.2)",
-		conns, maxFor, rounds, timeMax, hotMax, each, rounds, strings.Join(lines, "\n"), ratio(2, 1), ratio(4, 3))
+	b.Logf("%s; max (wrk -t1 -c%d -d%v, median of %d): static %.0f, static-hot %.0f req/s; half-rate runs: vegeta, %v each, %d rounds interleaved, medians\n%s\nreadsvc/static p99 %.2f (goal <= 1.2) | readsvc-hot/static-hot p99 %.2f (goal <= 1.2)",
+		placement, conns, maxFor, rounds, timeMax, hotMax, each, rounds, strings.Join(lines, "\n"), ratio(2, 1), ratio(4, 3))
 }
 
+// An attack is what the generator process is asked to do.
+type attack struct {
+	URL   string
+	Rate  float64
+	Conns int
+	For   time.Duration
+}
+
+const attackEnv = "VC_VEGETA_ATTACK"
+
 // attackAt sends GET url at a fixed rate for d over at most conns
-// connections and returns vegeta's figures. Failed requests (timeouts of a
-// saturated box) are counted, not fatal: the report marks them; an answer
-// other than 200 or a timeout is a defect and fails the run.
+// connections, from a generator process on the generator's CPUs, and
+// returns vegeta's figures. Failed requests (timeouts of a saturated box)
+// are counted, not fatal: the report marks them; an answer other than 200
+// or a timeout is a defect and fails the run.
 func attackAt(b *testing.B, url string, rate float64, conns int, d time.Duration) vegeta.Metrics {
 	b.Helper()
-	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url})
-	attacker := vegeta.NewAttacker(vegeta.Connections(conns), vegeta.MaxConnections(conns),
-		vegeta.Workers(uint64(conns)), vegeta.Timeout(5*time.Second))
-	var m vegeta.Metrics
-	for res := range attacker.Attack(targeter, vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}, d, "") {
-		m.Add(res)
+	spec, err := json.Marshal(attack{URL: url, Rate: rate, Conns: conns, For: d})
+	if err != nil {
+		b.Fatal(err)
 	}
-	m.Close()
+	argv := wrk.OnGenerator(os.Args[0], "-test.run=^TestVegetaAttackProcess$", "-test.count=1")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), attackEnv+"="+string(spec))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("vegeta %s at %.0f/s: %v\n%s", url, rate, err, stderr.String())
+	}
+	var m vegeta.Metrics
+	_, body, _ := bytes.Cut(out, []byte(attackEnv+"\n")) // after the marker: the test runner prints too
+	body, _, _ = bytes.Cut(body, []byte("\n"))
+	if err := json.Unmarshal(body, &m); err != nil {
+		b.Fatalf("vegeta %s: the generator's answer %q: %v", url, out, err)
+	}
 	for code := range m.StatusCodes {
 		if code != "200" && code != "0" { // 0: no answer within the timeout
 			b.Fatalf("vegeta %s at %.0f/s: status codes %v, errors %v", url, rate, m.StatusCodes, firstOf(m.Errors, 3))
 		}
 	}
 	return m
+}
+
+// TestVegetaAttackProcess is the generator process of attackAt, and does
+// nothing in a plain test run.
+func TestVegetaAttackProcess(t *testing.T) {
+	spec := os.Getenv(attackEnv)
+	if spec == "" {
+		return // not started by attackAt
+	}
+	var a attack
+	if err := json.Unmarshal([]byte(spec), &a); err != nil {
+		t.Fatal(err)
+	}
+	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: a.URL})
+	attacker := vegeta.NewAttacker(vegeta.Connections(a.Conns), vegeta.MaxConnections(a.Conns),
+		vegeta.Workers(uint64(a.Conns)), vegeta.Timeout(5*time.Second))
+	var m vegeta.Metrics
+	for res := range attacker.Attack(targeter, vegeta.ConstantPacer{Freq: int(a.Rate), Per: time.Second}, a.For, "") {
+		m.Add(res)
+	}
+	m.Close()
+	attacker.Stop()
+	out, err := json.Marshal(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("%s\n%s\n", attackEnv, out)
+	// A generator process: its idle client connections are no leak of
+	// the package under test, and goleak (TestMain) must not fail the run.
+	os.Exit(0)
 }
 
 func firstOf(xs []string, n int) []string { return xs[:min(n, len(xs))] }
