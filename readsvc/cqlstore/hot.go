@@ -7,6 +7,7 @@ import (
 	"math/bits"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 	"github.com/vidcomments/vidcomments/internal/pagecache"
@@ -15,7 +16,6 @@ import (
 // The statements of likes, the hot index, replies and pins
 // (schema/cql/040_likes_replies.cql).
 const (
-	selectLikes         = `SELECT comment_id, like_count FROM comment_likes WHERE comment_id IN ?`
 	selectLike          = `SELECT like_count FROM comment_likes WHERE comment_id = ?`
 	selectHotBands      = `SELECT band FROM video_hot_bands WHERE video_id = ?`
 	selectHotBandsBelow = `SELECT band FROM video_hot_bands WHERE video_id = ? AND band <= ?`
@@ -26,6 +26,7 @@ const (
 	selectRepliesBefore = `SELECT id, video_id, user_id, content, created_at, edited_at, like_count, reply_count, version FROM replies_by_parent WHERE parent_id = ? AND id < ? LIMIT ?`
 	selectPin           = `SELECT comment_id, version FROM video_pins WHERE video_id = ?`
 	inBatch             = 100 // ids per IN query
+	likesFanOut         = 32  // like-count reads in flight per page
 )
 
 // Band is the hot index partition of a like count: bits.Len64(likes).
@@ -45,16 +46,29 @@ func (s *Store) likesOf(ctx context.Context, id int64) (int64, bool, error) {
 }
 
 // Likes returns the like counts comment_likes holds for ids (absent: none).
+// Each id is its own single-partition read, up to likesFanOut in flight:
+// an IN over a page's 21 partitions made the coordinator gather them all
+// before answering, and took about twice as long (BenchmarkLikesJoin, 21
+// ids on the stack's node: 3.4–3.6 ms against 1.7–1.9 ms).
 func (s *Store) Likes(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	counts := make([]int64, len(ids))
+	found := make([]bool, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(likesFanOut)
+	for i, id := range ids {
+		g.Go(func() error {
+			n, ok, err := s.likesOf(gctx, id)
+			counts[i], found[i] = n, ok
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	out := make(map[int64]int64, len(ids))
-	for i := 0; i < len(ids); i += inBatch {
-		it := s.s.Query(selectLikes, ids[i:min(i+inBatch, len(ids))]).Idempotent(true).IterContext(ctx)
-		var id, n int64
-		for it.Scan(&id, &n) {
-			out[id] = n
-		}
-		if err := it.Close(); err != nil {
-			return nil, fmt.Errorf("cassandra like counts: %w", err)
+	for i, id := range ids {
+		if found[i] {
+			out[id] = counts[i]
 		}
 	}
 	return out, nil
