@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/vidcomments/vidcomments/bench/report"
@@ -70,6 +71,25 @@ func gcFigures(m, d metrics) []report.NamedFigure {
 	}
 }
 
+// wrkProfile takes a CPU profile of the process behind admin while wrk
+// drives url, and stores it in file.
+func wrkProfile(ctx context.Context, admin, url string, conns int, d time.Duration, file string) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := wrk.Run(ctx, url, conns, d+time.Second)
+		done <- err
+	}()
+	pc := &http.Client{Timeout: d + 30*time.Second}
+	code, body := get(ctx, pc, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, int(d/time.Second)))
+	if err := <-done; err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("cpu profile under wrk: %d %.200s", code, body)
+	}
+	return os.WriteFile(file, body, 0o644)
+}
+
 // measureHTTPTiers is the hot page's throughput against the static handler
 // with a generator that is not the ceiling: Debian's wrk on a CPU of its
 // own (wrk.SplitCPUs), the processes under test — readsvc and the static
@@ -79,7 +99,7 @@ func gcFigures(m, d metrics) []report.NamedFigure {
 // sort=time and sort=hot, which the static baseline serves byte for byte.
 // A mode within 10% of the null server's rate is generator-bound: its
 // ratio is never a pass.
-func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static *proc, timePath, hotPath string) (httpTiers, error) {
+func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static *proc, timePath, hotPath, profileFile string) (httpTiers, error) {
 	var out httpTiers
 	if err := wrk.Installed(); err != nil {
 		return out, err
@@ -125,6 +145,10 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 		return out, err
 	}
 	out.Figures = append(out.Figures, gcFigures(after, after.minus(before))...)
+	// Where readsvc's time goes under wrk: one more sort=time run, profiled.
+	if err := wrkProfile(ctx, readsvc.Admin, modes[2].url, conns, each, profileFile); err != nil {
+		return out, err
+	}
 	ceiling := medianRPS(runs[0])
 	for i, m := range modes {
 		out.Figures = append(out.Figures,

@@ -69,7 +69,7 @@ var profiles = map[string]profile{
 		// rate of the write runs), so that the run, seeding included, fits
 		// in 15 minutes; the static comparisons are the wrk block's.
 		Name: "large", Videos: 100_001, Comments: 3_000_000, Hot: 1_000_000, ReplyParents: 100, RepliesEach: 100,
-		Step: 4 * time.Second, Warmup: 2 * time.Second, ProfileFor: 5 * time.Second, Start: 1000, DirectStart: 100, Factor: 1.6, MaxRate: 64000, P99Target: 50 * time.Millisecond, Workers: 256,
+		Step: 4 * time.Second, Warmup: 2 * time.Second, ProfileFor: 5 * time.Second, Start: 1000, DirectStart: 25, Factor: 1.6, MaxRate: 64000, P99Target: 50 * time.Millisecond, Workers: 256,
 		CheckSamples: 500, DeepPages: 400, WriteSamples: 100, ModSamples: 100, BackgroundRate: 1000,
 		Ramps: []ramp{
 			{"hot", []string{"readsvc"}},
@@ -191,7 +191,7 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		if err != nil {
 			return err
 		}
-		ht, err := measureHTTPTiers(ctx, logger, full, static, firstPage(d.video(0)), hotByLikes)
+		ht, err := measureHTTPTiers(ctx, logger, full, static, firstPage(d.video(0)), hotByLikes, filepath.Join(outDir, "readsvc-wrk.cpu.pprof"))
 		if err != nil {
 			return fmt.Errorf("http tiers: %w", err)
 		}
@@ -201,6 +201,7 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		if err := heapProfile(ctx, client, full.Admin, filepath.Join(outDir, "readsvc.heap.pprof")); err != nil {
 			return err
 		}
+		rep.Notes = append(rep.Notes, "CPU profile of readsvc under wrk (one more sort=time run after the rounds): readsvc-wrk.cpu.pprof (`go tool pprof -top logs/bin/readsvc readsvc-wrk.cpu.pprof` in this directory).")
 		rep.Notes = append(rep.Notes, "Heap profile of readsvc after the wrk block (caches as the warm-up and the wrk rounds left them): readsvc.heap.pprof (`go tool pprof -sample_index=inuse_space -top logs/bin/readsvc readsvc.heap.pprof` in this directory).")
 		targets := map[string]target{
 			"readsvc":          readsvc,
