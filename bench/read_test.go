@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +74,28 @@ func TestStepPassed(t *testing.T) {
 	}
 	if ratio(1, 0) != 0 || ratio(3, 2) != 1.5 {
 		t.Error("ratio")
+	}
+}
+
+// A baseline whose every answer is slower than the p99 target is ramped on
+// errors alone (target.Floor) and gets a rate; readsvc's own modes never
+// get that looser rule.
+func TestRampGroupLatencyFloor(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(80 * time.Millisecond)
+	}))
+	defer slow.Close()
+	p := profile{Step: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Factor: 2, MaxRate: 80, P99Target: 50 * time.Millisecond, Workers: 64}
+	sc := scenario{Name: "s", Path: func(int64) string { return "/" }}
+	ts := []target{{Mode: "baseline", Base: slow.URL, Floor: true}, {Mode: "readsvc", Base: slow.URL}}
+	modes, _, err := rampGroup(context.Background(), slog.New(slog.DiscardHandler), p, slow.Client(), sc, ts, []float64{20, 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := modes[0]; !m.LatencyFloor || m.BestRPS < 60 {
+		t.Errorf("baseline: floor %v, best %.0f/s; want a floor and the top rate (80/s) sustained", m.LatencyFloor, m.BestRPS)
+	}
+	if m := modes[1]; m.LatencyFloor || m.BestRPS != 0 {
+		t.Errorf("readsvc mode: floor %v, best %.0f/s; want no floor and no sustained rate", m.LatencyFloor, m.BestRPS)
 	}
 }

@@ -47,6 +47,10 @@ type Mode struct {
 	Name    string        `json:"name"`
 	Steps   []load.Result `json:"steps"`
 	BestRPS float64       `json:"best_rps"` // highest achieved rate whose step met the p99 target
+	// LatencyFloor: the mode missed the p99 target at its first rate with
+	// few errors, so BestRPS is its highest rate with < 1% errors or
+	// unsent requests, whatever its p99.
+	LatencyFloor bool `json:"latency_floor,omitempty"`
 }
 
 // Ratio is a figure compared with its goal.
