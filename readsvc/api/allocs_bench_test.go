@@ -4,9 +4,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/vidcomments/vidcomments/internal/wrk"
-	"github.com/vidcomments/vidcomments/readsvc/internal/readtest"
 )
 
 // BenchmarkHotPageHTTPAllocs is what one hot-page request allocates through
@@ -18,14 +15,7 @@ import (
 //
 //	go test ./readsvc/api -run '^$' -bench HotPageHTTPAllocs -benchtime 1x
 func BenchmarkHotPageHTTPAllocs(b *testing.B) {
-	if err := wrk.Installed(); err != nil {
-		b.Fatal(err)
-	}
-	placement := splitCPUs(b)
-	st := readtest.NewStack(b)
-	video := seedLiked(b, st, 200)
-	r := st.NewReader(readtest.Config{SharedMaxAge: time.Minute})
-	timePath, hotPath := readtest.PagePath(video, "limit=20"), readtest.PagePath(video, "limit=20&sort=hot")
+	placement, r, timePath, hotPath := hotPageUnderWrk(b)
 	staticTime, _ := staticPage(b, r, timePath)
 	defer staticTime.Close()
 	modes := []struct{ name, url string }{

@@ -347,14 +347,7 @@ func staticPage(b testing.TB, r *readtest.Reader, path string) (*httptest.Server
 //
 //	go test ./readsvc/api -run '^$' -bench HotPageWrk -benchtime 1x
 func BenchmarkHotPageWrk(b *testing.B) {
-	if err := wrk.Installed(); err != nil {
-		b.Fatal(err)
-	}
-	placement := splitCPUs(b)
-	st := readtest.NewStack(b)
-	video := seedLiked(b, st, 200)
-	r := st.NewReader(readtest.Config{SharedMaxAge: time.Minute})
-	timePath, hotPath := readtest.PagePath(video, "limit=20"), readtest.PagePath(video, "limit=20&sort=hot")
+	placement, r, timePath, hotPath := hotPageUnderWrk(b)
 	// The CDN tier (internal/cdn): the same page through Varnish.
 	cache, err := cdn.Start(context.Background(), b.TempDir(), "127.0.0.1:0", strings.TrimPrefix(r.Server.URL, "http://"), 64)
 	if err != nil {
@@ -445,6 +438,22 @@ func BenchmarkHotPageWrk(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("wrk -t1 -c%d -d%v, %d rounds interleaved (every other one in reverse order), medians; ratios are medians of the rounds' ratios; body %d bytes; %s\n%s\nnull/static %.2f (the generator's headroom; want >= 2) | readsvc/static %.2f (goal >= 0.95) | readsvc-hot/static-hot %.2f (goal >= 0.95) | varnish/readsvc %.2f (the page through Varnish, %s, beside readsvc direct; wrk's ceiling is the null server's rate)",
 		conns, each, rounds, timeBytes, placement, strings.Join(lines, "\n"), ratio(0, 2), ratio(3, 2), ratio(5, 4), ratio(6, 3), cdn.Version())
+}
+
+// hotPageUnderWrk is the set-up of the benchmarks that drive the hot page
+// with wrk: wrk installed and on a CPU of its own (splitCPUs, whose
+// description it returns), a reader over a video of 200 liked comments,
+// and the paths of its first page by time and by likes.
+func hotPageUnderWrk(b *testing.B) (placement string, r *readtest.Reader, timePath, hotPath string) {
+	b.Helper()
+	if err := wrk.Installed(); err != nil {
+		b.Fatal(err)
+	}
+	placement = splitCPUs(b)
+	st := readtest.NewStack(b)
+	video := seedLiked(b, st, 200)
+	r = st.NewReader(readtest.Config{SharedMaxAge: time.Minute})
+	return placement, r, readtest.PagePath(video, "limit=20"), readtest.PagePath(video, "limit=20&sort=hot")
 }
 
 // splitCPUs gives wrk a CPU of its own and this process (the handlers
