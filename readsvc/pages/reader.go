@@ -493,6 +493,9 @@ func (l *lastGood) remember(shape, key string, p Page) {
 		delete(l.m, shape)
 		l.bytes -= old.size()
 	}
+	if next.size() > l.max {
+		return // larger than the whole bound: not kept, and nothing evicted for it
+	}
 	if l.bytes+next.size() > l.max {
 		// Evict arbitrary entries down to 7/8 of the bound: map order is
 		// random enough here, and one sweep pays for many inserts.
@@ -502,9 +505,6 @@ func (l *lastGood) remember(shape, key string, p Page) {
 			}
 			delete(l.m, k)
 			l.bytes -= g.size()
-		}
-		if next.size() > l.max {
-			return // larger than the whole bound: not kept
 		}
 	}
 	l.m[shape] = next
