@@ -119,10 +119,11 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 		return out, err
 	}
 	defer null.Close()
+	readsvcTime := "http://" + readsvc.Addr + timePath
 	modes := []wrkMode{
 		{"null server", null.URL()},
 		{"static, sort=time", "http://" + static.Addr + timePath},
-		{"readsvc, sort=time", "http://" + readsvc.Addr + timePath},
+		{"readsvc, sort=time", readsvcTime},
 		{"static, sort=hot", "http://" + static.Addr + hotPath},
 		{"readsvc, sort=hot", "http://" + readsvc.Addr + hotPath},
 	}
@@ -146,7 +147,7 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 	}
 	out.Figures = append(out.Figures, gcFigures(after, after.minus(before))...)
 	// Where readsvc's time goes under wrk: one more sort=time run, profiled.
-	if err := wrkProfile(ctx, readsvc.Admin, modes[2].url, conns, each, profileFile); err != nil {
+	if err := wrkProfile(ctx, readsvc.Admin, readsvcTime, conns, each, profileFile); err != nil {
 		return out, err
 	}
 	ceiling := medianRPS(runs[0])

@@ -192,15 +192,13 @@ func rampGroup(ctx context.Context, logger *slog.Logger, p profile, client *http
 		return r, nil
 	}
 	// A baseline (target.Floor) that misses the p99 target at its first
-	// rate, on both attempts, with no more errors than allowed has a
-	// latency floor above the target (direct Cassandra on the large data
-	// set): it is ramped on errors and unsent requests alone from there, a
-	// looser rule than the others', so a ratio against it errs in its
-	// favour.
-	floor := make([]bool, len(ts))
+	// rate, on both attempts, has a latency floor above the target (direct
+	// Cassandra on the large data set): from there it is judged on errors
+	// and unsent requests alone (Mode.LatencyFloor), a looser rule than
+	// the others', so a ratio against it errs in its favour.
 	passed := func(i int, r load.Result) bool {
-		if floor[i] {
-			return r.OK > 0 && r.ErrorRate() <= 0.01
+		if modes[i].LatencyFloor {
+			return withinErrors(r)
 		}
 		return stepPassed(p, r)
 	}
@@ -227,8 +225,8 @@ func rampGroup(ctx context.Context, logger *slog.Logger, p profile, client *http
 				}
 			}
 			modes[i].Steps = append(modes[i].Steps, r)
-			if !passed(i, r) && ts[i].Floor && k == 0 && r.OK > 0 && r.ErrorRate() <= 0.01 {
-				floor[i], modes[i].LatencyFloor = true, true
+			if !passed(i, r) && ts[i].Floor && k == 0 {
+				modes[i].LatencyFloor = withinErrors(r)
 			}
 			if !passed(i, r) {
 				alive[i] = false
@@ -368,8 +366,11 @@ func ratio(a, b float64) float64 {
 
 // stepPassed: p99 under the target, errors (and unsent) under 1%.
 func stepPassed(p profile, r load.Result) bool {
-	return r.OK > 0 && r.P99 <= float64(p.P99Target)/float64(time.Millisecond) && r.ErrorRate() <= 0.01
+	return withinErrors(r) && r.P99 <= float64(p.P99Target)/float64(time.Millisecond)
 }
+
+// withinErrors: some answers, and errors (and unsent) under 1%.
+func withinErrors(r load.Result) bool { return r.OK > 0 && r.ErrorRate() <= 0.01 }
 
 // heapProfile stores the live heap of the process behind admin in file,
 // after a collection (what the heap holds, not what it last allocated).

@@ -87,8 +87,13 @@ func TestRampGroupLatencyFloor(t *testing.T) {
 	defer slow.Close()
 	p := profile{Step: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Factor: 2, MaxRate: 80, P99Target: 50 * time.Millisecond, Workers: 64}
 	sc := scenario{Name: "s", Path: func(int64) string { return "/" }}
-	ts := []target{{Mode: "baseline", Base: slow.URL, Floor: true}, {Mode: "readsvc", Base: slow.URL}}
-	modes, _, err := rampGroup(context.Background(), slog.New(slog.DiscardHandler), p, slow.Client(), sc, ts, []float64{20, 20}, nil)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(80 * time.Millisecond)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	ts := []target{{Mode: "baseline", Base: slow.URL, Floor: true}, {Mode: "readsvc", Base: slow.URL}, {Mode: "failing baseline", Base: failing.URL, Floor: true}}
+	modes, _, err := rampGroup(context.Background(), slog.New(slog.DiscardHandler), p, http.DefaultClient, sc, ts, []float64{20, 20, 20}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +102,8 @@ func TestRampGroupLatencyFloor(t *testing.T) {
 	}
 	if m := modes[1]; m.LatencyFloor || m.BestRPS != 0 {
 		t.Errorf("readsvc mode: floor %v, best %.0f/s; want no floor and no sustained rate", m.LatencyFloor, m.BestRPS)
+	}
+	if m := modes[2]; m.LatencyFloor || m.BestRPS != 0 {
+		t.Errorf("a baseline that fails: floor %v, best %.0f/s; want no floor (errors are no latency floor) and no sustained rate", m.LatencyFloor, m.BestRPS)
 	}
 }

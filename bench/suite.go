@@ -210,7 +210,6 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 			"static":           {Mode: "static", Base: "http://" + static.Addr},
 		}
 		best := map[string]float64{}
-		floors := map[string]bool{} // modes ramped on errors alone (target.Floor)
 		tiers := map[string]*report.Tier{}
 		for _, g := range ramps {
 			var before func(context.Context) error
@@ -235,7 +234,7 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 				rep.Modes = append(rep.Modes, m)
 				best[m.Name] = m.BestRPS
 				if m.LatencyFloor {
-					floors[m.Name] = true
+					rep.Notes = append(rep.Notes, fmt.Sprintf("%s missed the p99 target already at its first rate: its latency floor is above the target, so its best rate is the highest it sustained with < 1%% errors or unsent requests, whatever its p99 (at most %d in flight: a slow answer still limits it). The rule is looser than the others', so a ratio against it errs in its favour.", m.Name, p.Workers))
 				}
 				if trs[i] != nil {
 					rep.Tiers = append(rep.Tiers, *trs[i])
@@ -321,9 +320,6 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 			if ran(g.needs...) {
 				rep.Ratios = append(rep.Ratios, g.ratio())
 			}
-		}
-		for _, name := range slices.Sorted(maps.Keys(floors)) {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s missed the p99 target already at its first rate with < 1%% errors: its latency floor is above the target, so its best rate is the highest it sustained with < 1%% errors or unsent requests, whatever its p99 (at most %d in flight: a slow answer still limits it). The rule is looser than the others', so a ratio against it errs in its favour.", name, p.Workers))
 		}
 		for _, name := range slices.Sorted(maps.Keys(best)) {
 			if best[name] == 0 {

@@ -126,8 +126,8 @@ func list(set unix.CPUSet) string {
 func command(args ...string) []string { return OnGenerator(append([]string{"wrk"}, args...)...) }
 
 // OnGenerator is argv behind taskset on the generator's CPUs when a split
-// is in force, as is: any other load generator this process starts (an
-// open-loop one, say) gets wrk's place.
+// is in force, and argv unchanged otherwise: any other load generator this
+// process starts (an open-loop one, say) gets wrk's place.
 func OnGenerator(argv ...string) []string {
 	mu.Lock()
 	s := current
