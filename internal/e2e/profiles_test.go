@@ -46,10 +46,8 @@ func TestRenameReachesEveryPage(t *testing.T) {
 	t.Cleanup(v.Kill)
 
 	// Users of this run only: a profile's Redis copy (vc:user:N) outlives
-	// the test's private database by its TTL (10 min). With fixed users and
-	// the last run's copy still there (banned, at the end of this test),
-	// one rename in 20 reached Varnish only with the repeat purge, a max-age
-	// later: a second run within 10 minutes failed.
+	// the test's private database by its TTL (10 min), and an earlier
+	// run's copy (banned, at the end of this test) must play no part.
 	video := time.Now().UnixNano()%1e12 + 19
 	user := 1e9 + video%1e9
 	other := user + 1

@@ -60,9 +60,13 @@ type authors struct {
 
 	mu      sync.RWMutex
 	local   map[int64]localProfile
-	changed map[int64]time.Time // users cdc announced lately, and when
-	recent  time.Duration       // how long they count as changed: pages built before live at most an epoch
-	anyNew  atomic.Bool         // changed is not empty
+	changed map[int64]change // users cdc announced lately
+	recent  time.Duration    // how long they count as changed: pages built before live at most an epoch
+	anyNew  atomic.Bool      // changed is not empty
+	// seq counts announcements and resets; cleared is its value at the
+	// last reset. A lookup keeps in process only what no announcement
+	// overtook while it read Redis or MySQL (see lookup).
+	seq, cleared uint64
 
 	queries *prometheus.CounterVec // round trips, by tier
 	users   *prometheus.CounterVec // users resolved, by tier ("missing": none could say)
@@ -73,10 +77,16 @@ type localProfile struct {
 	at time.Time
 }
 
+// change is one announcement of cdc's: when it came and its place in seq.
+type change struct {
+	at  time.Time
+	seq uint64
+}
+
 func newAuthors(src Profiles, redisBr, mysqlBr *breaker, o Options, reg prometheus.Registerer) *authors {
 	a := &authors{
 		src: src, redisBr: redisBr, mysqlBr: mysqlBr, timeout: DefaultProfileTimeout, max: DefaultProfileEntries, now: o.Now,
-		local: make(map[int64]localProfile), changed: make(map[int64]time.Time), recent: 2 * o.MaxAge,
+		local: make(map[int64]localProfile), changed: make(map[int64]change), recent: 2 * o.MaxAge,
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "readsvc_profile_queries_total",
 			Help: "Round trips for author profiles while building pages, by tier (redis, mysql).",
@@ -96,13 +106,14 @@ func (a *authors) forget(user int64) {
 	a.mu.Lock()
 	delete(a.local, user)
 	if len(a.changed) >= a.max {
-		for u, at := range a.changed {
-			if now.Sub(at) > a.recent {
+		for u, c := range a.changed {
+			if now.Sub(c.at) > a.recent {
 				delete(a.changed, u)
 			}
 		}
 	}
-	a.changed[user] = now
+	a.seq++
+	a.changed[user] = change{at: now, seq: a.seq}
 	a.anyNew.Store(true)
 	a.mu.Unlock()
 }
@@ -117,7 +128,7 @@ func (a *authors) changedAmong(users []int64) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	for _, u := range users {
-		if at, ok := a.changed[u]; ok && now.Sub(at) <= a.recent {
+		if c, ok := a.changed[u]; ok && now.Sub(c.at) <= a.recent {
 			return true
 		}
 	}
@@ -128,18 +139,26 @@ func (a *authors) changedAmong(users []int64) bool {
 func (a *authors) reset() {
 	a.mu.Lock()
 	clear(a.local)
+	a.seq++
+	a.cleared = a.seq
 	a.mu.Unlock()
 }
 
 // lookup returns the profiles of users it could find; a user missing from
 // the result could not be read (Redis and MySQL both failed for it).
+// Profiles ctx carries (withProfiles) come first, then the in-process
+// copies, then Redis and MySQL (fetch).
 func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.Profile {
 	out := make(map[int64]profiles.Profile, len(users))
+	given, _ := ctx.Value(profilesKey{}).(map[int64]profiles.Profile)
 	now := a.now()
 	var need []int64
 	a.mu.RLock()
+	began := a.seq
 	for _, u := range users {
-		if l, ok := a.local[u]; ok && now.Sub(l.at) < localProfileTTL {
+		if p, ok := given[u]; ok {
+			out[u] = p
+		} else if l, ok := a.local[u]; ok && now.Sub(l.at) < localProfileTTL {
 			out[u] = l.p
 		} else {
 			need = append(need, u)
@@ -147,9 +166,27 @@ func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.
 	}
 	a.mu.RUnlock()
 	a.users.WithLabelValues("memory").Add(float64(len(users) - len(need)))
-	if len(need) == 0 {
-		return out
+	if len(need) > 0 {
+		a.keep(began, now, a.fetch(ctx, need), out)
 	}
+	return out
+}
+
+// current reads users' profiles past the in-process copies, as a CDN's
+// fetch must (see Reader.page); ok is false when some could not be read.
+func (a *authors) current(ctx context.Context, users []int64) (map[int64]profiles.Profile, bool) {
+	now := a.now()
+	a.mu.RLock()
+	began := a.seq
+	a.mu.RUnlock()
+	out := make(map[int64]profiles.Profile, len(users))
+	a.keep(began, now, a.fetch(ctx, users), out)
+	return out, len(out) == len(users)
+}
+
+// fetch reads users from Redis, then what Redis lacks from MySQL (filling
+// Redis with it); a user missing from the result could not be read.
+func (a *authors) fetch(ctx context.Context, need []int64) map[int64]profiles.Profile {
 	fetched := make(map[int64]profiles.Profile, len(need))
 	useRedis := a.src.Cache != nil && a.redisBr.allow()
 	if useRedis {
@@ -159,7 +196,7 @@ func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.
 		cancel()
 		if err == nil {
 			maps.Copy(fetched, got)
-			need = slices.DeleteFunc(need, func(u int64) bool { _, ok := got[u]; return ok })
+			need = slices.DeleteFunc(slices.Clone(need), func(u int64) bool { _, ok := got[u]; return ok })
 		}
 		a.users.WithLabelValues("redis").Add(float64(len(got)))
 	}
@@ -181,16 +218,47 @@ func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.
 		}
 	}
 	a.users.WithLabelValues("missing").Add(float64(len(need)))
+	return fetched
+}
+
+// keep adds fetched to out and to the in-process copies, all but the users
+// cdc announced since began (a.seq when the read started). cdc overwrites
+// the Redis copy and then announces, so a read that began before the
+// announcement may hold the old profile, and kept, it would outlive the
+// announcement that dropped it by localProfileTTL (and every page built
+// meanwhile, a CDN's included, would show it). The page being built still
+// shows what was read: it was true when read, and that page lives an
+// epoch at most.
+func (a *authors) keep(began uint64, now time.Time, fetched, out map[int64]profiles.Profile) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if len(a.local)+len(fetched) > a.max {
 		clear(a.local)
 	}
 	for u, p := range fetched {
-		a.local[u] = localProfile{p: p, at: now}
 		out[u] = p
+		if a.cleared > began {
+			continue
+		}
+		if c, ok := a.changed[u]; ok && c.seq > began {
+			continue
+		}
+		a.local[u] = localProfile{p: p, at: now}
 	}
-	a.mu.Unlock()
-	return out
+}
+
+type profilesKey struct{}
+
+// withProfiles has the pages built under ctx show ps for their authors.
+func withProfiles(ctx context.Context, ps map[int64]profiles.Profile) context.Context {
+	return context.WithValue(ctx, profilesKey{}, ps)
+}
+
+// showsAuthors reports whether p shows its authors as ps has them (p's
+// authors are those its u-tags name, which seal wrote in the order of the
+// authors section, at the body's end).
+func showsAuthors(p *Page, ps map[int64]profiles.Profile, now time.Time) bool {
+	return p.endsWith(append(appendAuthors(nil, p.authors, ps, now), '}'))
 }
 
 // pageAuthors returns the authors of entries in the order they first

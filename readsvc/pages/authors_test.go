@@ -174,3 +174,44 @@ func TestPageAuthorsWhileMySQLIsDown(t *testing.T) {
 		t.Errorf("%v authors counted missing, want 50 (10 per page)", missing)
 	}
 }
+
+// TestCDNFetchSeesARenameBeforeTheAnnouncement: cdc overwrites the Redis
+// copy, then announces, then purges the CDN. The CDN's fetch that follows
+// the purge may reach readsvc before the announcement does; it must get
+// the new name all the same, or the CDN keeps the old one for its
+// s-maxage. Here the announcement never comes at all.
+func TestCDNFetchSeesARenameBeforeTheAnnouncement(t *testing.T) {
+	my := stacktest.NewMySQL(t)
+	st := readtest.NewStack(t)
+	video, users := authoredVideo(t, st, 5)
+	ctx := context.Background()
+	clk := pagecachetest.NewClock()
+	r := st.NewReader(readtest.Config{Options: pages.Options{Now: clk.Now, Profiles: st.Profiles(my.DB, users...)}})
+	renamed := strconv.FormatInt(users[2], 10)
+	confirm := pages.ConfirmVersion(ctx)
+	if got := readAuthorsCtx(t, confirm, r, video, 50).Authors[renamed].DisplayName; got != "Author "+renamed {
+		t.Fatalf("before the rename: %q", got)
+	}
+	b, _ := json.Marshal(profiles.Profile{DisplayName: "Renamed"})
+	if err := st.Redis.Set(ctx, profiles.Key(users[2]), b, profiles.TTL).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAuthorsCtx(t, confirm, r, video, 50).Authors[renamed].DisplayName; got != "Renamed" {
+		t.Errorf("a CDN fetch after the Redis copy changed shows %q, want the new name", got)
+	}
+	if n := readtest.Metric(t, r.Registry, "readsvc_pages_rebuilt_for_authors_total"); n != 1 {
+		t.Errorf("%v pages rebuilt for a changed author, want 1", n)
+	}
+	// Within the epoch groupcache still holds the old page, so each CDN
+	// fetch builds it again; the next epoch's page shows the new name (the
+	// in-process copy took it from the fetch) and is served as it is.
+	readAuthorsCtx(t, confirm, r, video, 50)
+	clk.Add(2 * pages.DefaultMaxAge)
+	if got := readAuthors(t, r, video, 50).Authors[renamed].DisplayName; got != "Renamed" {
+		t.Errorf("the next epoch's page shows %q, want the new name", got)
+	}
+	readAuthorsCtx(t, confirm, r, video, 50)
+	if n := readtest.Metric(t, r.Registry, "readsvc_pages_rebuilt_for_authors_total"); n != 2 {
+		t.Errorf("%v pages rebuilt for one rename, want 2 (the two fetches inside the old page's epoch)", n)
+	}
+}

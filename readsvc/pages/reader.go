@@ -376,17 +376,26 @@ const keyBuf = 128
 // allocates nothing. Everything else goes through groupcache (get). With
 // groupcache off every request reads Redis, as that mode promises.
 //
-// A read a shared cache will keep (ConfirmVersion) never gets a page built
-// before one of its authors changed: cdc purged the CDN's copy for that
+// A read a shared cache will keep (ConfirmVersion) never gets a page that
+// shows an author as they no longer are: cdc purged the CDN's copy for the
 // change, and the CDN would keep the old profile for its s-maxage. Such a
-// page is built again here, past groupcache.
+// read compares the page's authors with their copies in Redis (which cdc
+// overwrites before it purges, so this does not wait on cdc's
+// announcement reaching this process) and builds the page again, past
+// groupcache, with the current profiles when they differ. Where Redis and
+// MySQL cannot say, an author cdc announced within two epochs does the
+// same.
 func (r *Reader) page(ctx context.Context, key []byte, shapeLen int) (Page, error) {
 	p, err := r.cachedPage(ctx, key, shapeLen)
-	if err != nil || r.authors == nil || ctx.Value(confirmKey{}) == nil || !r.authors.changedAmong(p.authors) {
+	if err != nil || r.authors == nil || len(p.authors) == 0 || ctx.Value(confirmKey{}) == nil {
 		return p, err
 	}
+	current, known := r.authors.current(ctx, p.authors)
+	if known && showsAuthors(&p, current, r.opts.Now()) || !known && !r.authors.changedAmong(p.authors) {
+		return p, nil
+	}
 	r.m.rebuiltForAuthors.Inc()
-	v, err := r.loadPage(ctx, string(key))
+	v, err := r.loadPage(withProfiles(ctx, current), string(key))
 	if u, ok := errors.AsType[*uncacheable](err); ok {
 		v, err = u.value, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/internal/pagecache"
+	"github.com/vidcomments/vidcomments/internal/profiles"
 )
 
 func TestValueRoundTrip(t *testing.T) {
@@ -254,5 +255,73 @@ func TestLastGoodIsBoundedInBytes(t *testing.T) {
 	l.remember("huge", "huge/1", page(bound))
 	if _, ok := l.get("huge"); ok || l.bytes != held {
 		t.Errorf("a page over the bound: kept %v, %d bytes held before, %d after", ok, held, l.bytes)
+	}
+}
+
+// racingCache is a profile copy whose Get runs during, before its answer
+// comes back, whatever the test hooks in: a cdc announcement overtaking
+// the read.
+type racingCache struct {
+	old    map[int64]profiles.Profile
+	during func()
+	gets   int
+}
+
+func (c *racingCache) Get(_ context.Context, users []int64) (map[int64]profiles.Profile, error) {
+	c.gets++
+	if c.during != nil {
+		c.during()
+		c.during = nil
+	}
+	out := map[int64]profiles.Profile{}
+	for _, u := range users {
+		if p, ok := c.old[u]; ok {
+			out[u] = p
+		}
+	}
+	return out, nil
+}
+
+func (c *racingCache) Fill(context.Context, map[int64]profiles.Profile) error { return nil }
+
+// TestAuthorsKeepNothingAnAnnouncementOvertook: a profile read from Redis
+// just before cdc overwrote it, answered just after cdc's announcement
+// dropped the user, shows on the page being built but is not kept in
+// process: the next page reads Redis again. The same after a reset (a
+// re-made subscription). Kept, the old name outlived the rename by
+// localProfileTTL, on every page and every CDN fetch (CI, issue #16).
+func TestAuthorsKeepNothingAnAnnouncementOvertook(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		overtake func(a *authors)
+	}{
+		{"announcement", func(a *authors) { a.forget(7) }},
+		{"reset", func(a *authors) { a.reset() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := &racingCache{old: map[int64]profiles.Profile{7: {UserID: 7, DisplayName: "old"}, 8: {UserID: 8, DisplayName: "eight"}}}
+			reg := prometheus.NewRegistry()
+			br := func(n string) *breaker {
+				return newBreaker(n, 3, time.Second, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewGauge(prometheus.GaugeOpts{Name: n}))
+			}
+			a := newAuthors(Profiles{Cache: cache}, br("r"), br("m"), Options{Now: time.Now, MaxAge: time.Second}, reg)
+			cache.during = func() { tt.overtake(a) }
+			if got := a.lookup(context.Background(), []int64{7, 8}); got[7].DisplayName != "old" || got[8].DisplayName != "eight" {
+				t.Fatalf("the page being built shows %+v, want what was read", got)
+			}
+			cache.old[7] = profiles.Profile{UserID: 7, DisplayName: "new"}
+			if got := a.lookup(context.Background(), []int64{7}); got[7].DisplayName != "new" {
+				t.Errorf("after the announcement: %q, want the new name", got[7].DisplayName)
+			}
+			if cache.gets != 2 {
+				t.Errorf("%d Redis reads, want 2: the overtaken copy must not be kept", cache.gets)
+			}
+			gets := cache.gets
+			wantKept := tt.name == "announcement" // user 8 was not announced
+			a.lookup(context.Background(), []int64{8})
+			if kept := cache.gets == gets; kept != wantKept {
+				t.Errorf("user 8 kept in process: %v, want %v", kept, wantKept)
+			}
+		})
 	}
 }

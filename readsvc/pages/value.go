@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -96,6 +97,15 @@ func (p *Page) Len() int {
 		return len(p.raw) - p.bodyAt
 	}
 	return p.view.Len() - p.bodyAt
+}
+
+// endsWith reports whether the body ends with s.
+func (p *Page) endsWith(s []byte) bool {
+	if p.raw != nil {
+		return bytes.HasSuffix(p.raw[p.bodyAt:], s)
+	}
+	n := p.view.Len()
+	return n-p.bodyAt >= len(s) && p.view.SliceFrom(n-len(s)).EqualBytes(s)
 }
 
 // size is the bytes of the whole value the page is a view of.
