@@ -22,6 +22,9 @@ const (
 	DefaultInspectVideos = 100              // cached videos inspected per run
 	DefaultInspectRepair = true             // a stale cache entry is dropped, not only counted
 	DefaultCDNRepeat     = time.Second      // readsvc's default max-age
+	// DefaultCDNSettle: a Varnish fetch under way when a purge lands has
+	// stored its page well within this (cdn.PurgerConfig.Settle).
+	DefaultCDNSettle = 150 * time.Millisecond
 	// derivedServerIDBase keeps derived ids clear of the small ids servers
 	// are usually given.
 	derivedServerIDBase = 1001
@@ -43,9 +46,11 @@ type Config struct {
 	InspectVideos int
 	InspectRepair bool // drop the cached pages of a video with an old mismatch
 	// The CDN tier (internal/cdn): the Varnish instances purged by tag
-	// after each change (none: no purges), and when the second purge of a
-	// tag follows the first (readsvc's max-age).
+	// after each change (none: no purges), and when a tag is purged again:
+	// soon after, for a fetch that was under way (CDNSettle), and after
+	// readsvc's max-age (CDNRepeat).
 	CDNPurgeURLs []string
+	CDNSettle    time.Duration
 	CDNRepeat    time.Duration
 }
 
@@ -64,6 +69,7 @@ func (c *Config) RegisterFlags(f *config.Flags) {
 	f.Duration(&c.InspectGrace, "inspect-grace", "VC_CDC_INSPECT_GRACE", DefaultInspectGrace, "inspector mismatches younger than this are not counted (the pipeline at work)")
 	f.Int(&c.InspectVideos, "inspect-videos", "VC_CDC_INSPECT_VIDEOS", DefaultInspectVideos, "cached videos one inspector run compares with MySQL")
 	f.List(&c.CDNPurgeURLs, "cdn-purge-urls", "VC_CDN_PURGE_URLS", nil, "Varnish instances (http://host:port) purged by tag after each change; empty: no CDN tier")
+	f.Duration(&c.CDNSettle, "cdn-purge-settle", "VC_CDN_PURGE_SETTLE", DefaultCDNSettle, "each tag is purged once more this soon after the first purge, for a Varnish fetch already under way when it landed (0: not at all)")
 	f.Duration(&c.CDNRepeat, "cdn-purge-repeat", "VC_CDN_PURGE_REPEAT", DefaultCDNRepeat, "the second purge of each tag follows the first after this: readsvc's max-age (0: purge once)")
 }
 
@@ -84,8 +90,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("cdn-purge-urls %q: want http://host:port", u)
 		}
 	}
-	if c.CDNRepeat < 0 {
-		return fmt.Errorf("cdn-purge-repeat %v: want 0 or more", c.CDNRepeat)
+	if c.CDNRepeat < 0 || c.CDNSettle < 0 {
+		return fmt.Errorf("cdn-purge-repeat %v, cdn-purge-settle %v: want 0 or more", c.CDNRepeat, c.CDNSettle)
 	}
 	if c.InspectEvery < 0 || c.InspectGrace < 0 || c.InspectVideos <= 0 {
 		return fmt.Errorf("inspect-every %v, inspect-grace %v, inspect-videos %d: want non-negative durations and a positive sample",

@@ -20,7 +20,9 @@ func TestConfigDefaults(t *testing.T) {
 		InspectEvery:  0,
 		InspectGrace:  30 * time.Second,
 		InspectVideos: 100, InspectRepair: true,
-		// No CDN unless named; a second purge after readsvc's max-age.
+		// No CDN unless named; purged again after 150ms and after
+		// readsvc's max-age.
+		CDNSettle: 150 * time.Millisecond,
 		CDNRepeat: time.Second,
 	}, true)
 }
@@ -31,9 +33,9 @@ func TestConfigFromEnv(t *testing.T) {
 		"VC_CDC_ADMIN_ADDR": "0.0.0.0:19083", "VC_MYSQL_DSN": "u:p@tcp(db:3306)/x",
 		"VC_CDC_SERVER_ID": "4242", "VC_CDC_SAVE_INTERVAL": "250ms", "VC_CDC_LOCK_WAIT": "3s", "VC_CACHE_WINDOW": "500",
 		"VC_CDC_INSPECT_EVERY": "1m", "VC_CDC_INSPECT_GRACE": "45s", "VC_CDC_INSPECT_VIDEOS": "7",
-		"VC_CDN_PURGE_URLS": "http://127.0.0.1:6081,http://cdn2:6081", "VC_CDN_PURGE_REPEAT": "2s",
+		"VC_CDN_PURGE_URLS": "http://127.0.0.1:6081,http://cdn2:6081", "VC_CDN_PURGE_REPEAT": "2s", "VC_CDN_PURGE_SETTLE": "0s",
 	})
-	if len(got.CDNPurgeURLs) != 2 || got.CDNPurgeURLs[1] != "http://cdn2:6081" || got.CDNRepeat != 2*time.Second {
+	if len(got.CDNPurgeURLs) != 2 || got.CDNPurgeURLs[1] != "http://cdn2:6081" || got.CDNRepeat != 2*time.Second || got.CDNSettle != 0 {
 		t.Errorf("CDN env not applied: %+v", got)
 	}
 	if got.InspectEvery != time.Minute || got.InspectGrace != 45*time.Second || got.InspectVideos != 7 {

@@ -61,7 +61,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*server.App, e
 	cache := pagecache.New(rdb, pagecache.Options{Window: cfg.CacheWindow})
 	var changes binlog.Cache = cache
 	if len(cfg.CDNPurgeURLs) > 0 {
-		purger, err := cdn.NewPurger(cdn.PurgerConfig{URLs: cfg.CDNPurgeURLs, Repeat: cfg.CDNRepeat, Registry: reg, Logger: logger})
+		purger, err := cdn.NewPurger(cdn.PurgerConfig{URLs: cfg.CDNPurgeURLs, Settle: cfg.CDNSettle, Repeat: cfg.CDNRepeat, Registry: reg, Logger: logger})
 		if err != nil {
 			return nil, app.Abort(err)
 		}

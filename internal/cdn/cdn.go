@@ -19,14 +19,17 @@
 // removal, an edit, a like that reorders the hot page or a pin all change
 // page one or shift the pages after it, and tags of finer grain would need
 // the page's comment ids in readsvc's cached value. Purges are coalesced
-// (one PURGE per burst of changes, however many rows) and sent twice: at
-// once, and again after readsvc's own epoch (its max-age), because readsvc
-// may still serve a page built before the change from its in-process tier
-// for up to one epoch. Varnish marks its fetches (FetchHeader) and readsvc
-// answers them at the video's version as Redis holds it, so the first
-// purge's refetch sees the change; the second purge bounds whatever race
-// is left (a readsvc without that check, a fetch already under way). A purge that cannot
-// be delivered is retried; what is still lost is bounded by s-maxage, the
+// (one PURGE per burst of changes, however many rows) and sent three
+// times: at once; again after a short settle (cdc's 150 ms), because a
+// fetch already under way when the first purge landed read its page
+// before the change and stores it after the purge; and again after
+// readsvc's own epoch (its max-age), because readsvc may still serve a
+// page built before the change from its in-process tier for up to one
+// epoch. Varnish marks its fetches (FetchHeader) and readsvc answers them
+// at the video's version and with the authors' profiles as Redis holds
+// them, so the first purge's refetch sees the change; the later purges
+// bound whatever race is left. A purge that cannot be delivered is
+// retried; what is still lost is bounded by s-maxage, the
 // shared caches' TTL readsvc announces.
 package cdn
 

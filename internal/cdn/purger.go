@@ -33,7 +33,13 @@ type PurgerConfig struct {
 	URLs []string
 	// Repeat is when the second purge of a tag follows the first (readsvc's
 	// max-age, see the package comment); 0 sends each tag once.
-	Repeat   time.Duration
+	Repeat time.Duration
+	// Settle, when set, sends a tag once more this soon after the first
+	// purge: a Varnish fetch already under way when the first purge
+	// landed read its page before the change and stores it after the
+	// purge, where only a later purge removes it. Without Settle that
+	// copy lives until Repeat.
+	Settle   time.Duration
 	Timeout  time.Duration // of one PURGE request; 0 = DefaultPurgeTimeout
 	Client   *http.Client  // nil: a client of its own
 	Registry prometheus.Registerer
@@ -94,8 +100,8 @@ func NewPurger(cfg PurgerConfig) (*Purger, error) {
 	return p, nil
 }
 
-// Purge queues tags for purging from every Varnish, twice when Repeat is
-// set. It returns at once.
+// Purge queues tags for purging from every Varnish: at once, then after
+// Settle and after Repeat when they are set. It returns at once.
 func (p *Purger) Purge(tags ...string) { p.add(tags, p.cfg.Repeat > 0) }
 
 func (p *Purger) add(tags []string, repeat bool) {
@@ -140,6 +146,9 @@ func (p *Purger) run(ctx context.Context) {
 			continue
 		}
 		if len(again) > 0 {
+			if p.cfg.Settle > 0 && p.cfg.Settle < p.cfg.Repeat {
+				time.AfterFunc(p.cfg.Settle, func() { p.add(again, false) })
+			}
 			time.AfterFunc(p.cfg.Repeat, func() { p.add(again, false) })
 		}
 		start := time.Now()

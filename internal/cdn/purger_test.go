@@ -1,6 +1,7 @@
 package cdn
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -64,6 +65,33 @@ func TestPurgerCoalescesAndRepeats(t *testing.T) {
 	want := [][]string{{"c5", "v1"}, {"c5", "v1"}}
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("purges %q, want %q (one for the burst, one repeat)", got, want)
+	}
+}
+
+// TestPurgerSettles: with Settle, a tag is purged three times, at once,
+// after Settle and after Repeat, in that order.
+func TestPurgerSettles(t *testing.T) {
+	var l purgeLog
+	srv := httptest.NewServer(http.HandlerFunc(l.serve))
+	defer srv.Close()
+	p, err := NewPurger(PurgerConfig{URLs: []string{srv.URL}, Settle: 50 * time.Millisecond, Repeat: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	var at []time.Duration
+	p.Purge("v2")
+	for n := 1; n <= 3; n++ {
+		stacktest.Eventually(t, 2*time.Second, fmt.Sprintf("purge %d", n), func() bool { return len(l.purges()) >= n })
+		at = append(at, time.Since(start))
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(l.purges()); n != 3 {
+		t.Errorf("%d purges, want 3", n)
+	}
+	if at[1] < 50*time.Millisecond || at[1] > 350*time.Millisecond || at[2] < 400*time.Millisecond {
+		t.Errorf("purges at %v: want the second after Settle (50ms) and well before Repeat (400ms), the third after Repeat", at)
 	}
 }
 

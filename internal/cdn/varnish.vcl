@@ -45,8 +45,9 @@ sub vcl_recv {
 
 sub vcl_backend_fetch {
     # A shared copy is about to be made: readsvc checks the video's version
-    # in Redis instead of trusting what its inval channel has told it so
-    # far, so a fetch right after a purge never stores the page as it was.
+    # and the authors' profiles in Redis instead of trusting what its inval
+    # channel has told it so far, so a fetch right after a purge never
+    # stores the page as it was.
     set bereq.http.X-Vidcomments-Shared = "1";
 }
 
