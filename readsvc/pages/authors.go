@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
@@ -323,8 +324,21 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // authorOf reads the user id of a public comment body ("user_id": a
-// decimal string, internal/comment).
+// decimal string, internal/comment), once per comment of every page
+// built. The body is comment.Public as json.Marshal wrote it: a flat
+// object, so the first `"user_id":"` is its key (inside a JSON string a
+// quote is escaped, and the sequence cannot occur), and the digits up to
+// the closing quote are the id. Any other shape goes through
+// encoding/json, which cost a fifth of readsvc's CPU on Zipf reads.
 func authorOf(body []byte) (int64, bool) {
+	if i := bytes.Index(body, userIDKey); i >= 0 {
+		rest := body[i+len(userIDKey):]
+		if j := bytes.IndexByte(rest, '"'); j > 0 {
+			if n, err := strconv.ParseInt(string(rest[:j]), 10, 64); err == nil {
+				return n, n > 0
+			}
+		}
+	}
 	var c struct {
 		UserID string `json:"user_id"`
 	}
@@ -334,3 +348,5 @@ func authorOf(body []byte) (int64, bool) {
 	n, err := strconv.ParseInt(c.UserID, 10, 64)
 	return n, err == nil && n > 0
 }
+
+var userIDKey = []byte(`"user_id":"`)

@@ -1,9 +1,12 @@
 package pages
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vidcomments/vidcomments/internal/comment"
 )
 
 // FuzzParseKey: groupcache keys arrive from peers over HTTP, so parseKey
@@ -37,4 +40,33 @@ func FuzzParseKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzAuthorOf: whatever a comment's content, authorOf reads the author
+// of the body json.Marshal makes of it as encoding/json does.
+func FuzzAuthorOf(f *testing.F) {
+	for _, c := range []string{"", `"user_id":"9"`, `\"user_id\":\"9\"`, "\x00\"", `{"user_id":"1"}`} {
+		f.Add(c, int64(42))
+	}
+	f.Fuzz(func(t *testing.T, content string, user int64) {
+		body, err := json.Marshal(comment.Public{ID: "1", VideoID: "2", UserID: strconv.FormatInt(user, 10), Content: content, CreatedAt: "2026-12-07T00:00:00.000Z"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := authorOf(body)
+		if want := user > 0; ok != want || ok && got != user {
+			t.Fatalf("authorOf(%s) = %d, %v; want %d, %v", body, got, ok, user, want)
+		}
+	})
+}
+
+// BenchmarkAuthorOf: once per comment of every page built.
+func BenchmarkAuthorOf(b *testing.B) {
+	body, _ := json.Marshal(comment.Public{ID: "388295998432084968", VideoID: "180173526835", UserID: "1000000007", Content: strings.Repeat("a comment of some length ", 8), CreatedAt: "2026-12-07T00:00:00.000Z", LikeCount: 3})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := authorOf(body); !ok {
+			b.Fatal("no author")
+		}
+	}
 }
