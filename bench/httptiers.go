@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/vidcomments/vidcomments/bench/report"
 	"github.com/vidcomments/vidcomments/internal/wrk"
+	"github.com/vidcomments/vidcomments/readsvc/pages"
 )
 
 // httpTiers is what measureHTTPTiers adds to a report.
@@ -171,4 +174,95 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 	}
 	out.Note = fmt.Sprintf("HTTP tiers under wrk (closed loop, the throughput goals): wrk -t1 -c%d -d%v, %d rounds, every other in reverse order; %s. The null server answers an empty 200 with no HTTP stack, so its rate is wrk's own ceiling in this run. The open-loop ramps below measure latency and tiers; their rates are bounded by the Go load generator, which shares the CPUs with the servers.", conns, each, rounds, placement)
 	return out, nil
+}
+
+// zipfPaths writes n first-page paths drawn Zipf-wise over the plan's
+// videos (seeded: every run asks the same sequence) to file, one a line.
+func zipfPaths(rp *readPlan, n int, file string) error {
+	r := rand.New(rand.NewPCG(1, 3))
+	var b strings.Builder
+	for range n {
+		b.WriteString(firstPage(rp.d.video(rp.zipf.sample(r))))
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// measureZipfUnderWrk is the zipf throughput goal measured as the hot
+// page's is: closed loop, wrk on a CPU of its own, readsvc and the
+// direct-Cassandra baseline (readsvc -caches-off) pinned to the others,
+// the null server in the same rounds for wrk's own ceiling. Both modes ask
+// the very same sequence of Zipf(1.0) first pages. The open-loop ramp's
+// rates stop where the Go generator, sharing the CPUs, runs out of sending
+// (its unsent requests), so they are not the throughput figure. conns is
+// the baseline's own bound on concurrent Cassandra reads, so a rate of
+// the baseline is never one of it refusing work; what fails all the same
+// is counted and left out (2xx answers only).
+func measureZipfUnderWrk(ctx context.Context, logger *slog.Logger, rp *readPlan, readsvc, direct *proc, pathsFile string) (report.Ratio, []report.NamedFigure, error) {
+	if err := zipfPaths(rp, 200_000, pathsFile); err != nil {
+		return report.Ratio{}, nil, err
+	}
+	if split, err := wrk.SplitCPUs(); err == nil {
+		defer split.Undo()
+		if err := split.Pin(readsvc.cmd.Process.Pid, direct.cmd.Process.Pid); err != nil {
+			return report.Ratio{}, nil, err
+		}
+	}
+	null, err := wrk.StartNull()
+	if err != nil {
+		return report.Ratio{}, nil, err
+	}
+	defer null.Close()
+	const (
+		rounds = 3
+		each   = 4 * time.Second
+	)
+	conns := pages.DefaultMaxInflight
+	bases := []struct{ name, base string }{
+		{"null server", strings.TrimSuffix(null.URL(), "/")},
+		{"readsvc", "http://" + readsvc.Addr},
+		{"readsvc -caches-off", "http://" + direct.Addr},
+	}
+	runs := make([][]wrk.Result, len(bases))
+	err = wrk.Rounds(len(bases), rounds, func(i, round int) error {
+		r, err := wrk.RunPaths(ctx, bases[i].base, pathsFile, conns, each)
+		if err != nil {
+			return fmt.Errorf("zipf under wrk, %s: %w", bases[i].name, err)
+		}
+		logger.Info("wrk zipf", "mode", bases[i].name, "round", round, "rps", fmt.Sprintf("%.0f", r.GoodRPS()), "failed", r.Failed, "p99", r.P99)
+		runs[i] = append(runs[i], r)
+		return nil
+	})
+	if err != nil {
+		return report.Ratio{}, nil, err
+	}
+	good := func(rs []wrk.Result) []wrk.Result {
+		out := make([]wrk.Result, len(rs))
+		for k, r := range rs {
+			out[k] = wrk.Result{RPS: r.GoodRPS()}
+		}
+		return out
+	}
+	var failed [3]int64
+	var figures []report.NamedFigure
+	for i, b := range bases {
+		for _, r := range runs[i] {
+			failed[i] += r.Failed
+		}
+		figures = append(figures,
+			report.NamedFigure{Name: "wrk, zipf first pages: " + b.name, Value: medianRPS(good(runs[i])), Unit: "req/s"},
+			report.NamedFigure{Name: "wrk, zipf first pages: " + b.name + ", p99", Value: float64(medianP99(runs[i])) / float64(time.Millisecond), Unit: "ms"})
+	}
+	ceiling, ours, base := medianRPS(runs[0]), medianRPS(good(runs[1])), medianRPS(good(runs[2]))
+	bound := ours >= 0.9*ceiling
+	detail := fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds, every other in reverse order, each mode over the same 200,000 Zipf(1.0) first pages; readsvc %.0f/s (p99 %v), readsvc -caches-off %.0f/s (p99 %v, %d failed answers left out), null server %.0f/s; the median of the rounds' ratios",
+		conns, each, rounds, ours, medianP99(runs[1]), base, medianP99(runs[2]), failed[2], ceiling)
+	if failed[1] > 0 {
+		detail += fmt.Sprintf("; readsvc failed %d answers", failed[1])
+	}
+	if bound {
+		detail += "; GENERATOR-BOUND: within 10% of the null server, not a figure"
+	}
+	return report.Ratio{Name: "zipf under wrk: readsvc / direct-Cassandra throughput", Value: wrk.MedianRatio(good(runs[1]), good(runs[2])), Goal: 10, Higher: true, Unit: "×",
+		Detail: detail, GeneratorBound: bound}, figures, nil
 }

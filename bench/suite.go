@@ -201,6 +201,12 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 		if err := heapProfile(ctx, client, full.Admin, filepath.Join(outDir, "readsvc.heap.pprof")); err != nil {
 			return err
 		}
+		zr, zfigs, err := measureZipfUnderWrk(ctx, logger, plan, full, direct, filepath.Join(outDir, "logs", "zipf-paths.txt"))
+		if err != nil {
+			return err
+		}
+		rep.Ratios = append(rep.Ratios, zr)
+		rep.Extra = append(rep.Extra, zfigs...)
 		rep.Notes = append(rep.Notes, "CPU profile of readsvc under wrk (one more sort=time run after the rounds): readsvc-wrk.cpu.pprof (`go tool pprof -top logs/bin/readsvc readsvc-wrk.cpu.pprof` in this directory).")
 		rep.Notes = append(rep.Notes, "Heap profile of readsvc after the wrk block (caches as the warm-up and the wrk rounds left them): readsvc.heap.pprof (`go tool pprof -sample_index=inuse_space -top logs/bin/readsvc readsvc.heap.pprof` in this directory).")
 		targets := map[string]target{
@@ -291,10 +297,6 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 				return report.Ratio{Name: "zipf: reads served without Cassandra", Value: zt.WithoutCassandraPc, Goal: 99, Higher: true, Unit: "%",
 					Detail: fmt.Sprintf("over the whole zipf/readsvc ramp: groupcache %.1f%%, Redis %.1f%%, Cassandra %.2f%% (%.0f backfills, %.2f Cassandra queries per 1,000 requests)", zt.GroupcachePct, zt.RedisPct, zt.CassandraPct, zt.Backfills, zt.CassandraPer1000)}
 			}},
-			{[]string{"zipf/readsvc", "zipf/cassandra-direct"}, func() report.Ratio {
-				return report.Ratio{Name: "zipf: readsvc / direct-Cassandra throughput", Value: ratio(best["zipf/readsvc"], best["zipf/cassandra-direct"]), Goal: 10, Higher: true, Unit: "×",
-					Detail: fmt.Sprintf("readsvc %.0f/s, readsvc -caches-off %.0f/s", best["zipf/readsvc"], best["zipf/cassandra-direct"])}
-			}},
 			{[]string{"hot/readsvc", "hot/redis-only"}, func() report.Ratio {
 				return report.Ratio{Name: "hot page: readsvc / Redis-only readsvc throughput", Value: ratio(best["hot/readsvc"], best["hot/redis-only"]), Goal: 1, Higher: true, Unit: "×",
 					Detail: fmt.Sprintf("readsvc %.0f/s, readsvc -groupcache-bytes 0 %.0f/s (baseline; goal: groupcache pays for itself)", best["hot/readsvc"], best["hot/redis-only"])}
@@ -320,6 +322,12 @@ func run(ctx context.Context, logger *slog.Logger, p profile, ps parts, outDir, 
 			if ran(g.needs...) {
 				rep.Ratios = append(rep.Ratios, g.ratio())
 			}
+		}
+		if ran("zipf/readsvc", "zipf/cassandra-direct") {
+			// The throughput goal is the wrk figure; the open loop's
+			// rates stop where its generator runs out of sending.
+			rep.Extra = append(rep.Extra, report.NamedFigure{Name: fmt.Sprintf("zipf, open loop: readsvc / direct-Cassandra best sustained rate (%.0f/s, %.0f/s)", best["zipf/readsvc"], best["zipf/cassandra-direct"]),
+				Value: ratio(best["zipf/readsvc"], best["zipf/cassandra-direct"]), Unit: "×"})
 		}
 		for _, name := range slices.Sorted(maps.Keys(best)) {
 			if best[name] == 0 {

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,8 +20,18 @@ import (
 
 // Result is one run's figures.
 type Result struct {
-	RPS      float64       // Requests/sec
+	RPS      float64       // Requests/sec, every answer counted
 	P50, P99 time.Duration // from --latency
+	Requests int64         // answers in all ("N requests in …")
+	Failed   int64         // non-2xx answers, socket errors and timeouts
+}
+
+// GoodRPS is the rate of 2xx answers.
+func (r Result) GoodRPS() float64 {
+	if r.Requests <= 0 {
+		return r.RPS
+	}
+	return r.RPS * float64(max(r.Requests-r.Failed, 0)) / float64(r.Requests)
 }
 
 // Installed says how to get wrk when it is missing.
@@ -34,12 +46,56 @@ func Installed() error {
 // non-2xx answer or socket error fails the run: a rate of errors is not a
 // rate of pages.
 func Run(ctx context.Context, url string, conns int, d time.Duration) (Result, error) {
-	argv := command("-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", url)
+	r, out, err := run(ctx, url, conns, d)
+	if err == nil && r.Failed > 0 {
+		err = fmt.Errorf("wrk %s: %d of %d requests failed\n%s", url, r.Failed, r.Requests, out)
+	}
+	return r, err
+}
+
+// run is one wrk thread over conns connections for d against url; script
+// (and its arguments after the URL) when given.
+func run(ctx context.Context, url string, conns int, d time.Duration, script ...string) (Result, string, error) {
+	args := []string{"-t1", "-c" + strconv.Itoa(conns), "-d" + d.String(), "--latency"}
+	if len(script) > 0 {
+		args = append(args, "-s", script[0], url)
+		args = append(args, script[1:]...)
+	} else {
+		args = append(args, url)
+	}
+	argv := command(args...)
 	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
-		return Result{}, fmt.Errorf("wrk %s: %v\n%s", url, err, out)
+		return Result{}, string(out), fmt.Errorf("wrk %s: %v\n%s", url, err, out)
 	}
-	return Parse(string(out))
+	r, err := Parse(string(out))
+	return r, string(out), err
+}
+
+// pathsScript has wrk ask for the paths of a file (one a line) in turn,
+// starting over at its end.
+const pathsScript = `local paths, i = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  if #paths == 0 then error("no paths in " .. args[1]) end
+end
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+`
+
+// RunPaths is Run over the paths of pathsFile, asked in the file's order
+// from base (http://host:port). Failed answers are counted, not fatal:
+// a baseline that sheds load under a closed loop still has a rate of
+// good answers (Result.GoodRPS).
+func RunPaths(ctx context.Context, base, pathsFile string, conns int, d time.Duration) (Result, error) {
+	script := filepath.Join(filepath.Dir(pathsFile), "wrk-paths.lua")
+	if err := os.WriteFile(script, []byte(pathsScript), 0o644); err != nil {
+		return Result{}, err
+	}
+	r, _, err := run(ctx, base, conns, d, script, pathsFile)
+	return r, err
 }
 
 // Parse reads wrk's report.
@@ -54,8 +110,23 @@ func Parse(out string) (Result, error) {
 			r.P50 = parseDuration(f[1])
 		case len(f) == 2 && f[0] == "99%":
 			r.P99 = parseDuration(f[1])
-		case strings.Contains(line, "Non-2xx"), strings.Contains(line, "Socket errors"):
-			return Result{}, errors.New("wrk: " + strings.TrimSpace(line))
+		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+			r.Requests, _ = strconv.ParseInt(f[0], 10, 64)
+		case strings.HasPrefix(strings.TrimSpace(line), "Non-2xx or 3xx responses:"):
+			n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+			if err != nil {
+				return Result{}, errors.New("wrk: " + strings.TrimSpace(line))
+			}
+			r.Failed += n
+		case strings.HasPrefix(strings.TrimSpace(line), "Socket errors:"):
+			// Socket errors: connect 0, read 3, write 0, timeout 0
+			for k := 3; k < len(f); k += 2 {
+				n, err := strconv.ParseInt(strings.TrimSuffix(f[k], ","), 10, 64)
+				if err != nil {
+					return Result{}, errors.New("wrk: " + strings.TrimSpace(line))
+				}
+				r.Failed += n
+			}
 		}
 	}
 	if r.RPS == 0 {

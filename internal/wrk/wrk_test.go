@@ -1,8 +1,14 @@
 package wrk
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -32,15 +38,25 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestParseRefusesErrors(t *testing.T) {
-	for _, bad := range []string{
-		strings.Replace(report, "Requests/sec:", "  Non-2xx or 3xx responses: 12\nRequests/sec:", 1),
-		strings.Replace(report, "Requests/sec:", "  Socket errors: connect 0, read 3, write 0, timeout 0\nRequests/sec:", 1),
-		"Running 4s test @ http://127.0.0.1:1/\n",
+func TestParseCountsErrors(t *testing.T) {
+	for _, tt := range []struct {
+		out    string
+		failed int64
+	}{
+		{strings.Replace(report, "Requests/sec:", "  Non-2xx or 3xx responses: 12\nRequests/sec:", 1), 12},
+		{strings.Replace(report, "Requests/sec:", "  Socket errors: connect 1, read 3, write 0, timeout 5\nRequests/sec:", 1), 9},
 	} {
-		if r, err := Parse(bad); err == nil {
-			t.Errorf("Parse accepted %+v from\n%s", r, bad)
+		r, err := Parse(tt.out)
+		if err != nil || r.Failed != tt.failed || r.Requests != 251234 {
+			t.Errorf("Parse: %+v, %v; want %d failed of 251234", r, err, tt.failed)
 		}
+	}
+	if r, err := Parse("Running 4s test @ http://127.0.0.1:1/\n"); err == nil {
+		t.Errorf("Parse accepted %+v from a report without a rate", r)
+	}
+	r, _ := Parse(strings.Replace(report, "Requests/sec:", "  Non-2xx or 3xx responses: 125617\nRequests/sec:", 1))
+	if got := r.GoodRPS(); got < 31404 || got > 31405 {
+		t.Errorf("GoodRPS with half the answers failed: %v, want 31404.25", got)
 	}
 }
 
@@ -78,5 +94,44 @@ func TestMedianRatioPairsRounds(t *testing.T) {
 	// Rounds' ratios 0.5, 1 and 2: the median is 1.
 	if got := MedianRatio(rs(5000, 10000, 10000), rs(10000, 10000, 5000)); got != 1 {
 		t.Errorf("median ratio %v, want 1", got)
+	}
+}
+
+// TestRunPathsAsksEachPathAndCountsFailures drives a server with a file of
+// three paths, one of them answered 503: wrk asks all three and nothing
+// else, and the 503s are counted, not fatal.
+func TestRunPathsAsksEachPathAndCountsFailures(t *testing.T) {
+	if err := Installed(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.RequestURI()]++
+		mu.Unlock()
+		if r.URL.Path == "/shed" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "paths")
+	if err := os.WriteFile(file, []byte("/a?limit=50\n/b\n/shed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := RunPaths(context.Background(), srv.URL, file, 2, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 3 || seen["/a?limit=50"] == 0 || seen["/b"] == 0 || seen["/shed"] == 0 {
+		t.Errorf("paths asked: %v, want the file's three", seen)
+	}
+	if r.Failed == 0 || r.Failed < r.Requests/4 || r.Failed > r.Requests/2 {
+		t.Errorf("%d of %d failed, want about a third (the /shed answers)", r.Failed, r.Requests)
+	}
+	if g := r.GoodRPS(); g <= 0 || g >= r.RPS {
+		t.Errorf("GoodRPS %v of RPS %v: want the 2xx share", g, r.RPS)
 	}
 }
