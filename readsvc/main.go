@@ -126,7 +126,8 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 // group) and pages.StaleBytesFor(cacheBytes) (the last good pages): their
 // sum, an eighth of it for what they cost beyond their bytes (size classes
 // and LRU entries), and 40 MiB for the version map, the in-process author
-// profiles, the rest of the heap, stacks and runtime metadata, and room
+// profiles (pages.DefaultProfileEntries, 5 MiB for 100,000 authors
+// without names, 9 MiB at most), the rest of the heap, stacks and runtime metadata, and room
 // for the collector to work in, so the heap never doubles past the
 // configured size. The room is not slack: with the last good pages bounded
 // by count (4,096 pages, some 22 MiB nothing here planned for) and 100,000

@@ -118,3 +118,26 @@ func TestParseInval(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCacheGet: the Redis copies of a page's 20 authors, read once
+// per page built that the in-process tier does not cover.
+func BenchmarkCacheGet(b *testing.B) {
+	rdb := stacktest.Redis(b)
+	ctx := context.Background()
+	u := users(20)
+	c := profiles.NewCache(rdb)
+	ps := map[int64]profiles.Profile{}
+	for _, id := range u {
+		ps[id] = profiles.Profile{UserID: id, DisplayName: "Author of some length", AvatarURL: "https://img.example/a.png"}
+	}
+	if err := c.Fill(ctx, ps); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := c.Get(ctx, u)
+		if err != nil || len(got) != len(u) {
+			b.Fatalf("%d of %d, %v", len(got), len(u), err)
+		}
+	}
+}

@@ -40,7 +40,7 @@ type Profiles struct {
 // Defaults of the author lookup.
 const (
 	DefaultProfileTimeout = 250 * time.Millisecond // one tier's round trip, MySQL's included
-	DefaultProfileEntries = 16384                  // in-process profiles (cleared when full): about 2 MiB, inside readsvc's memory limit
+	maxChanged            = 16384                  // announced users remembered (pruned of the old when full)
 	localProfileTTL       = time.Minute            // in-process, in case an inval message was lost
 )
 
@@ -60,7 +60,7 @@ type authors struct {
 	now     func() time.Time
 
 	mu      sync.RWMutex
-	local   map[int64]localProfile
+	local   *profileTable
 	changed map[int64]change // users cdc announced lately
 	recent  time.Duration    // how long they count as changed: pages built before live at most an epoch
 	anyNew  atomic.Bool      // changed is not empty
@@ -73,11 +73,6 @@ type authors struct {
 	users   *prometheus.CounterVec // users resolved, by tier ("missing": none could say)
 }
 
-type localProfile struct {
-	p  profiles.Profile
-	at time.Time
-}
-
 // change is one announcement of cdc's: when it came and its place in seq.
 type change struct {
 	at  time.Time
@@ -86,8 +81,8 @@ type change struct {
 
 func newAuthors(src Profiles, redisBr, mysqlBr *breaker, o Options, reg prometheus.Registerer) *authors {
 	a := &authors{
-		src: src, redisBr: redisBr, mysqlBr: mysqlBr, timeout: DefaultProfileTimeout, max: DefaultProfileEntries, now: o.Now,
-		local: make(map[int64]localProfile), changed: make(map[int64]change), recent: 2 * o.MaxAge,
+		src: src, redisBr: redisBr, mysqlBr: mysqlBr, timeout: DefaultProfileTimeout, max: maxChanged, now: o.Now,
+		local: newProfileTable(DefaultProfileEntries, DefaultProfileBytes), changed: make(map[int64]change), recent: 2 * o.MaxAge,
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "readsvc_profile_queries_total",
 			Help: "Round trips for author profiles while building pages, by tier (redis, mysql).",
@@ -105,7 +100,7 @@ func newAuthors(src Profiles, redisBr, mysqlBr *breaker, o Options, reg promethe
 func (a *authors) forget(user int64) {
 	now := a.now()
 	a.mu.Lock()
-	delete(a.local, user)
+	a.local.del(user)
 	if len(a.changed) >= a.max {
 		for u, c := range a.changed {
 			if now.Sub(c.at) > a.recent {
@@ -139,7 +134,7 @@ func (a *authors) changedAmong(users []int64) bool {
 // reset drops every in-process copy (announcements may have been lost).
 func (a *authors) reset() {
 	a.mu.Lock()
-	clear(a.local)
+	a.local.reset()
 	a.seq++
 	a.cleared = a.seq
 	a.mu.Unlock()
@@ -159,8 +154,8 @@ func (a *authors) lookup(ctx context.Context, users []int64) map[int64]profiles.
 	for _, u := range users {
 		if p, ok := given[u]; ok {
 			out[u] = p
-		} else if l, ok := a.local[u]; ok && now.Sub(l.at) < localProfileTTL {
-			out[u] = l.p
+		} else if p, at, ok := a.local.get(u); ok && now.Sub(at) < localProfileTTL {
+			out[u] = p
 		} else {
 			need = append(need, u)
 		}
@@ -233,9 +228,6 @@ func (a *authors) fetch(ctx context.Context, need []int64) map[int64]profiles.Pr
 func (a *authors) keep(began uint64, now time.Time, fetched, out map[int64]profiles.Profile) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.local)+len(fetched) > a.max {
-		clear(a.local)
-	}
 	for u, p := range fetched {
 		out[u] = p
 		if a.cleared > began {
@@ -244,7 +236,8 @@ func (a *authors) keep(began uint64, now time.Time, fetched, out map[int64]profi
 		if c, ok := a.changed[u]; ok && c.seq > began {
 			continue
 		}
-		a.local[u] = localProfile{p: p, at: now}
+		p.UserID = u
+		a.local.put(p, now)
 	}
 }
 

@@ -325,3 +325,65 @@ func TestAuthorsKeepNothingAnAnnouncementOvertook(t *testing.T) {
 		})
 	}
 }
+
+func TestProfileTable(t *testing.T) {
+	at := time.Unix(1_800_000_000, 5)
+	tb := newProfileTable(3, 16)
+	ada := profiles.Profile{UserID: 1, DisplayName: "Ada", AvatarURL: "a.png", BannedUntil: -1}
+	tb.put(ada, at)
+	tb.put(profiles.Profile{UserID: 2}, at)
+	if p, when, ok := tb.get(1); !ok || p != ada || !when.Equal(at) {
+		t.Fatalf("get(1) = %+v, %v, %v; want %+v at %v", p, when, ok, ada, at)
+	}
+	if p, _, ok := tb.get(2); !ok || p != (profiles.Profile{UserID: 2}) {
+		t.Errorf("an empty profile: %+v, %v", p, ok)
+	}
+	renamed := profiles.Profile{UserID: 1, DisplayName: "Ada L."}
+	tb.put(renamed, at) // 14 bytes of 16 in the arena now
+	if p, _, _ := tb.get(1); p != renamed {
+		t.Errorf("after a second put: %+v, want %+v", p, renamed)
+	}
+	tb.put(profiles.Profile{UserID: 3, DisplayName: "Cyd"}, at) // over the bytes: cleared first
+	if _, _, ok := tb.get(1); ok || tb.len() != 1 {
+		t.Errorf("a put over the byte bound keeps %d entries (user 1 kept: %v), want only the new one", tb.len(), ok)
+	}
+	for u := int64(10); u < 14; u++ { // 3, 10, 11 fill it; 12 clears it
+		tb.put(profiles.Profile{UserID: u}, at)
+	}
+	if _, _, ok := tb.get(3); ok || tb.len() != 2 {
+		t.Errorf("%d entries after passing the entry bound (user 3 kept: %v), want 2 (cleared, then 12 and 13)", tb.len(), ok)
+	}
+	tb.put(profiles.Profile{UserID: 13, DisplayName: strings.Repeat("x", 17)}, at)
+	if _, _, ok := tb.get(13); ok {
+		t.Error("a profile longer than the whole arena was kept")
+	}
+	tb.put(profiles.Profile{UserID: 20, DisplayName: "Eve"}, at)
+	tb.del(20)
+	if _, _, ok := tb.get(20); ok {
+		t.Error("del left the entry")
+	}
+	// The point of the table: nothing in it for the collector to mark.
+	for _, typ := range []reflect.Type{reflect.TypeFor[int64](), reflect.TypeFor[profileRef]()} {
+		if hasPointers(typ) {
+			t.Errorf("%v holds pointers", typ)
+		}
+	}
+}
+
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Array:
+		return hasPointers(t.Elem())
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return false
+	}
+	return true
+}
