@@ -45,7 +45,7 @@ cluster-down: ## stop the cluster topology (the stack keeps running)
 
 test-cluster: cluster-up ## read, write, moderation and invalidation tests on the cluster topology (docs/cluster.md)
 	set -a && . .stack/env && . .stack/cluster.env && set +a && \
-	  $(GO) test $(TEST_FLAGS) ./internal/pagecache/... ./readsvc/... ./writesvc/... ./cdc/... ./syncer/consumer/... && \
+	  $(GO) test $(TEST_FLAGS) ./internal/pagecache/... ./internal/profiles/... ./readsvc/... ./writesvc/... ./cdc/... ./syncer/consumer/... && \
 	  $(GO) test $(TEST_FLAGS) ./syncer -run 'TestTwoProcessesShareThePartitions' && \
 	  $(GO) test $(TEST_FLAGS) ./internal/e2e -run 'TestPostedCommentsBecomeVisible|TestModerationFreshness|TestFeatures'
 

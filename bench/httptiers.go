@@ -93,6 +93,37 @@ func wrkProfile(ctx context.Context, admin, url string, conns int, d time.Durati
 	return os.WriteFile(file, body, 0o644)
 }
 
+// underWrk readies a wrk block: wrk installed, on a CPU of its own
+// (wrk.SplitCPUs) with the servers under test pinned to the others, and
+// the null server (wrk's own ceiling) started. placement says where each
+// runs; done undoes it all.
+func underWrk(servers ...*proc) (placement string, null *wrk.NullServer, done func(), err error) {
+	if err := wrk.Installed(); err != nil {
+		return "", nil, nil, err
+	}
+	placement = "wrk and the servers share the CPUs"
+	undo := func() {}
+	if split, err := wrk.SplitCPUs(); err != nil {
+		placement += " (" + err.Error() + ")"
+	} else {
+		undo = split.Undo
+		pids := make([]int, len(servers))
+		for i, s := range servers {
+			pids[i] = s.cmd.Process.Pid
+		}
+		if err := split.Pin(pids...); err != nil {
+			undo()
+			return "", nil, nil, err
+		}
+		placement = split.String()
+	}
+	if null, err = wrk.StartNull(); err != nil {
+		undo()
+		return "", nil, nil, err
+	}
+	return placement, null, func() { null.Close(); undo() }, nil
+}
+
 // measureHTTPTiers is the hot page's throughput against the static handler
 // with a generator that is not the ceiling: Debian's wrk on a CPU of its
 // own (wrk.SplitCPUs), the processes under test — readsvc and the static
@@ -104,24 +135,11 @@ func wrkProfile(ctx context.Context, admin, url string, conns int, d time.Durati
 // ratio is never a pass.
 func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static *proc, timePath, hotPath, profileFile string) (httpTiers, error) {
 	var out httpTiers
-	if err := wrk.Installed(); err != nil {
-		return out, err
-	}
-	placement := "wrk and the servers share the CPUs"
-	if split, err := wrk.SplitCPUs(); err != nil {
-		placement += " (" + err.Error() + ")"
-	} else {
-		defer split.Undo()
-		if err := split.Pin(readsvc.cmd.Process.Pid, static.cmd.Process.Pid); err != nil {
-			return out, err
-		}
-		placement = split.String()
-	}
-	null, err := wrk.StartNull()
+	placement, null, done, err := underWrk(readsvc, static)
 	if err != nil {
 		return out, err
 	}
-	defer null.Close()
+	defer done()
 	readsvcTime := "http://" + readsvc.Addr + timePath
 	modes := []wrkMode{
 		{"null server", null.URL()},
@@ -202,17 +220,11 @@ func measureZipfUnderWrk(ctx context.Context, logger *slog.Logger, rp *readPlan,
 	if err := zipfPaths(rp, 200_000, pathsFile); err != nil {
 		return report.Ratio{}, nil, err
 	}
-	if split, err := wrk.SplitCPUs(); err == nil {
-		defer split.Undo()
-		if err := split.Pin(readsvc.cmd.Process.Pid, direct.cmd.Process.Pid); err != nil {
-			return report.Ratio{}, nil, err
-		}
-	}
-	null, err := wrk.StartNull()
+	placement, null, done, err := underWrk(readsvc, direct)
 	if err != nil {
 		return report.Ratio{}, nil, err
 	}
-	defer null.Close()
+	defer done()
 	const (
 		rounds = 3
 		each   = 4 * time.Second
@@ -243,7 +255,7 @@ func measureZipfUnderWrk(ctx context.Context, logger *slog.Logger, rp *readPlan,
 		}
 		return out
 	}
-	var failed [3]int64
+	failed := make([]int64, len(bases))
 	var figures []report.NamedFigure
 	for i, b := range bases {
 		for _, r := range runs[i] {
@@ -255,8 +267,8 @@ func measureZipfUnderWrk(ctx context.Context, logger *slog.Logger, rp *readPlan,
 	}
 	ceiling, ours, base := medianRPS(runs[0]), medianRPS(good(runs[1])), medianRPS(good(runs[2]))
 	bound := ours >= 0.9*ceiling
-	detail := fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds, every other in reverse order, each mode over the same 200,000 Zipf(1.0) first pages; readsvc %.0f/s (p99 %v), readsvc -caches-off %.0f/s (p99 %v, %d failed answers left out), null server %.0f/s; the median of the rounds' ratios",
-		conns, each, rounds, ours, medianP99(runs[1]), base, medianP99(runs[2]), failed[2], ceiling)
+	detail := fmt.Sprintf("wrk -t1 -c%d -d%v, %d rounds, every other in reverse order, each mode over the same 200,000 Zipf(1.0) first pages; %s; readsvc %.0f/s (p99 %v), readsvc -caches-off %.0f/s (p99 %v, %d failed answers left out), null server %.0f/s; the median of the rounds' ratios",
+		conns, each, rounds, placement, ours, medianP99(runs[1]), base, medianP99(runs[2]), failed[2], ceiling)
 	if failed[1] > 0 {
 		detail += fmt.Sprintf("; readsvc failed %d answers", failed[1])
 	}

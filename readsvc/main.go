@@ -125,17 +125,15 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 // caches may hold cacheBytes (the page group), cacheBytes/8 (the comment
 // group) and pages.StaleBytesFor(cacheBytes) (the last good pages): their
 // sum, an eighth of it for what they cost beyond their bytes (size classes
-// and LRU entries), and 40 MiB for the version map, the in-process author
-// profiles (pages.DefaultProfileEntries, 5 MiB for 100,000 authors
-// without names, 9 MiB at most), the rest of the heap, stacks and runtime metadata, and room
-// for the collector to work in, so the heap never doubles past the
-// configured size. The room is not slack: with the last good pages bounded
-// by count (4,096 pages, some 22 MiB nothing here planned for) and 100,000
-// in-process profiles (11 MiB), a full cache left the collector a few MiB.
-// On the large profile, with only the profiles still unbounded, it took
-// 42% of readsvc's CPU under wrk, and 24% with every bound here. 0 (no
-// limit) when GOMEMLIMIT is set, which wins, or when
-// groupcache is off.
+// and LRU entries), and 40 MiB for the rest: the version map, the author
+// profiles (pages.ProfileTableBytes at most), the heap of requests in
+// flight, stacks, runtime metadata, and room for the collector to work
+// in. So the heap never doubles past the configured size, and the room is
+// not slack: when the last good pages and the profiles were bounded by
+// count alone (some 33 MiB together), a full cache left the collector a
+// few MiB and it took 42% of readsvc's CPU under wrk on the large profile.
+// 0 (no limit) when GOMEMLIMIT is set, which wins, or when groupcache is
+// off.
 func memoryLimit(cacheBytes int64) int64 {
 	if cacheBytes <= 0 || os.Getenv("GOMEMLIMIT") != "" {
 		return 0

@@ -38,7 +38,7 @@ type PurgerConfig struct {
 	// purge: a Varnish fetch already under way when the first purge
 	// landed read its page before the change and stores it after the
 	// purge, where only a later purge removes it. Without Settle that
-	// copy lives until Repeat.
+	// copy lives until Repeat; only with a Repeat longer than it.
 	Settle   time.Duration
 	Timeout  time.Duration // of one PURGE request; 0 = DefaultPurgeTimeout
 	Client   *http.Client  // nil: a client of its own

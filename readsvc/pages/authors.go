@@ -176,12 +176,13 @@ func (a *authors) current(ctx context.Context, users []int64) (map[int64]profile
 	began := a.seq
 	a.mu.RUnlock()
 	out := make(map[int64]profiles.Profile, len(users))
-	a.keep(began, now, a.fetch(ctx, users), out)
+	a.keep(began, now, a.fetch(ctx, slices.Clone(users)), out) // users is a page's: fetch edits need
 	return out, len(out) == len(users)
 }
 
-// fetch reads users from Redis, then what Redis lacks from MySQL (filling
-// Redis with it); a user missing from the result could not be read.
+// fetch reads need from Redis, then what Redis lacks from MySQL (filling
+// Redis with it); a user missing from the result could not be read. It
+// edits need in place.
 func (a *authors) fetch(ctx context.Context, need []int64) map[int64]profiles.Profile {
 	fetched := make(map[int64]profiles.Profile, len(need))
 	useRedis := a.src.Cache != nil && a.redisBr.allow()
@@ -192,7 +193,7 @@ func (a *authors) fetch(ctx context.Context, need []int64) map[int64]profiles.Pr
 		cancel()
 		if err == nil {
 			maps.Copy(fetched, got)
-			need = slices.DeleteFunc(slices.Clone(need), func(u int64) bool { _, ok := got[u]; return ok })
+			need = slices.DeleteFunc(need, func(u int64) bool { _, ok := got[u]; return ok })
 		}
 		a.users.WithLabelValues("redis").Add(float64(len(got)))
 	}

@@ -15,10 +15,12 @@ const (
 	DefaultProfileEntries = 1 << 17
 	// DefaultProfileBytes bounds the names and avatars: some 50,000
 	// authors with a name and an avatar URL of typical lengths.
-	// With the index (some 40 bytes an entry) a full table is about
-	// 9 MiB; 100,000 authors without names or avatars (the bench's seed),
-	// about 5 MiB.
 	DefaultProfileBytes = 4 << 20
+	// ProfileTableBytes is what a full table holds, its index included
+	// (some 40 bytes an entry): about 9 MiB; 100,000 authors without
+	// names (the bench's seed) take about 5 MiB. readsvc's memory limit
+	// leaves room for it.
+	ProfileTableBytes = DefaultProfileEntries*40 + DefaultProfileBytes
 )
 
 // profileTable is the in-process copy of author profiles: an index of
@@ -82,5 +84,3 @@ func (t *profileTable) reset() {
 	clear(t.index)
 	t.arena = t.arena[:0]
 }
-
-func (t *profileTable) len() int { return len(t.index) }

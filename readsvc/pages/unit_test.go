@@ -344,14 +344,14 @@ func TestProfileTable(t *testing.T) {
 		t.Errorf("after a second put: %+v, want %+v", p, renamed)
 	}
 	tb.put(profiles.Profile{UserID: 3, DisplayName: "Cyd"}, at) // over the bytes: cleared first
-	if _, _, ok := tb.get(1); ok || tb.len() != 1 {
-		t.Errorf("a put over the byte bound keeps %d entries (user 1 kept: %v), want only the new one", tb.len(), ok)
+	if _, _, ok := tb.get(1); ok || len(tb.index) != 1 {
+		t.Errorf("a put over the byte bound keeps %d entries (user 1 kept: %v), want only the new one", len(tb.index), ok)
 	}
 	for u := int64(10); u < 14; u++ { // 3, 10, 11 fill it; 12 clears it
 		tb.put(profiles.Profile{UserID: u}, at)
 	}
-	if _, _, ok := tb.get(3); ok || tb.len() != 2 {
-		t.Errorf("%d entries after passing the entry bound (user 3 kept: %v), want 2 (cleared, then 12 and 13)", tb.len(), ok)
+	if _, _, ok := tb.get(3); ok || len(tb.index) != 2 {
+		t.Errorf("%d entries after passing the entry bound (user 3 kept: %v), want 2 (cleared, then 12 and 13)", len(tb.index), ok)
 	}
 	tb.put(profiles.Profile{UserID: 13, DisplayName: strings.Repeat("x", 17)}, at)
 	if _, _, ok := tb.get(13); ok {
