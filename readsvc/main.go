@@ -124,8 +124,9 @@ func build(_ context.Context, cfg Config, logger *slog.Logger) (*server.App, err
 // memoryLimit is the Go runtime's soft memory limit for a readsvc whose
 // caches may hold cacheBytes (the page group), cacheBytes/8 (the comment
 // group) and pages.StaleBytesFor(cacheBytes) (the last good pages): their
-// sum, an eighth of it for what they cost beyond their bytes (size classes
-// and LRU entries), and 40 MiB for the rest: the version map, the author
+// sum, an eighth of it for what they cost beyond their bytes (the stores'
+// index, the last good pages' entries and size classes), and 40 MiB for
+// the rest: the version map, the author
 // profiles (pages.ProfileTableBytes at most), the heap of requests in
 // flight, stacks, runtime metadata, and room for the collector to work
 // in. So the heap never doubles past the configured size, and the room is

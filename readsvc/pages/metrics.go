@@ -1,7 +1,6 @@
 package pages
 
 import (
-	"github.com/golang/groupcache"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vidcomments/vidcomments/internal/metric"
@@ -33,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	f := metric.With(reg)
 	m := &metrics{
 		rebuiltForAuthors: f.Counter("readsvc_pages_rebuilt_for_authors_total", "Pages a CDN fetch got built anew, past groupcache, because one of their authors changed within two epochs."),
-		memoHits:          f.Counter("readsvc_page_memo_hits_total", "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before groupcache: the in-process hits groupcache's own counters do not see."),
+		memoHits:          f.Counter("readsvc_page_memo_hits_total", "Page requests answered by the shape's last fresh copy under the same key (version and epoch), before the group's store: the in-process hits its counters do not see."),
 		versionLookups: f.CounterVec("readsvc_version_lookups_total", "Cache-version lookups of page requests by source: the local map, Redis (after a map miss, or to confirm a CDN fetch), or unknown (Redis down).",
 			"source"),
 		loads: f.CounterVec("readsvc_page_loads_total", "Pages built after a groupcache miss, by the tier that answered: redis (window hit), backfill (window refilled from Cassandra), cassandra (page past the window), direct (Cassandra without Redis).",
@@ -58,32 +57,35 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// groupcacheCollector exports the counters groupcache keeps per group.
+// groupcacheCollector exports the counters of each group: its store's
+// (the in-process tier) and groupcache's own (peers and loads).
 type groupcacheCollector struct {
-	groups []*groupcache.Group
+	groups []*group
 	descs  map[string]*prometheus.Desc
 }
 
 var groupcacheCounters = []struct {
 	name, help string
-	get        func(*groupcache.Stats) int64
+	get        func(*group) int64
 }{
-	{"gets", "Gets of the group, hits included.", func(s *groupcache.Stats) int64 { return s.Gets.Get() }},
-	{"hits", "Gets answered by this process's cache.", func(s *groupcache.Stats) int64 { return s.CacheHits.Get() }},
-	{"peer_loads", "Values fetched from the owning peer.", func(s *groupcache.Stats) int64 { return s.PeerLoads.Get() }},
-	{"peer_errors", "Failed fetches from peers.", func(s *groupcache.Stats) int64 { return s.PeerErrors.Get() }},
-	{"local_loads", "Values built by this process.", func(s *groupcache.Stats) int64 { return s.LocalLoads.Get() }},
-	{"local_load_errors", "Failed or uncacheable local builds.", func(s *groupcache.Stats) int64 { return s.LocalLoadErrs.Get() }},
-	{"server_requests", "Gets served to peers.", func(s *groupcache.Stats) int64 { return s.ServerRequests.Get() }},
+	{"gets", "Reads of the group's in-process store.", func(g *group) int64 { return g.gets.Load() }},
+	{"hits", "Reads answered by the in-process store.", func(g *group) int64 { return g.hits.Load() }},
+	{"peer_loads", "Values fetched from the owning peer.", func(g *group) int64 { return g.g.Stats.PeerLoads.Get() }},
+	{"peer_errors", "Failed fetches from peers.", func(g *group) int64 { return g.g.Stats.PeerErrors.Get() }},
+	{"peer_kept", "Values fetched from a peer and kept in the store (one in ten).", func(g *group) int64 { return g.peerKept.Load() }},
+	{"local_loads", "Values built by this process.", func(g *group) int64 { return g.g.Stats.LocalLoads.Get() }},
+	{"local_load_errors", "Failed or uncacheable local builds.", func(g *group) int64 { return g.g.Stats.LocalLoadErrs.Get() }},
+	{"server_requests", "Gets served to peers.", func(g *group) int64 { return g.g.Stats.ServerRequests.Get() }},
+	{"too_large", "Values over a 1,024th of the store, not kept in it.", func(g *group) int64 { return g.tooLarge.Load() }},
+	{"evacuations", "Entries the store's rings evicted, or moved to the front when read recently.", func(g *group) int64 { return g.local().EvacuateCount() }},
 }
 
-func newGroupcacheCollector(groups ...*groupcache.Group) *groupcacheCollector {
+func newGroupcacheCollector(groups ...*group) *groupcacheCollector {
 	c := &groupcacheCollector{groups: groups, descs: map[string]*prometheus.Desc{}}
 	for _, k := range groupcacheCounters {
 		c.descs[k.name] = prometheus.NewDesc("readsvc_groupcache_"+k.name+"_total", k.help, []string{"group"}, nil)
 	}
-	c.descs["bytes"] = prometheus.NewDesc("readsvc_groupcache_bytes", "Bytes held by the group's main and hot caches.", []string{"group", "cache"}, nil)
-	c.descs["evictions"] = prometheus.NewDesc("readsvc_groupcache_evictions_total", "Evictions from the group's caches.", []string{"group", "cache"}, nil)
+	c.descs["entries"] = prometheus.NewDesc("readsvc_groupcache_entries", "Values held by the group's in-process store.", []string{"group"}, nil)
 	return c
 }
 
@@ -95,13 +97,10 @@ func (c *groupcacheCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *groupcacheCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range c.groups {
+		name := g.g.Name()
 		for _, k := range groupcacheCounters {
-			ch <- prometheus.MustNewConstMetric(c.descs[k.name], prometheus.CounterValue, float64(k.get(&g.Stats)), g.Name())
+			ch <- prometheus.MustNewConstMetric(c.descs[k.name], prometheus.CounterValue, float64(k.get(g)), name)
 		}
-		for name, which := range map[string]groupcache.CacheType{"main": groupcache.MainCache, "hot": groupcache.HotCache} {
-			s := g.CacheStats(which)
-			ch <- prometheus.MustNewConstMetric(c.descs["bytes"], prometheus.GaugeValue, float64(s.Bytes), g.Name(), name)
-			ch <- prometheus.MustNewConstMetric(c.descs["evictions"], prometheus.CounterValue, float64(s.Evictions), g.Name(), name)
-		}
+		ch <- prometheus.MustNewConstMetric(c.descs["entries"], prometheus.GaugeValue, float64(g.local().EntryCount()), name)
 	}
 }

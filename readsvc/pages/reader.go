@@ -194,8 +194,8 @@ type Reader struct {
 	authors *authors // nil: no Profiles
 	mysqlBr *breaker // of authors' MySQL reads
 
-	pageGroup    *groupcache.Group // nil when groupcache is off
-	commentGroup *groupcache.Group
+	pageGroup    *group // nil when groupcache is off
+	commentGroup *group
 	fills        singleflight.Group
 	verLookups   singleflight.Group
 	pageLoads    singleflight.Group // with groupcache off: identical in-flight page requests share one load
@@ -230,23 +230,13 @@ func New(opts Options, cache Cache, store Store, sub Subscriber) (*Reader, error
 	r.cache = &guardedCache{c: cache, br: r.redisBr}
 	r.store = &guardedStore{s: store, br: r.cassBr, sem: make(chan struct{}, opts.MaxInflight), m: m}
 	if opts.CacheBytes > 0 {
-		r.pageGroup = groupcache.NewGroup(pageName, opts.CacheBytes, getter(r.loadPage))
-		r.commentGroup = groupcache.NewGroup(commentName, opts.CacheBytes/8, getter(r.loadComment))
+		r.pageGroup = newGroup(pageName, opts.CacheBytes, r.loadPage)
+		r.commentGroup = newGroup(commentName, opts.CacheBytes/8, r.loadComment)
 		opts.Registry.MustRegister(newGroupcacheCollector(r.pageGroup, r.commentGroup))
 	}
 	// Last: Subscribe connects at once (and retries in the background).
 	r.inval = &invalListener{vers: r.vers, ps: sub.Subscribe(context.Background(), pagecache.InvalChannel), authors: r.authors, logger: opts.Logger, metrics: m, health: invalHealthInterval}
 	return r, nil
-}
-
-func getter(load func(context.Context, string) ([]byte, error)) groupcache.Getter {
-	return groupcache.GetterFunc(func(ctx context.Context, key string, dest groupcache.Sink) error {
-		b, err := load(ctx, key)
-		if err != nil {
-			return err
-		}
-		return dest.SetBytes(b)
-	})
 }
 
 // Start runs the inval listener and the breaker probes.
@@ -270,6 +260,10 @@ func (r *Reader) Close() error {
 	}
 	err := r.inval.ps.Close()
 	r.wg.Wait()
+	if r.pageGroup != nil {
+		r.pageGroup.release()
+		r.commentGroup.release()
+	}
 	if err != nil {
 		return fmt.Errorf("close inval subscription: %w", err)
 	}
@@ -318,7 +312,7 @@ func (r *Reader) Comment(ctx context.Context, id int64) (Page, error) {
 	shape := len(key)
 	key = append(key, '/')
 	key = strconv.AppendInt(key, r.epoch(id), 10)
-	return r.get(ctx, r.commentGroup, r.loadComment, string(key), shape)
+	return r.get(ctx, r.commentGroup, r.loadComment, key, shape)
 }
 
 // epoch is the time slot a value belongs to, offset per id so that the
@@ -412,40 +406,44 @@ func (r *Reader) cachedPage(ctx context.Context, key []byte, shapeLen int) (Page
 			return p, nil
 		}
 	}
-	return r.get(ctx, r.pageGroup, r.loadPage, string(key), shapeLen)
+	return r.get(ctx, r.pageGroup, r.loadPage, key, shapeLen)
 }
 
-// get answers key from groupcache (or the loader directly when it is off),
-// falling back to the last good copy of the same request when a fresh one
-// cannot be built.
-func (r *Reader) get(ctx context.Context, g *groupcache.Group, load func(context.Context, string) ([]byte, error), key string, shapeLen int) (Page, error) {
+// get answers key from the group's store, else through groupcache (or
+// from the loader directly when it is off), falling back to the last good
+// copy of the same request when a fresh one cannot be built.
+func (r *Reader) get(ctx context.Context, gr *group, load func(context.Context, string) ([]byte, error), key []byte, shapeLen int) (Page, error) {
 	var (
 		p   Page
 		err error
 	)
-	if g != nil {
-		var v groupcache.ByteView
-		if err = g.Get(ctx, key, groupcache.ByteViewSink(&v)); err == nil {
-			if p, err = decodeView(v); err == nil && !p.Stale {
-				r.stale.remember(key[:shapeLen], key, p)
+	switch {
+	case gr != nil:
+		if b, ok := gr.cached(key); ok {
+			p, err = decodeRaw(b)
+		} else {
+			var v groupcache.ByteView
+			if v, err = gr.get(ctx, key); err == nil {
+				p, err = decodeView(v)
 			}
 		}
-	} else {
+	default:
 		// Without groupcache, identical requests in flight share one load
 		// (one Redis round trip) — what groupcache does for its keys. The
 		// key carries the version and epoch, so sharing never serves an
 		// older page than a caller's own load would.
 		var v any
-		v, err, _ = r.pageLoads.Do(key, func() (any, error) {
+		v, err, _ = r.pageLoads.Do(string(key), func() (any, error) {
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.LoadTimeout)
 			defer cancel()
-			return load(lctx, key)
+			return load(lctx, string(key))
 		})
 		if err == nil {
-			if p, err = decodeRaw(v.([]byte)); err == nil && !p.Stale {
-				r.stale.remember(key[:shapeLen], key, p)
-			}
+			p, err = decodeRaw(v.([]byte))
 		}
+	}
+	if err == nil && !p.Stale {
+		r.stale.remember(key[:shapeLen], key, p)
 	}
 	if err == nil {
 		return p, nil
@@ -454,7 +452,7 @@ func (r *Reader) get(ctx context.Context, g *groupcache.Group, load func(context
 		return decodeRaw(u.value)
 	}
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrOverloaded) || errors.Is(err, errCacheDown) || errors.Is(err, context.DeadlineExceeded) {
-		if sp, ok := r.stale.get(key[:shapeLen]); ok {
+		if sp, ok := r.stale.get(string(key[:shapeLen])); ok {
 			r.m.staleServed.Inc()
 			sp.Stale = true
 			return sp, nil
@@ -488,18 +486,18 @@ func (g goodPage) size() int64 { return int64(g.page.size() + len(g.key) + goodP
 
 func newLastGood(max int64) *lastGood { return &lastGood{m: make(map[string]goodPage), max: max} }
 
-func (l *lastGood) remember(shape, key string, p Page) {
+func (l *lastGood) remember(shape, key []byte, p Page) {
 	l.mu.RLock()
-	g, ok := l.m[shape]
+	g, ok := l.m[string(shape)]
 	l.mu.RUnlock()
-	if ok && g.key == key {
+	if ok && g.key == string(key) {
 		return
 	}
-	next := goodPage{key: key, page: p}
+	next := goodPage{key: string(key), page: p}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if old, ok := l.m[shape]; ok {
-		delete(l.m, shape)
+	if old, ok := l.m[string(shape)]; ok {
+		delete(l.m, string(shape))
 		l.bytes -= old.size()
 	}
 	if next.size() > l.max {
@@ -516,7 +514,7 @@ func (l *lastGood) remember(shape, key string, p Page) {
 			l.bytes -= g.size()
 		}
 	}
-	l.m[shape] = next
+	l.m[string(shape)] = next
 	l.bytes += next.size()
 }
 

@@ -224,7 +224,7 @@ func TestLastGoodIsBoundedInBytes(t *testing.T) {
 	page := func(n int) Page { return Page{raw: make([]byte, n)} }
 	for i := range 500 {
 		s := fmt.Sprintf("shape/%d", i)
-		l.remember(s, s+"/1", page(1000+i%4000))
+		l.remember([]byte(s), []byte(s+"/1"), page(1000+i%4000))
 		l.mu.RLock()
 		got, n := l.bytes, int64(0)
 		for _, g := range l.m {
@@ -242,9 +242,9 @@ func TestLastGoodIsBoundedInBytes(t *testing.T) {
 		t.Errorf("%d bytes kept of a %d bound: eviction took far more than it had to", l.bytes, bound)
 	}
 	// A newer copy of a shape replaces the older one and is counted once.
-	l.remember("k", "k/1/1", page(100))
+	l.remember([]byte("k"), []byte("k/1/1"), page(100))
 	before := l.bytes
-	l.remember("k", "k/2/1", page(100))
+	l.remember([]byte("k"), []byte("k/2/1"), page(100))
 	if p, ok := l.fresh([]byte("k"), []byte("k/2/1")); !ok || p.size() != 100 {
 		t.Errorf("fresh(k/2/1) = %+v %v", p, ok)
 	}
@@ -253,7 +253,7 @@ func TestLastGoodIsBoundedInBytes(t *testing.T) {
 	}
 	// A page larger than the whole bound is not kept, and evicts nothing.
 	held := l.bytes
-	l.remember("huge", "huge/1", page(bound))
+	l.remember([]byte("huge"), []byte("huge/1"), page(bound))
 	if _, ok := l.get("huge"); ok || l.bytes != held {
 		t.Errorf("a page over the bound: kept %v, %d bytes held before, %d after", ok, held, l.bytes)
 	}
