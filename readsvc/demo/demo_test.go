@@ -28,6 +28,8 @@ func TestHandlerServesFilesWithStrictHeaders(t *testing.T) {
 		{"unknown file", "/demo/nope.js", 404, "", "", true, ""},
 		{"bare /demo redirects", "/demo", 301, "", "", false, "/demo/"},
 		{"api still routed", "/v1/videos/1/comments", 200, "application/json", `{"api":true}`, false, ""},
+		{"api path cleaned first", "/v1/videos/1/../1/comments", 307, "", "", false, "/v1/videos/1/comments"},
+		{"api path with an empty segment cleaned first", "/v1//videos/1/comments", 307, "", "", false, "/v1/videos/1/comments"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
