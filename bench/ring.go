@@ -226,32 +226,36 @@ func runRing(ctx context.Context, logger *slog.Logger, p profile, outDir, comman
 	return writeReport(rep, outDir)
 }
 
-// getPatiently is get, tried again a few times while the answer is 503:
-// on two shared cores Cassandra sometimes times out a first backfill, and
-// readsvc then answers 503 at once by design.
+// getPatiently is get, tried again while the answer is 503, for up to
+// patience: on two shared cores Cassandra sometimes times out backfills
+// for seconds after a bulk load (its collector pausing a quarter of a
+// second at a time), and readsvc then answers 503 at once by design until
+// its breaker's probe succeeds. These are the runs' preparations (warming,
+// fetching the static baseline's pages), not measurements.
 func getPatiently(ctx context.Context, client *http.Client, url string) (int, []byte) {
 	code, _, body := fetchPatiently(ctx, client, url)
 	return code, body
 }
 
+// patience is how long getPatiently waits out 503s for one path.
+const patience = 30 * time.Second
+
 // fetchPatiently is getPatiently with the answer's headers.
 func fetchPatiently(ctx context.Context, client *http.Client, url string) (int, http.Header, []byte) {
-	var (
-		code int
-		hdr  http.Header
-		body []byte
-	)
-	for attempt := range 5 {
-		if code, hdr, body = fetch(ctx, client, url); code != http.StatusServiceUnavailable {
-			break
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		code, hdr, body := fetch(ctx, client, url)
+		if code != http.StatusServiceUnavailable || waited >= patience {
+			return code, hdr, body
 		}
+		pause := min(time.Duration(attempt)*500*time.Millisecond, 2*time.Second)
 		select {
 		case <-ctx.Done():
 			return code, hdr, body
-		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		case <-time.After(pause):
 		}
+		waited += pause
 	}
-	return code, hdr, body
 }
 
 // scrapeAll adds up the metrics of several readsvc admin listeners.
