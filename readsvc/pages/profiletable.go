@@ -25,9 +25,10 @@ const (
 
 // profileTable is the in-process copy of author profiles: an index of
 // plain values into one byte arena that holds the names and avatar URLs.
-// Neither holds a pointer, so the collector never marks its entries: with
-// the groupcache entries already making most of what every cycle marks,
-// 100,000 profiles as a map of strings added an eleventh to it. Full (by
+// Neither holds a pointer, so the collector never marks its entries:
+// 100,000 profiles as a map of strings added an eleventh to what every
+// cycle marked, measured when the page values were still in groupcache's
+// LRU (they are in freecache now, store.go, for the same reason). Full (by
 // entries or by bytes), it is cleared and fills again; a removed entry
 // leaves its bytes in the arena until then. Not safe for concurrent use
 // (authors holds its lock).
