@@ -24,8 +24,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == replaySubcommand {
-		os.Exit(replayMain(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case replaySubcommand:
+			os.Exit(replayMain(os.Args[2:], os.Stdout, os.Stderr))
+		case backfillSubcommand:
+			os.Exit(backfillMain(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	os.Exit(server.Main("syncer", os.Args[1:], build))
 }

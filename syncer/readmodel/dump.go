@@ -26,7 +26,9 @@ type State struct {
 	Buckets map[int64]map[int32]int64 // video_buckets: video → bucket → comment_count
 	Counts  map[int64]int64           // video_counts: video → approved
 	Likes   map[int64]int64           // comment_likes: comment → like_count
-	Hot     map[int64]HotEntry        // hot_by_video by comment id
+	// BucketLikes is likes_by_bucket: comment → like_count, the copy pages read.
+	BucketLikes map[int64]int64
+	Hot         map[int64]HotEntry // hot_by_video by comment id
 	// HotDuplicates lists comments with more than one hot_by_video row.
 	HotDuplicates []int64
 }
@@ -40,19 +42,20 @@ type HotEntry struct {
 
 func newState() State {
 	return State{ByID: map[int64]Row{}, ByVideo: map[int64]Row{}, Replies: map[int64]Row{}, Buckets: map[int64]map[int32]int64{},
-		Counts: map[int64]int64{}, Likes: map[int64]int64{}, Hot: map[int64]HotEntry{}}
+		Counts: map[int64]int64{}, Likes: map[int64]int64{}, BucketLikes: map[int64]int64{}, Hot: map[int64]HotEntry{}}
 }
 
 // The statements of Dump: whole-table scans. like_count of the comment
 // tables is no longer written (null reads as 0).
 const (
-	scanByID    = `SELECT id, video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_id`
-	scanByVideo = `SELECT video_id, bucket, id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_video`
-	scanReplies = `SELECT parent_id, id, video_id, user_id, content, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM replies_by_parent`
-	scanBuckets = `SELECT video_id, bucket, comment_count FROM video_buckets`
-	scanCounts  = `SELECT video_id, approved FROM video_counts`
-	scanLikes   = `SELECT comment_id, like_count FROM comment_likes`
-	scanHot     = `SELECT video_id, band, like_count, id FROM hot_by_video`
+	scanByID        = `SELECT id, video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_id`
+	scanByVideo     = `SELECT video_id, bucket, id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM comments_by_video`
+	scanReplies     = `SELECT parent_id, id, video_id, user_id, content, created_at, edited_at, like_count, reply_count, version, WRITETIME(content) FROM replies_by_parent`
+	scanBuckets     = `SELECT video_id, bucket, comment_count FROM video_buckets`
+	scanCounts      = `SELECT video_id, approved FROM video_counts`
+	scanLikes       = `SELECT comment_id, like_count FROM comment_likes`
+	scanBucketLikes = `SELECT id, like_count FROM likes_by_bucket`
+	scanHot         = `SELECT video_id, band, like_count, id FROM hot_by_video`
 )
 
 // Dump reads every table of the read model. It scans whole tables: for tests
@@ -112,6 +115,13 @@ func Dump(ctx context.Context, s *gocql.Session) (State, error) {
 	if err := iter.Close(); err != nil {
 		return State{}, fmt.Errorf("scan comment_likes: %w", err)
 	}
+	iter = s.Query(scanBucketLikes).IterContext(ctx)
+	for iter.Scan(&id, &n) {
+		st.BucketLikes[id] = n
+	}
+	if err := iter.Close(); err != nil {
+		return State{}, fmt.Errorf("scan likes_by_bucket: %w", err)
+	}
 	var h HotEntry
 	iter = s.Query(scanHot).IterContext(ctx)
 	for iter.Scan(&h.VideoID, &h.Band, &h.Count, &id) {
@@ -150,12 +160,14 @@ func Dump(ctx context.Context, s *gocql.Session) (State, error) {
 // (the count lives in comment_likes), so it is 0.
 func Expect(rows []comment.Comment) State { return ExpectLikes(rows, nil) }
 
-// ExpectLikes is Expect with like counts: comment_likes holds likes, and
-// the hot index every visible root with its count (0 if not in likes).
+// ExpectLikes is Expect with like counts: comment_likes and likes_by_bucket
+// hold likes, and the hot index every visible root with its count (0 if
+// not in likes).
 func ExpectLikes(rows []comment.Comment, likes map[int64]int64) State {
 	st := newState()
 	for id, n := range likes {
 		st.Likes[id] = n
+		st.BucketLikes[id] = n
 	}
 	for _, c := range rows {
 		c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Millisecond)
@@ -201,6 +213,7 @@ func Diff(got, want State, limit int) []string {
 	diffMap(add, "comments_by_video", got.ByVideo, want.ByVideo)
 	diffMap(add, "replies_by_parent", got.Replies, want.Replies)
 	diffMap(add, "comment_likes", withoutZeros(got.Likes), withoutZeros(want.Likes))
+	diffMap(add, "likes_by_bucket", withoutZeros(got.BucketLikes), withoutZeros(want.BucketLikes))
 	diffMap(add, "hot_by_video", got.Hot, want.Hot)
 	for _, id := range got.HotDuplicates {
 		add("hot_by_video: comment %d has more than one entry", id)
@@ -263,22 +276,25 @@ func (s State) Videos(ids ...int64) State {
 	}
 	rowVideo := func(_ int64, r Row) int64 { return r.VideoID }
 	out := State{
-		ByID:    ofVideos(s.ByID, keep, rowVideo),
-		ByVideo: ofVideos(s.ByVideo, keep, rowVideo),
-		Replies: ofVideos(s.Replies, keep, rowVideo),
-		Hot:     ofVideos(s.Hot, keep, func(_ int64, h HotEntry) int64 { return h.VideoID }),
-		Buckets: ofVideos(s.Buckets, keep, func(v int64, _ map[int32]int64) int64 { return v }),
-		Counts:  ofVideos(s.Counts, keep, func(v, _ int64) int64 { return v }),
-		Likes:   map[int64]int64{},
+		ByID:        ofVideos(s.ByID, keep, rowVideo),
+		ByVideo:     ofVideos(s.ByVideo, keep, rowVideo),
+		Replies:     ofVideos(s.Replies, keep, rowVideo),
+		Hot:         ofVideos(s.Hot, keep, func(_ int64, h HotEntry) int64 { return h.VideoID }),
+		Buckets:     ofVideos(s.Buckets, keep, func(v int64, _ map[int32]int64) int64 { return v }),
+		Counts:      ofVideos(s.Counts, keep, func(v, _ int64) int64 { return v }),
+		Likes:       map[int64]int64{},
+		BucketLikes: map[int64]int64{},
 	}
 	for _, id := range s.HotDuplicates {
 		if keep[s.Hot[id].VideoID] {
 			out.HotDuplicates = append(out.HotDuplicates, id)
 		}
 	}
-	for id, n := range s.Likes {
-		if r, ok := s.ByID[id]; ok && keep[r.VideoID] {
-			out.Likes[id] = n
+	for _, likes := range []struct{ from, to map[int64]int64 }{{s.Likes, out.Likes}, {s.BucketLikes, out.BucketLikes}} {
+		for id, n := range likes.from {
+			if r, ok := s.ByID[id]; ok && keep[r.VideoID] {
+				likes.to[id] = n
+			}
 		}
 	}
 	return out

@@ -15,11 +15,14 @@ const (
 	selectLikes = `SELECT like_count, kafka_offset FROM comment_likes WHERE comment_id = ?`
 	// writeLikes is written USING TIMESTAMP <kafka_offset + 1>: an older
 	// base (a zombie consumer, a replay) writes an older timestamp and loses.
-	writeLikes  = `INSERT INTO comment_likes (comment_id, video_id, like_count, kafka_offset) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`
-	selectShape = `SELECT video_id, parent_id, status FROM comments_by_id WHERE id = ?`
-	insertHot   = `INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`
-	deleteHot   = `DELETE FROM hot_by_video USING TIMESTAMP ? WHERE video_id = ? AND band = ? AND like_count = ? AND id = ?`
-	insertBand  = `INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`
+	writeLikes = `INSERT INTO comment_likes (comment_id, video_id, like_count, kafka_offset) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`
+	// writeBucketLikes puts the same count beside the comment's row in
+	// likes_by_bucket (schema/cql/050), where a page reads it.
+	writeBucketLikes = `INSERT INTO likes_by_bucket (video_id, bucket, id, like_count) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`
+	selectShape      = `SELECT video_id, parent_id, status FROM comments_by_id WHERE id = ?`
+	insertHot        = `INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`
+	deleteHot        = `DELETE FROM hot_by_video USING TIMESTAMP ? WHERE video_id = ? AND band = ? AND like_count = ? AND id = ?`
+	insertBand       = `INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`
 )
 
 // LikeEvent is one like event with where it sits in Kafka: a comment's like
@@ -143,8 +146,15 @@ func (w *Writer) applyCommentLikes(ctx context.Context, evs []LikeEvent) (LikeCo
 	return out, nil
 }
 
-// writeLikeCount writes a comment's absolute count as of offset.
+// writeLikeCount writes a comment's absolute count as of offset: first
+// into likes_by_bucket, then into comment_likes, whose offset is the base
+// of the next call. If the second write fails, the retry computes the same
+// count from the same base and writes both again; the other order could
+// leave likes_by_bucket behind for good, a replay then seeing nothing new.
 func (w *Writer) writeLikeCount(ctx context.Context, id, video, count, offset int64) error {
+	if err := w.s.Query(writeBucketLikes, video, comment.Bucket(id), id, count, offset+1).Idempotent(true).ExecContext(ctx); err != nil {
+		return fmt.Errorf("write likes_by_bucket %d: %w", id, err)
+	}
 	if err := w.s.Query(writeLikes, id, video, count, offset, offset+1).Idempotent(true).ExecContext(ctx); err != nil {
 		return fmt.Errorf("write comment_likes %d: %w", id, err)
 	}
