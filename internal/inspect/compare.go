@@ -71,7 +71,7 @@ const (
 	CassOld         Kind = "cassandra_old"          // a row with an older version than MySQL's
 	CassDiffers     Kind = "cassandra_differs"      // same version, other content or status
 	CassCount       Kind = "cassandra_count"        // video_counts.approved differs from the approved root count
-	CassLikes       Kind = "cassandra_likes"        // comment_likes.like_count differs from MySQL's COUNT(*) of comment_likes
+	CassLikes       Kind = "cassandra_likes"        // comment_likes or likes_by_bucket differs from MySQL's COUNT(*) of comment_likes
 	CassPin         Kind = "cassandra_pin"          // video_pins differs from MySQL video_pins
 	CassHot         Kind = "cassandra_hot"          // hot_by_video: an approved root absent or filed under another count, or an entry that is no approved root
 	// Redis private pending views (vc:{V}:u:U), one per author U.
@@ -487,6 +487,9 @@ type CassVideo struct {
 	// Likes are the comment_likes like_count of the ids asked for that
 	// have a row.
 	Likes map[int64]int64
+	// BucketLikes are the likes_by_bucket counts of the video's buckets
+	// (those ByVideo was read from), by comment id: what pages show.
+	BucketLikes map[int64]int64
 	// Count is video_counts.approved; HasCount false when there is no row.
 	Count    int64
 	HasCount bool
@@ -503,8 +506,8 @@ type CassVideo struct {
 // each at MySQL's version with the same content (like counts live in
 // comment_likes: the rows' own like_count is never written);
 // comments_by_id must hold every comment of the video at MySQL's version
-// and status; comment_likes must hold each comment's MySQL like count (a
-// missing row is 0); video_counts the approved root count; video_pins
+// and status; comment_likes and likes_by_bucket must hold each comment's
+// MySQL like count (a missing row is 0); video_counts the approved root count; video_pins
 // MySQL's pin. t.Rows must hold every row of the video.
 func CompareCassandra(now time.Time, t Truth, c CassVideo) []Mismatch {
 	var out []Mismatch
@@ -526,9 +529,14 @@ func CompareCassandra(now time.Time, t Truth, c CassVideo) []Mismatch {
 			}
 		}
 		out = append(out, compareRow(now, t.Video, r, c.ByID, "comments_by_id", true)...)
-		if got := c.Likes[id]; got != r.LikeCount {
-			out = append(out, Mismatch{Kind: CassLikes, Video: t.Video, ID: id, Age: r.likeAge(now), Where: "comment_likes",
-				Detail: fmt.Sprintf("like_count %d, MySQL has %d likes", got, r.LikeCount)})
+		for _, held := range []struct {
+			where string
+			likes map[int64]int64
+		}{{"comment_likes", c.Likes}, {"likes_by_bucket", c.BucketLikes}} {
+			if got := held.likes[id]; got != r.LikeCount {
+				out = append(out, Mismatch{Kind: CassLikes, Video: t.Video, ID: id, Age: r.likeAge(now), Where: held.where,
+					Detail: fmt.Sprintf("like_count %d, MySQL has %d likes", got, r.LikeCount)})
+			}
 		}
 	}
 	out = append(out, extraRows(now, t, c.ByVideo, "comments_by_video", func(r Row) bool { return r.ParentID == 0 })...)

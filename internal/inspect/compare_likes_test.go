@@ -200,7 +200,8 @@ func TestComparePin(t *testing.T) {
 	}
 }
 
-// Replies live in replies_by_parent, like counts in comment_likes, the pin
+// Replies live in replies_by_parent, like counts in comment_likes and
+// again in likes_by_bucket, beside the rows pages read, the pin
 // in video_pins; video_counts counts roots.
 func TestCompareCassandraLikesRepliesPin(t *testing.T) {
 	a1, a2 := liked(row(101, comment.Approved), 4), row(102, comment.Approved)
@@ -210,7 +211,7 @@ func TestCompareCassandraLikesRepliesPin(t *testing.T) {
 	all.Pin = PinRow{Exists: true, ID: 101, Version: 5000, UpdatedAt: changed}
 	good := func() CassVideo {
 		c := CassVideo{ByVideo: map[int64]CassRow{}, ByID: map[int64]CassRow{}, ByParent: map[int64]CassRow{},
-			Likes: map[int64]int64{101: 4, 103: 1}, Count: 2, HasCount: true, Pin: &CassPinRow{ID: 101, Version: 5000},
+			Likes: map[int64]int64{101: 4, 103: 1}, BucketLikes: map[int64]int64{101: 4, 103: 1}, Count: 2, HasCount: true, Pin: &CassPinRow{ID: 101, Version: 5000},
 			Hot: []CassHotEntry{{Band: 3, Likes: 4, ID: 101}, {Band: 0, Likes: 0, ID: 102}}}
 		for _, r := range []Row{a1, a2, r3, p4} {
 			x := r.Comment
@@ -234,6 +235,9 @@ func TestCompareCassandraLikesRepliesPin(t *testing.T) {
 		{"agrees", func(c *CassVideo) {}, nil},
 		{"like count differs", func(c *CassVideo) { c.Likes[101] = 3 }, []found{{CassLikes, 101}}},
 		{"like row missing", func(c *CassVideo) { delete(c.Likes, 103) }, []found{{CassLikes, 103}}},
+		{"page's like count differs", func(c *CassVideo) { c.BucketLikes[101] = 5 }, []found{{CassLikes, 101}}},
+		{"page's like row missing", func(c *CassVideo) { delete(c.BucketLikes, 101) }, []found{{CassLikes, 101}}},
+		{"a removed comment's count beside the rows", func(c *CassVideo) { c.BucketLikes[99] = 7 }, nil},
 		{"reply missing from replies_by_parent", func(c *CassVideo) { delete(c.ByParent, 103) }, []found{{CassMissing, 103}}},
 		{"pending reply in replies_by_parent", func(c *CassVideo) { c.ByParent[104] = c.ByID[104] }, []found{{CassNotApproved, 104}}},
 		{"reply in comments_by_video", func(c *CassVideo) { c.ByVideo[103] = c.ByParent[103] }, []found{{CassNotApproved, 103}}},

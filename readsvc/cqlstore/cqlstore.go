@@ -24,6 +24,7 @@ const (
 	selectBucketsBefore = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket < ?`
 	selectBucket        = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
 	selectBucketBefore  = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
+	selectBucketLikes   = `SELECT id, like_count FROM likes_by_bucket WHERE video_id = ? AND bucket = ? AND id >= ? AND id <= ?`
 	selectTotal         = `SELECT approved FROM video_counts WHERE video_id = ?`
 	selectComment       = `SELECT video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
 )
@@ -40,10 +41,13 @@ func New(s *gocql.Session) *Store { return &Store{s: s} }
 // the newest), newest first, each with its version and public JSON body.
 // all reports that these are every such comment (fewer than n exist).
 //
+// A bucket's rows come with their like counts from the same partition key
+// of likes_by_bucket, one slice for the whole run of rows, so a page costs
+// two single-partition reads per bucket it spans, whatever its length.
 // A cursor page reads the cursor's own bucket first, without asking
 // video_buckets: on a long video that bucket alone fills the page, so a
-// page deep down costs two round trips (the bucket and its likes), not
-// three. The older buckets are listed only when it runs short.
+// page deep down costs those two reads and no more. The older buckets are
+// listed only when it runs short.
 func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pagecache.Stored, all bool, err error) {
 	var buckets *gocql.Iter
 	if before > 0 {
@@ -52,7 +56,7 @@ func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pa
 			return nil, false, err
 		}
 		if len(rows) == n {
-			return s.likedPage(ctx, rows, n)
+			return rows, false, nil
 		}
 		buckets = s.s.Query(selectBucketsBefore, video, first).Idempotent(true).IterContext(ctx)
 	} else {
@@ -68,10 +72,11 @@ func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pa
 	if err := buckets.Close(); err != nil {
 		return nil, false, fmt.Errorf("cassandra buckets of video %d: %w", video, err)
 	}
-	return s.likedPage(ctx, rows, n)
+	return rows, len(rows) < n, nil
 }
 
-// bucket appends up to n comments of one (video, bucket) partition.
+// bucket appends up to n comments of one (video, bucket) partition, with
+// their like counts.
 func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64, bucket int32, before int64, n int) ([]pagecache.Stored, error) {
 	var q *gocql.Query
 	if before > 0 && bucket >= comment.Bucket(before) {
@@ -81,6 +86,7 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 	}
 	it := q.Idempotent(true).IterContext(ctx)
 	c := comment.Comment{VideoID: video, Status: comment.Approved}
+	start := len(rows)
 	rows, err := listRows(it, rows, &c, &c.ID, &c.UserID, &c.ParentID)
 	if err != nil {
 		return nil, err
@@ -88,7 +94,36 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
 	}
+	if err := s.bucketLikes(ctx, rows[start:], video, bucket); err != nil {
+		return nil, err
+	}
 	return rows, nil
+}
+
+// bucketLikes sets the like counts of rows, one partition's comments
+// newest first, from likes_by_bucket: the slice of the same partition key
+// between the oldest row's id and the newest's. The slice also holds the
+// counts of the replies and removed comments whose ids fall between; they
+// are read and passed over. A row without a count keeps its 0.
+func (s *Store) bucketLikes(ctx context.Context, rows []pagecache.Stored, video int64, bucket int32) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	it := s.s.Query(selectBucketLikes, video, bucket, rows[len(rows)-1].ID, rows[0].ID).Idempotent(true).IterContext(ctx)
+	var id, likes int64
+	i := 0
+	for it.Scan(&id, &likes) { // both id desc: a merge
+		for i < len(rows) && rows[i].ID > id {
+			i++
+		}
+		if i < len(rows) && rows[i].ID == id {
+			rows[i].Body = pagecache.SpliceLikes(rows[i].Body, likes)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("cassandra likes of video %d bucket %d: %w", video, bucket, err)
+	}
+	return nil
 }
 
 // listRows appends to rows the comments it reads, each scanned into c: the

@@ -108,3 +108,67 @@ func TestStoreReadsWhatTheSyncerWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestPageCountsComeFromTheirBucket: a page's like counts are the
+// likes_by_bucket slice beside its rows, in every bucket it spans; counts
+// of comments between the rows that are not on the page (one rejected
+// after its likes) are passed over, and a row without a count shows 0.
+func TestPageCountsComeFromTheirBucket(t *testing.T) {
+	cass := stacktest.NewCassandra(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w := cqlseed.New(cass.Session)
+	video := 1e12 + rand.Int64N(1e12)
+	seeded := cqlseed.Comments(video, 30, time.Now().Add(-time.Hour), 7*time.Minute) // about four buckets
+	if err := w.PutAll(ctx, seeded); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int64{}
+	for i, c := range seeded {
+		if i%3 == 0 {
+			continue // no likes
+		}
+		if err := w.PutLikes(ctx, video, c.ID, -1, int64(100+i), int64(i)); err != nil {
+			t.Fatal(err)
+		}
+		want[c.ID] = int64(100 + i)
+	}
+	rejected := seeded[20]
+	rejected.Status, rejected.Version = comment.Rejected, rejected.Version+1
+	if err := w.Put(ctx, rejected); err != nil {
+		t.Fatal(err)
+	}
+
+	s := cqlstore.New(cass.Session)
+	for _, tc := range []struct {
+		name   string
+		before int64
+		n      int
+	}{
+		{"newest, several buckets", 0, 12},
+		{"a cursor page across the rejected comment", seeded[24].ID, 8},
+		{"every comment", 0, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, _, err := s.Page(ctx, video, tc.before, tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 {
+				t.Fatal("an empty page")
+			}
+			for _, r := range rows {
+				if r.ID == rejected.ID {
+					t.Fatalf("the rejected comment %d is on the page", r.ID)
+				}
+				var p comment.Public
+				if err := json.Unmarshal(r.Body, &p); err != nil {
+					t.Fatal(err)
+				}
+				if p.LikeCount != want[r.ID] {
+					t.Errorf("comment %d shows %d likes, want %d", r.ID, p.LikeCount, want[r.ID])
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,6 @@
 // Package cqlsource reads the Cassandra read model for the cache inspector
-// (internal/inspect): a video's comments_by_video rows, the comments_by_id
-// and comment_likes rows of given ids, the replies_by_parent rows of given
+// (internal/inspect): a video's comments_by_video and likes_by_bucket rows,
+// the comments_by_id and comment_likes rows of given ids, the replies_by_parent rows of given
 // roots, its video_counts row, its video_pins row and its hot index
 // (hot_by_video). It is a package of its own so
 // that services which must not depend on the Cassandra driver (cdc) can use
@@ -23,15 +23,16 @@ import (
 
 // The statements of the source (read only).
 const (
-	selectBuckets = `SELECT bucket FROM video_buckets WHERE video_id = ?`
-	selectBucket  = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ?`
-	selectByID    = `SELECT video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
-	selectReplies = `SELECT id, video_id, user_id, content, created_at, edited_at, like_count, reply_count, version FROM replies_by_parent WHERE parent_id = ?`
-	selectLikes   = `SELECT like_count FROM comment_likes WHERE comment_id = ?`
-	selectCount   = `SELECT approved FROM video_counts WHERE video_id = ?`
-	selectPin     = `SELECT comment_id, version FROM video_pins WHERE video_id = ?`
-	selectBands   = `SELECT band FROM video_hot_bands WHERE video_id = ?`
-	selectHot     = `SELECT like_count, id FROM hot_by_video WHERE video_id = ? AND band = ?`
+	selectBuckets     = `SELECT bucket FROM video_buckets WHERE video_id = ?`
+	selectBucket      = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ?`
+	selectByID        = `SELECT video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
+	selectReplies     = `SELECT id, video_id, user_id, content, created_at, edited_at, like_count, reply_count, version FROM replies_by_parent WHERE parent_id = ?`
+	selectLikes       = `SELECT like_count FROM comment_likes WHERE comment_id = ?`
+	selectBucketLikes = `SELECT id, like_count FROM likes_by_bucket WHERE video_id = ? AND bucket = ?`
+	selectCount       = `SELECT approved FROM video_counts WHERE video_id = ?`
+	selectPin         = `SELECT comment_id, version FROM video_pins WHERE video_id = ?`
+	selectBands       = `SELECT band FROM video_hot_bands WHERE video_id = ?`
+	selectHot         = `SELECT like_count, id FROM hot_by_video WHERE video_id = ? AND band = ?`
 )
 
 // concurrency bounds the comments_by_id lookups in flight per video.
@@ -47,13 +48,13 @@ func New(s *gocql.Session) *Source { return &Source{s: s} }
 
 var _ inspect.CassandraSource = (*Source)(nil)
 
-// Video reads what the read model holds of video: the rows of every bucket
-// video_buckets lists or one of ids falls in, the comments_by_id and
+// Video reads what the read model holds of video: the rows and like counts
+// of every bucket video_buckets lists or one of ids falls in, the comments_by_id and
 // comment_likes rows of each id, the replies_by_parent rows of each of
 // parents, the video's count and its pin.
 func (s *Source) Video(ctx context.Context, video int64, ids, parents []int64) (inspect.CassVideo, error) {
 	out := inspect.CassVideo{ByVideo: map[int64]inspect.CassRow{}, ByID: map[int64]inspect.CassRow{},
-		ByParent: map[int64]inspect.CassRow{}, Likes: map[int64]int64{}}
+		ByParent: map[int64]inspect.CassRow{}, Likes: map[int64]int64{}, BucketLikes: map[int64]int64{}}
 	buckets := map[int32]bool{}
 	it := s.s.Query(selectBuckets, video).Idempotent(true).IterContext(ctx)
 	var b int32
@@ -77,6 +78,14 @@ func (s *Source) Video(ctx context.Context, video int64, ids, parents []int64) (
 		scanList(it, &c, func() { out.ByVideo[c.ID] = inspect.CassRow{Comment: c} }, &c.ID, &c.UserID, &c.ParentID)
 		if err := it.Close(); err != nil {
 			return out, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, b, err)
+		}
+		it = s.s.Query(selectBucketLikes, video, b).Idempotent(true).PageSize(1000).IterContext(ctx)
+		var id, n int64
+		for it.Scan(&id, &n) {
+			out.BucketLikes[id] = n
+		}
+		if err := it.Close(); err != nil {
+			return out, fmt.Errorf("cassandra likes of video %d bucket %d: %w", video, b, err)
 		}
 	}
 	var (
