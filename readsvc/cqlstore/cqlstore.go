@@ -20,13 +20,15 @@ import (
 // The statements of this store. Buckets come newest first (CLUSTERING ORDER
 // BY bucket DESC) and so do a bucket's ids (id DESC).
 const (
-	selectBuckets       = `SELECT bucket FROM video_buckets WHERE video_id = ?`
-	selectBucketsBefore = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket < ?`
-	selectBucket        = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
-	selectBucketBefore  = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
-	selectBucketLikes   = `SELECT id, like_count FROM likes_by_bucket WHERE video_id = ? AND bucket = ? AND id >= ? AND id <= ?`
-	selectTotal         = `SELECT approved FROM video_counts WHERE video_id = ?`
-	selectComment       = `SELECT video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
+	selectBuckets            = `SELECT bucket FROM video_buckets WHERE video_id = ?`
+	selectBucketsBefore      = `SELECT bucket FROM video_buckets WHERE video_id = ? AND bucket < ?`
+	selectBucket             = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? LIMIT ?`
+	selectBucketBefore       = `SELECT id, user_id, parent_id, content, created_at, edited_at, like_count, reply_count, version FROM comments_by_video WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
+	selectBucketLikes        = `SELECT id, like_count FROM likes_by_bucket WHERE video_id = ? AND bucket = ? LIMIT ?`
+	selectBucketLikesBefore  = `SELECT id, like_count FROM likes_by_bucket WHERE video_id = ? AND bucket = ? AND id < ? LIMIT ?`
+	selectBucketLikesBetween = `SELECT id, like_count FROM likes_by_bucket WHERE video_id = ? AND bucket = ? AND id >= ? AND id < ?`
+	selectTotal              = `SELECT approved FROM video_counts WHERE video_id = ?`
+	selectComment            = `SELECT video_id, user_id, parent_id, content, status, created_at, edited_at, like_count, reply_count, version FROM comments_by_id WHERE id = ?`
 )
 
 // Store reads the Cassandra read model.
@@ -42,8 +44,9 @@ func New(s *gocql.Session) *Store { return &Store{s: s} }
 // all reports that these are every such comment (fewer than n exist).
 //
 // A bucket's rows come with their like counts from the same partition key
-// of likes_by_bucket, one slice for the whole run of rows, so a page costs
-// two single-partition reads per bucket it spans, whatever its length.
+// of likes_by_bucket, read at the same time, so a page costs two
+// single-partition reads in parallel per bucket it spans, whatever its
+// length.
 // A cursor page reads the cursor's own bucket first, without asking
 // video_buckets: on a long video that bucket alone fills the page, so a
 // page deep down costs those two reads and no more. The older buckets are
@@ -76,10 +79,16 @@ func (s *Store) Page(ctx context.Context, video, before int64, n int) (rows []pa
 }
 
 // bucket appends up to n comments of one (video, bucket) partition, with
-// their like counts.
+// their like counts. The counts are read beside the rows, at the same
+// time: the first n of likes_by_bucket from the same place (before), which
+// cover every row unless likes of comments not on the page (replies,
+// removed comments) come between; then the rest is read after them.
 func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64, bucket int32, before int64, n int) ([]pagecache.Stored, error) {
+	bounded := before > 0 && bucket >= comment.Bucket(before)
+	counts := make(chan bucketCounts, 1)
+	go func() { counts <- s.countsFrom(ctx, video, bucket, bounded, before, n) }()
 	var q *gocql.Query
-	if before > 0 && bucket >= comment.Bucket(before) {
+	if bounded {
 		q = s.s.Query(selectBucketBefore, video, bucket, before, n)
 	} else {
 		q = s.s.Query(selectBucket, video, bucket, n)
@@ -88,42 +97,84 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 	c := comment.Comment{VideoID: video, Status: comment.Approved}
 	start := len(rows)
 	rows, err := listRows(it, rows, &c, &c.ID, &c.UserID, &c.ParentID)
+	if err == nil {
+		if err = it.Close(); err != nil {
+			err = fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
+		}
+	}
+	got := <-counts
 	if err != nil {
 		return nil, err
 	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("cassandra comments of video %d bucket %d: %w", video, bucket, err)
+	if got.err != nil {
+		return nil, got.err
 	}
-	if err := s.bucketLikes(ctx, rows[start:], video, bucket); err != nil {
-		return nil, err
+	page := rows[start:]
+	if len(page) == 0 {
+		return rows, nil
 	}
+	if oldest := page[len(page)-1].ID; !got.complete && oldest < got.ids[len(got.ids)-1] {
+		more, err := s.countsBetween(ctx, video, bucket, oldest, got.ids[len(got.ids)-1])
+		if err != nil {
+			return nil, err
+		}
+		got.ids, got.likes = append(got.ids, more.ids...), append(got.likes, more.likes...)
+	}
+	spliceCounts(page, got)
 	return rows, nil
 }
 
-// bucketLikes sets the like counts of rows, one partition's comments
-// newest first, from likes_by_bucket: the slice of the same partition key
-// between the oldest row's id and the newest's. The slice also holds the
-// counts of the replies and removed comments whose ids fall between; they
-// are read and passed over. A row without a count keeps its 0.
-func (s *Store) bucketLikes(ctx context.Context, rows []pagecache.Stored, video int64, bucket int32) error {
-	if len(rows) == 0 {
-		return nil
+// bucketCounts are like counts of one likes_by_bucket partition, ids
+// descending; complete says no older id of the partition has one.
+type bucketCounts struct {
+	ids, likes []int64
+	complete   bool
+	err        error
+}
+
+// countsFrom reads the first n counts of a partition below before (when
+// bounded), or from its newest.
+func (s *Store) countsFrom(ctx context.Context, video int64, bucket int32, bounded bool, before int64, n int) bucketCounts {
+	q := s.s.Query(selectBucketLikes, video, bucket, n)
+	if bounded {
+		q = s.s.Query(selectBucketLikesBefore, video, bucket, before, n)
 	}
-	it := s.s.Query(selectBucketLikes, video, bucket, rows[len(rows)-1].ID, rows[0].ID).Idempotent(true).IterContext(ctx)
+	out := scanCounts(q.Idempotent(true).IterContext(ctx), video, bucket)
+	out.complete = len(out.ids) < n
+	return out
+}
+
+// countsBetween reads every count of a partition with from <= id < to.
+func (s *Store) countsBetween(ctx context.Context, video int64, bucket int32, from, to int64) (bucketCounts, error) {
+	out := scanCounts(s.s.Query(selectBucketLikesBetween, video, bucket, from, to).Idempotent(true).IterContext(ctx), video, bucket)
+	return out, out.err
+}
+
+func scanCounts(it *gocql.Iter, video int64, bucket int32) bucketCounts {
+	var out bucketCounts
 	var id, likes int64
+	for it.Scan(&id, &likes) {
+		out.ids, out.likes = append(out.ids, id), append(out.likes, likes)
+	}
+	if err := it.Close(); err != nil {
+		out.err = fmt.Errorf("cassandra likes of video %d bucket %d: %w", video, bucket, err)
+	}
+	return out
+}
+
+// spliceCounts sets the like counts of rows (ids descending, as counts)
+// that counts holds; the others keep their 0. Counts of ids not among the
+// rows are passed over.
+func spliceCounts(rows []pagecache.Stored, counts bucketCounts) {
 	i := 0
-	for it.Scan(&id, &likes) { // both id desc: a merge
+	for k, id := range counts.ids { // both id desc: a merge
 		for i < len(rows) && rows[i].ID > id {
 			i++
 		}
 		if i < len(rows) && rows[i].ID == id {
-			rows[i].Body = pagecache.SpliceLikes(rows[i].Body, likes)
+			rows[i].Body = pagecache.SpliceLikes(rows[i].Body, counts.likes[k])
 		}
 	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("cassandra likes of video %d bucket %d: %w", video, bucket, err)
-	}
-	return nil
 }
 
 // listRows appends to rows the comments it reads, each scanned into c: the

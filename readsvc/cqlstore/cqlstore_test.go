@@ -109,10 +109,12 @@ func TestStoreReadsWhatTheSyncerWrites(t *testing.T) {
 	}
 }
 
-// TestPageCountsComeFromTheirBucket: a page's like counts are the
-// likes_by_bucket slice beside its rows, in every bucket it spans; counts
-// of comments between the rows that are not on the page (one rejected
-// after its likes) are passed over, and a row without a count shows 0.
+// TestPageCountsComeFromTheirBucket: a page's like counts come from the
+// likes_by_bucket partition beside its rows, in every bucket it spans;
+// counts of comments between the rows that are not on the page (one
+// rejected after its likes, and one beside every row) are passed over,
+// also when they push the page's own counts past the first read's limit,
+// and a row without a count shows 0.
 func TestPageCountsComeFromTheirBucket(t *testing.T) {
 	cass := stacktest.NewCassandra(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -132,6 +134,12 @@ func TestPageCountsComeFromTheirBucket(t *testing.T) {
 			t.Fatal(err)
 		}
 		want[c.ID] = int64(100 + i)
+	}
+	const ghostLikes = 1e6
+	for i, c := range seeded { // an id no page holds just above each row (a removed comment's, say)
+		if err := w.PutLikes(ctx, video, c.ID+1, -1, ghostLikes, int64(100+i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rejected := seeded[20]
 	rejected.Status, rejected.Version = comment.Rejected, rejected.Version+1
