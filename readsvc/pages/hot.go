@@ -73,9 +73,9 @@ func withPin(entries []pagecache.Entry, pin pinInfo, pageOne bool, _ int) []page
 	return out
 }
 
-// snapshotEpoch is the hot snapshot a page one pins now.
-func (r *Reader) snapshotEpoch() int64 {
-	return r.opts.Now().UnixNano() / int64(r.opts.SnapshotEvery)
+// snapshotEpoch is the hot snapshot a page one pins at now.
+func (r *Reader) snapshotEpoch(now int64) int64 {
+	return now / int64(r.opts.SnapshotEvery)
 }
 
 // hotPage serves sort=hot through groupcache: the key carries the video,
@@ -86,12 +86,13 @@ func (r *Reader) hotPage(ctx context.Context, req Request) (Page, error) {
 	if req.Video <= 0 || req.Hot.ID < 0 || req.Hot.Likes < 0 || req.Limit < 1 || req.Limit > MaxLimit {
 		return Page{}, fmt.Errorf("pages: bad request %+v", req)
 	}
+	now := r.now()
 	snap := req.Epoch
 	if req.Hot.ID == 0 {
-		snap = r.snapshotEpoch()
+		snap = r.snapshotEpoch(now)
 	}
 	var buf [keyBuf]byte
-	key, shape := r.pageKey(ctx, buf[:0], 'h', req.Video, req.Video, snap, req.Hot.Likes, req.Hot.ID, int64(req.Limit))
+	key, shape := r.pageKey(ctx, buf[:0], 'h', now, req.Video, req.Video, snap, req.Hot.Likes, req.Hot.ID, int64(req.Limit))
 	return r.page(ctx, key, shape)
 }
 

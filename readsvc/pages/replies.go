@@ -38,7 +38,7 @@ func (r *Reader) Replies(ctx context.Context, req ReplyRequest) (Page, error) {
 		return Page{}, err
 	}
 	var buf [keyBuf]byte
-	key, shape := r.pageKey(ctx, buf[:0], 'r', root.video, req.Parent, root.video, req.Before, int64(req.Limit), root.replies)
+	key, shape := r.pageKey(ctx, buf[:0], 'r', r.now(), root.video, req.Parent, root.video, req.Before, int64(req.Limit), root.replies)
 	return r.page(ctx, key, shape)
 }
 

@@ -207,7 +207,7 @@ func TestParseKeyAndEpoch(t *testing.T) {
 	r := &Reader{opts: Options{MaxAge: time.Second, Now: func() time.Time { return at }}}
 	offsets := map[int64]bool{}
 	for id := int64(1); id <= 50; id++ {
-		e := r.epoch(id)
+		e := r.epoch(id, r.now())
 		if e != at.Unix() && e != at.Unix()+1 {
 			t.Fatalf("epoch(%d) = %d, want now/max-age (+1 for the offset)", id, e)
 		}
