@@ -566,7 +566,7 @@ func TestJobSamplesWalkEveryCachedVideo(t *testing.T) {
 func TestRepairCorrectsTheReadModelThroughTheOutbox(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	s := w.seed(t, 3)
+	s := w.seed(t, 4)
 	if ms := w.inspect(t, s.video); len(ms) != 0 {
 		t.Fatalf("consistent state: %v", ms)
 	}
@@ -589,6 +589,8 @@ func TestRepairCorrectsTheReadModelThroughTheOutbox(t *testing.T) {
 			[]any{s.video, comment.Bucket(ghost.ID), ghost.ID, ghost.UserID, "ghost", ghost.CreatedAt, ghost.Version, ghost.Version}},
 		{"a like count a lost event left", `INSERT INTO comment_likes (comment_id, video_id, like_count, kafka_offset) VALUES (?, ?, 3, 1) USING TIMESTAMP 2`,
 			[]any{approved[0], s.video}},
+		{"a page's like count a lost event left", `INSERT INTO likes_by_bucket (video_id, bucket, id, like_count) VALUES (?, ?, ?, 5) USING TIMESTAMP 2`,
+			[]any{s.video, comment.Bucket(approved[3]), approved[3]}},
 		{"a stray hot entry", `INSERT INTO hot_by_video (video_id, band, like_count, id) VALUES (?, ?, 6, ?)`,
 			[]any{s.video, comment.HotBand(6), approved[1]}},
 		{"its band", `INSERT INTO video_hot_bands (video_id, band) VALUES (?, ?)`, []any{s.video, comment.HotBand(6)}},
@@ -613,6 +615,11 @@ func TestRepairCorrectsTheReadModelThroughTheOutbox(t *testing.T) {
 		if inspect.ByKind(found)[k] == 0 {
 			t.Fatalf("the damage shows no %s: %v", k, found)
 		}
+	}
+	if !slices.ContainsFunc(found, func(m inspect.Mismatch) bool {
+		return m.Kind == inspect.CassLikes && m.ID == approved[3] && m.Where == "likes_by_bucket"
+	}) {
+		t.Fatalf("the page's like count of %d shows no %s in likes_by_bucket: %v", approved[3], inspect.CassLikes, found)
 	}
 
 	reg := prometheus.NewRegistry()
