@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 
-	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/cassandrastore"
 	"github.com/vidcomments/vidcomments/syncer/readmodel"
 )
@@ -17,7 +14,6 @@ const backfillSubcommand = "backfill-likes"
 
 // backfillMain runs `syncer backfill-likes` and returns the exit code.
 func backfillMain(args []string, stdout, stderr io.Writer) int {
-	var cfg Config
 	usage := "usage: syncer " + backfillSubcommand + " [flags]\n\n" +
 		"Copies every like count in comment_likes into likes_by_bucket, where\n" +
 		"readsvc reads a page's counts (schema/cql/050_likes_by_bucket.cql).\n" +
@@ -25,27 +21,20 @@ func backfillMain(args []string, stdout, stderr io.Writer) int {
 		"until then its pages show 0 likes. Each copy carries the write time of\n" +
 		"the count it copies, so it may run beside a live syncer, and running\n" +
 		"it again is harmless. Same flags and environment as syncer:\n\n"
-	if code, ok := server.ParseFlags("syncer "+backfillSubcommand, usage, args, &cfg, stderr); !ok {
-		return code
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "syncer %s: %v\n", backfillSubcommand, err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	cass, err := cassandrastore.Open(cfg.Cassandra)
-	if err != nil {
-		fmt.Fprintf(stderr, "syncer %s: cassandra: %v\n", backfillSubcommand, err)
-		return 1
-	}
-	defer cass.Close()
-	w := readmodel.NewWriter(cass, cfg.WriteConcurrency, nil)
-	n, err := w.BackfillLikeBuckets(ctx, func(copied int) { fmt.Fprintf(stderr, "copied %d like counts\n", copied) })
-	if err != nil {
-		fmt.Fprintf(stderr, "syncer %s: %v (%d copied before the error)\n", backfillSubcommand, err, n)
-		return 1
-	}
-	fmt.Fprintf(stdout, "copied %d like count(s) into likes_by_bucket\n", n)
-	return 0
+	return runSubcommand(backfillSubcommand, usage, args, stderr, func(ctx context.Context, cfg Config) int {
+		cass, err := cassandrastore.Open(cfg.Cassandra)
+		if err != nil {
+			fmt.Fprintf(stderr, "syncer %s: cassandra: %v\n", backfillSubcommand, err)
+			return 1
+		}
+		defer cass.Close()
+		w := readmodel.NewWriter(cass, cfg.WriteConcurrency, nil)
+		n, err := w.BackfillLikeBuckets(ctx, func(copied int) { fmt.Fprintf(stderr, "copied %d like counts\n", copied) })
+		if err != nil {
+			fmt.Fprintf(stderr, "syncer %s: %v (%d copied before the error)\n", backfillSubcommand, err, n)
+			return 1
+		}
+		fmt.Fprintf(stdout, "copied %d like count(s) into likes_by_bucket\n", n)
+		return 0
+	})
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
 
-	"github.com/vidcomments/vidcomments/internal/server"
 	"github.com/vidcomments/vidcomments/internal/stores/kafkastore"
 )
 
@@ -22,7 +19,6 @@ const replayIdle = 15 * time.Second
 
 // replayMain runs `syncer replay-dlq` and returns the exit code.
 func replayMain(args []string, stdout, stderr io.Writer) int {
-	var cfg Config
 	usage := "usage: syncer " + replaySubcommand + " [flags]\n\n" +
 		"Copies every message now in the dead-letter topic (-dlq-topic) back to\n" +
 		"-kafka-topic, key and value unchanged, dead-letter headers dropped, and\n" +
@@ -30,22 +26,15 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		"reject them; replaying twice is harmless (events apply by row version).\n" +
 		"It reads up to the end the topic had at start and commits nothing.\n" +
 		"Same flags and environment as syncer:\n\n"
-	if code, ok := server.ParseFlags("syncer "+replaySubcommand, usage, args, &cfg, stderr); !ok {
-		return code
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "syncer %s: %v\n", replaySubcommand, err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	n, err := replayDeadLetters(ctx, cfg.Kafka.Brokers, cfg.DeadLetters(), cfg.Kafka.Topic, stdout)
-	if err != nil {
-		fmt.Fprintf(stderr, "syncer %s: %v (%d replayed before the error)\n", replaySubcommand, err, n)
-		return 1
-	}
-	fmt.Fprintf(stdout, "replayed %d message(s) from %s to %s\n", n, cfg.DeadLetters(), cfg.Kafka.Topic)
-	return 0
+	return runSubcommand(replaySubcommand, usage, args, stderr, func(ctx context.Context, cfg Config) int {
+		n, err := replayDeadLetters(ctx, cfg.Kafka.Brokers, cfg.DeadLetters(), cfg.Kafka.Topic, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "syncer %s: %v (%d replayed before the error)\n", replaySubcommand, err, n)
+			return 1
+		}
+		fmt.Fprintf(stdout, "replayed %d message(s) from %s to %s\n", n, cfg.DeadLetters(), cfg.Kafka.Topic)
+		return 0
+	})
 }
 
 // replayDeadLetters copies every message below each partition's current
