@@ -14,14 +14,13 @@ const backfillSubcommand = "backfill-likes"
 
 // backfillMain runs `syncer backfill-likes` and returns the exit code.
 func backfillMain(args []string, stdout, stderr io.Writer) int {
-	usage := "usage: syncer " + backfillSubcommand + " [flags]\n\n" +
-		"Copies every like count in comment_likes into likes_by_bucket, where\n" +
+	about := "Copies every like count in comment_likes into likes_by_bucket, where\n" +
 		"readsvc reads a page's counts (schema/cql/050_likes_by_bucket.cql).\n" +
 		"Run it once on a keyspace that held likes before that table existed;\n" +
 		"until then its pages show 0 likes. Each copy carries the write time of\n" +
 		"the count it copies, so it may run beside a live syncer, and running\n" +
-		"it again is harmless. Same flags and environment as syncer:\n\n"
-	return runSubcommand(backfillSubcommand, usage, args, stderr, func(ctx context.Context, cfg Config) int {
+		"it again is harmless.\n"
+	return runSubcommand(backfillSubcommand, about, args, stderr, func(ctx context.Context, cfg Config) int {
 		cass, err := cassandrastore.Open(cfg.Cassandra)
 		if err != nil {
 			fmt.Fprintf(stderr, "syncer %s: cassandra: %v\n", backfillSubcommand, err)

@@ -19,14 +19,12 @@ const replayIdle = 15 * time.Second
 
 // replayMain runs `syncer replay-dlq` and returns the exit code.
 func replayMain(args []string, stdout, stderr io.Writer) int {
-	usage := "usage: syncer " + replaySubcommand + " [flags]\n\n" +
-		"Copies every message now in the dead-letter topic (-dlq-topic) back to\n" +
+	about := "Copies every message now in the dead-letter topic (-dlq-topic) back to\n" +
 		"-kafka-topic, key and value unchanged, dead-letter headers dropped, and\n" +
 		"prints how many per partition. Run it after fixing what made the syncer\n" +
 		"reject them; replaying twice is harmless (events apply by row version).\n" +
-		"It reads up to the end the topic had at start and commits nothing.\n" +
-		"Same flags and environment as syncer:\n\n"
-	return runSubcommand(replaySubcommand, usage, args, stderr, func(ctx context.Context, cfg Config) int {
+		"It reads up to the end the topic had at start and commits nothing.\n"
+	return runSubcommand(replaySubcommand, about, args, stderr, func(ctx context.Context, cfg Config) int {
 		n, err := replayDeadLetters(ctx, cfg.Kafka.Brokers, cfg.DeadLetters(), cfg.Kafka.Topic, stdout)
 		if err != nil {
 			fmt.Fprintf(stderr, "syncer %s: %v (%d replayed before the error)\n", replaySubcommand, err, n)

@@ -114,9 +114,9 @@ func (s *Store) bucket(ctx context.Context, rows []pagecache.Stored, video int64
 		return rows, nil
 	}
 	if oldest := page[len(page)-1].ID; !got.complete && oldest < got.ids[len(got.ids)-1] {
-		more, err := s.countsBetween(ctx, video, bucket, oldest, got.ids[len(got.ids)-1])
-		if err != nil {
-			return nil, err
+		more := s.countsBetween(ctx, video, bucket, oldest, got.ids[len(got.ids)-1])
+		if more.err != nil {
+			return nil, more.err
 		}
 		got.ids, got.likes = append(got.ids, more.ids...), append(got.likes, more.likes...)
 	}
@@ -145,11 +145,11 @@ func (s *Store) countsFrom(ctx context.Context, video int64, bucket int32, bound
 }
 
 // countsBetween reads every count of a partition with from <= id < to.
-func (s *Store) countsBetween(ctx context.Context, video int64, bucket int32, from, to int64) (bucketCounts, error) {
-	out := scanCounts(s.s.Query(selectBucketLikesBetween, video, bucket, from, to).Idempotent(true).IterContext(ctx), video, bucket)
-	return out, out.err
+func (s *Store) countsBetween(ctx context.Context, video int64, bucket int32, from, to int64) bucketCounts {
+	return scanCounts(s.s.Query(selectBucketLikesBetween, video, bucket, from, to).Idempotent(true).IterContext(ctx), video, bucket)
 }
 
+// scanCounts reads the (id, like_count) rows of it and closes it.
 func scanCounts(it *gocql.Iter, video int64, bucket int32) bucketCounts {
 	var out bucketCounts
 	var id, likes int64

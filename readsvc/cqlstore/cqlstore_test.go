@@ -14,17 +14,24 @@ import (
 	"github.com/vidcomments/vidcomments/readsvc/internal/cqlseed"
 )
 
-func TestStoreReadsWhatTheSyncerWrites(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
+// seedVideo writes 30 approved comments 7 minutes apart (about four hour
+// buckets) of a new video into a keyspace of the test's own.
+func seedVideo(t *testing.T) (cass *stacktest.Cassandra, ctx context.Context, w *cqlseed.Writer, video int64, seeded []comment.Comment) {
+	t.Helper()
+	cass = stacktest.NewCassandra(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	w := cqlseed.New(cass.Session)
-	video := 1e12 + rand.Int64N(1e12)
-	// 30 comments 7 minutes apart: about four hour buckets.
-	seeded := cqlseed.Comments(video, 30, time.Now().Add(-time.Hour), 7*time.Minute)
+	t.Cleanup(cancel)
+	w = cqlseed.New(cass.Session)
+	video = 1e12 + rand.Int64N(1e12)
+	seeded = cqlseed.Comments(video, 30, time.Now().Add(-time.Hour), 7*time.Minute)
 	if err := w.PutAll(ctx, seeded); err != nil {
 		t.Fatal(err)
 	}
+	return cass, ctx, w, video, seeded
+}
+
+func TestStoreReadsWhatTheSyncerWrites(t *testing.T) {
+	cass, ctx, w, video, seeded := seedVideo(t)
 	// One rejected after approval, one pending: neither is visible.
 	rejected := seeded[20]
 	rejected.Status, rejected.Version = comment.Rejected, rejected.Version+1
@@ -116,15 +123,7 @@ func TestStoreReadsWhatTheSyncerWrites(t *testing.T) {
 // also when they push the page's own counts past the first read's limit,
 // and a row without a count shows 0.
 func TestPageCountsComeFromTheirBucket(t *testing.T) {
-	cass := stacktest.NewCassandra(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	w := cqlseed.New(cass.Session)
-	video := 1e12 + rand.Int64N(1e12)
-	seeded := cqlseed.Comments(video, 30, time.Now().Add(-time.Hour), 7*time.Minute) // about four buckets
-	if err := w.PutAll(ctx, seeded); err != nil {
-		t.Fatal(err)
-	}
+	cass, ctx, w, video, seeded := seedVideo(t)
 	want := map[int64]int64{}
 	for i, c := range seeded {
 		if i%3 == 0 {

@@ -566,7 +566,6 @@ func (r *Reader) pageKey(ctx context.Context, b []byte, kind byte, now, video in
 }
 
 // parseKey splits a groupcache key into its fields.
-
 func parseKey(key string, want int) ([]int64, error) {
 	parts := strings.Split(key, "/")
 	if len(parts) != want+1 {

@@ -20,15 +20,14 @@ type Row struct {
 
 // State is the whole read model of a keyspace.
 type State struct {
-	ByID    map[int64]Row             // comments_by_id (Status set)
-	ByVideo map[int64]Row             // comments_by_video by comment id (Status left empty)
-	Replies map[int64]Row             // replies_by_parent by comment id (Status left empty)
-	Buckets map[int64]map[int32]int64 // video_buckets: video → bucket → comment_count
-	Counts  map[int64]int64           // video_counts: video → approved
-	Likes   map[int64]int64           // comment_likes: comment → like_count
-	// BucketLikes is likes_by_bucket: comment → like_count, the copy pages read.
-	BucketLikes map[int64]int64
-	Hot         map[int64]HotEntry // hot_by_video by comment id
+	ByID        map[int64]Row             // comments_by_id (Status set)
+	ByVideo     map[int64]Row             // comments_by_video by comment id (Status left empty)
+	Replies     map[int64]Row             // replies_by_parent by comment id (Status left empty)
+	Buckets     map[int64]map[int32]int64 // video_buckets: video → bucket → comment_count
+	Counts      map[int64]int64           // video_counts: video → approved
+	Likes       map[int64]int64           // comment_likes: comment → like_count
+	BucketLikes map[int64]int64           // likes_by_bucket: comment → like_count (the copy time pages read)
+	Hot         map[int64]HotEntry        // hot_by_video by comment id
 	// HotDuplicates lists comments with more than one hot_by_video row.
 	HotDuplicates []int64
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/vidcomments/vidcomments/internal/comment"
 )
 
-// The statements of likes and the hot index (schema/cql/040).
+// The statements of likes and the hot index (schema/cql/040 and 050).
 const (
 	selectLikes = `SELECT like_count, kafka_offset FROM comment_likes WHERE comment_id = ?`
 	// writeLikes is written USING TIMESTAMP <kafka_offset + 1>: an older

@@ -1,9 +1,9 @@
 // Package cqlsource reads the Cassandra read model for the cache inspector
-// (internal/inspect): a video's comments_by_video and likes_by_bucket rows,
-// the comments_by_id and comment_likes rows of given ids, the replies_by_parent rows of given
-// roots, its video_counts row, its video_pins row and its hot index
-// (hot_by_video). It is a package of its own so
-// that services which must not depend on the Cassandra driver (cdc) can use
+// (internal/inspect): a video's comments_by_video and likes_by_bucket
+// rows, the comments_by_id and comment_likes rows of given ids, the
+// replies_by_parent rows of given roots, its video_counts row, its
+// video_pins row and its hot index (hot_by_video). It is a package of its
+// own so that services which must not depend on the Cassandra driver (cdc) can use
 // the inspector's cache checks without it.
 package cqlsource
 
@@ -48,10 +48,10 @@ func New(s *gocql.Session) *Source { return &Source{s: s} }
 
 var _ inspect.CassandraSource = (*Source)(nil)
 
-// Video reads what the read model holds of video: the rows and like counts
-// of every bucket video_buckets lists or one of ids falls in, the comments_by_id and
-// comment_likes rows of each id, the replies_by_parent rows of each of
-// parents, the video's count and its pin.
+// Video reads what the read model holds of video: the rows and like
+// counts of every bucket video_buckets lists or one of ids falls in, the
+// comments_by_id and comment_likes rows of each id, the replies_by_parent
+// rows of each of parents, the video's count and its pin.
 func (s *Source) Video(ctx context.Context, video int64, ids, parents []int64) (inspect.CassVideo, error) {
 	out := inspect.CassVideo{ByVideo: map[int64]inspect.CassRow{}, ByID: map[int64]inspect.CassRow{},
 		ByParent: map[int64]inspect.CassRow{}, Likes: map[int64]int64{}, BucketLikes: map[int64]int64{}}
