@@ -13,7 +13,7 @@ import (
 
 // Loader is the bulk path into an empty read model: the rows Apply would
 // write for "created" events of new comments that nobody has liked yet, in
-// single-partition batches, with every count derived once at the end
+// unlogged batches (Load), with every count derived once at the end
 // (Recount) instead of after every batch. A load of millions of comments
 // then costs about one write per row and table, not the ten reads and
 // writes per row that Apply's recount after each batch adds up to on a
@@ -36,45 +36,90 @@ func (w *Writer) NewLoader() *Loader { return &Loader{w: w, touched: map[int64]m
 // Load writes rows: visible root comments into comments_by_id,
 // comments_by_video and the hot index (band 0), visible replies into
 // comments_by_id and replies_by_parent. Not safe for concurrent use.
+//
+// A partition that gets several rows of this load gets them in
+// single-partition batches. The rows that are alone in their partition —
+// every comments_by_id row, and most of a long tail's comments_by_video
+// rows — go several partitions to a batch (loadBatches): a request per
+// row was most of what a bulk load cost Cassandra.
 func (l *Loader) Load(ctx context.Context, rows []comment.Comment) error {
-	byID := make([]gocql.BatchEntry, 0, len(rows))
 	var parts partitionBatches[string]
+	sizes := map[string]int{} // partition → estimated bytes of its rows
+	add := func(key string, size int, e gocql.BatchEntry) {
+		parts.add(key, e)
+		sizes[key] += size
+	}
 	for _, c := range rows {
 		if c.Status != comment.Approved {
 			return fmt.Errorf("load comment %d: status %s; the bulk path holds approved comments only", c.ID, c.Status)
 		}
-		byID = append(byID, gocql.BatchEntry{Stmt: insertByID, Args: []any{c.ID, c.VideoID, c.UserID, c.ParentID, c.Content,
+		size := len(c.Content) + rowOverhead
+		add(fmt.Sprintf("i%d", c.ID), size, gocql.BatchEntry{Stmt: insertByID, Args: []any{c.ID, c.VideoID, c.UserID, c.ParentID, c.Content,
 			string(c.Status), c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
 		if c.ParentID != 0 {
-			parts.add(fmt.Sprintf("r%d", c.ParentID), gocql.BatchEntry{Stmt: insertReply, Args: []any{c.ParentID, c.ID, c.VideoID, c.UserID,
+			add(fmt.Sprintf("r%d", c.ParentID), size, gocql.BatchEntry{Stmt: insertReply, Args: []any{c.ParentID, c.ID, c.VideoID, c.UserID,
 				c.Content, c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
 			continue
 		}
 		b := comment.Bucket(c.ID)
-		parts.add(fmt.Sprintf("v%d/%d", c.VideoID, b), gocql.BatchEntry{Stmt: insertByVideo, Args: []any{c.VideoID, b, c.ID, c.UserID,
+		add(fmt.Sprintf("v%d/%d", c.VideoID, b), size, gocql.BatchEntry{Stmt: insertByVideo, Args: []any{c.VideoID, b, c.ID, c.UserID,
 			c.ParentID, c.Content, c.CreatedAt, editedAt(c), int32(c.ReplyCount), c.Version, c.Version}, Idempotent: true})
-		parts.add(fmt.Sprintf("h%d", c.VideoID), gocql.BatchEntry{Stmt: insertHot, Args: []any{c.VideoID, int32(0), int64(0), c.ID,
+		add(fmt.Sprintf("h%d", c.VideoID), rowOverhead, gocql.BatchEntry{Stmt: insertHot, Args: []any{c.VideoID, int32(0), int64(0), c.ID,
 			l.w.stamp()}, Idempotent: true})
 		if l.touched[c.VideoID] == nil {
 			l.touched[c.VideoID] = map[int32]int64{}
 		}
 		l.touched[c.VideoID][b]++
 	}
-	return l.w.eachOf(ctx, []int{len(byID), len(parts.keys)}, []func(context.Context, int) error{
-		func(ctx context.Context, i int) error {
-			e := byID[i]
-			if err := l.w.s.Query(e.Stmt, e.Args...).Idempotent(true).ExecContext(ctx); err != nil {
-				return fmt.Errorf("load comments_by_id: %w", err)
-			}
-			return nil
-		},
-		func(ctx context.Context, i int) error {
-			if err := l.w.writeBatches(ctx, parts.entries[parts.keys[i]]); err != nil {
-				return fmt.Errorf("load partition %s: %w", parts.keys[i], err)
-			}
-			return nil
-		},
+	batches := loadBatches(parts, sizes)
+	return l.w.each(ctx, len(batches), func(ctx context.Context, i int) error {
+		b := l.w.s.Batch(gocql.UnloggedBatch).WithContext(ctx)
+		b.Entries = batches[i]
+		if err := b.ExecContext(ctx); err != nil {
+			return fmt.Errorf("load a batch of %d rows: %w", len(batches[i]), err)
+		}
+		return nil
 	})
+}
+
+// Bounds of a bulk batch of single rows: Cassandra warns of an unlogged
+// batch across more than 10 partitions
+// (unlogged_batch_across_partitions_warn_threshold) or over 5 KiB
+// (batch_size_warn_threshold), and refuses one over 50 KiB. rowOverhead
+// is what a row's columns but its content add, about.
+const (
+	groupPartitions = 10
+	groupBytes      = 4 << 10
+	rowOverhead     = 128
+)
+
+// loadBatches cuts the load's partitions into unlogged batches: a
+// partition of several rows into batches of its own of at most
+// maxStatements, and the partitions of one row into batches of at most
+// groupPartitions of them and groupBytes (a row beyond it alone), in the
+// order the partitions first appear.
+func loadBatches(parts partitionBatches[string], sizes map[string]int) [][]gocql.BatchEntry {
+	var out [][]gocql.BatchEntry
+	var group []gocql.BatchEntry
+	var groupSize int
+	for _, k := range parts.keys {
+		es := parts.entries[k]
+		if len(es) > 1 {
+			for start := 0; start < len(es); start += maxStatements {
+				out = append(out, es[start:min(start+maxStatements, len(es))])
+			}
+			continue
+		}
+		if len(group) > 0 && (len(group) == groupPartitions || groupSize+sizes[k] > groupBytes) {
+			out, group, groupSize = append(out, group), nil, 0
+		}
+		group = append(group, es[0])
+		groupSize += sizes[k]
+	}
+	if len(group) > 0 {
+		out = append(out, group)
+	}
+	return out
 }
 
 // Recount writes what Load left behind: each touched partition's

@@ -2,10 +2,14 @@ package readmodel
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/vidcomments/vidcomments/internal/comment"
 )
@@ -81,5 +85,84 @@ func TestLoadRefusesWhatIsNotApproved(t *testing.T) {
 	err := w.NewLoader().Load(context.Background(), []comment.Comment{{ID: 1, VideoID: 2, Status: comment.Pending}})
 	if err == nil || !strings.Contains(err.Error(), "approved comments only") {
 		t.Fatalf("Load of a pending comment: %v", err)
+	}
+}
+
+// Rows alone in their partition go several to a batch, within
+// Cassandra's batch bounds: 30 comments of 8 KiB on 30 videos would be
+// 80 KiB ten to a batch, which Cassandra refuses (over 50 KiB).
+func TestLoadGroupsLoneRowsWithinCassandrasBounds(t *testing.T) {
+	cass, w, ctx := newTestWriter(t, 0, time.Minute)
+	at := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	var rows []comment.Comment
+	var videos []int64
+	for i := range 30 {
+		v := randomVideo()
+		videos = append(videos, v)
+		rows = append(rows, comment.Comment{ID: comment.MinIDAt(at) | int64(i), VideoID: v, UserID: 1,
+			Content: strings.Repeat("x", 8<<10), Status: comment.Approved, CreatedAt: at, Version: at.UnixMicro()})
+	}
+	l := w.NewLoader()
+	if err := l.Load(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Recount(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Dump(ctx, cass.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(loaded.Videos(videos...), Expect(rows), 10); len(d) > 0 {
+		t.Fatalf("loaded state differs from the rows:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+// loadBatches: a partition of several rows in batches of its own of at
+// most maxStatements; lone rows at most groupPartitions and groupBytes
+// to a batch, a row beyond groupBytes alone; every row once, in order.
+func TestLoadBatches(t *testing.T) {
+	var parts partitionBatches[string]
+	sizes := map[string]int{}
+	var want []string
+	add := func(key string, rows, size int) {
+		for i := range rows {
+			id := fmt.Sprintf("%s#%d", key, i)
+			parts.add(key, gocql.BatchEntry{Stmt: id})
+			want = append(want, id)
+		}
+		sizes[key] = rows * size
+	}
+	for i := range 25 {
+		add(fmt.Sprintf("small%d", i), 1, 200)
+	}
+	add("big", 250, 200)
+	for i := range 3 {
+		add(fmt.Sprintf("wide%d", i), 1, 3<<10)
+	}
+	add("huge", 1, 6<<10)
+	add("last", 1, 200)
+
+	var got []string
+	var shape []int
+	for _, b := range loadBatches(parts, sizes) {
+		shape = append(shape, len(b))
+		for _, e := range b {
+			got = append(got, e.Stmt)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("rows batched: %d, want each of %d once", len(got), len(want))
+	}
+	// 25 small rows: 10, 10, then 5 that the first 3 KiB row still fits
+	// beside (5×200 + 3072 ≤ 4096), written after big's 100, 100, 50
+	// (its own batches go out as soon as its partition comes); then each
+	// other wide row, the huge one and the last one alone: no two of them
+	// fit 4 KiB.
+	wantShape := []int{10, 10, 100, 100, 50, 6, 1, 1, 1, 1}
+	if !slices.Equal(shape, wantShape) {
+		t.Errorf("batch sizes %v, want %v", shape, wantShape)
 	}
 }
