@@ -98,6 +98,65 @@ func RunPaths(ctx context.Context, base, pathsFile string, conns int, d time.Dur
 	return r, err
 }
 
+// paceScript holds wrk to a rate: one global schedule, a slot every
+// 1/rate, and each connection, once its answer is in, waits for the next
+// free slot (delay(), in whole milliseconds, wrk's timer grain). LuaJIT's
+// ffi reads the monotonic clock, which wrk's Lua does not offer. A
+// schedule more than a second behind restarts from now rather than send
+// a backlog at once.
+const paceScript = `local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } vc_timespec;
+int clock_gettime(int clk, vc_timespec *tp);
+]]
+local ts = ffi.new("vc_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local gap, next_at
+init = function(args)
+  local rate = tonumber(args[1])
+  if rate == nil or rate <= 0 then error("pace: no rate in " .. tostring(args[1])) end
+  gap = 1000 / rate
+end
+delay = function()
+  local t = now_ms()
+  if next_at == nil or next_at < t - 1000 then next_at = t end
+  next_at = next_at + gap
+  local d = next_at - t
+  if d < 1 then return 0 end
+  return math.floor(d)
+end
+`
+
+// RunAt drives url at rate requests a second over conns connections for
+// d: wrk with paceScript, a paced closed loop. Each connection has one
+// request out at a time, so the rate holds only while conns exceed rate ×
+// (latency + 1 ms); Result.RPS says what it held. Latency runs from each
+// request's send, not from its slot: a stall delays the requests behind
+// it without counting their wait (coordinated omission), alike for every
+// server driven the same way. Failures fail the run, as in Run.
+func RunAt(ctx context.Context, url string, conns int, rate float64, d time.Duration) (Result, error) {
+	f, err := os.CreateTemp("", "wrk-pace-*.lua")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(paceScript); err != nil {
+		f.Close()
+		return Result{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Result{}, err
+	}
+	r, out, err := run(ctx, url, conns, d, f.Name(), strconv.FormatFloat(rate, 'f', 0, 64))
+	if err == nil && r.Failed > 0 {
+		err = fmt.Errorf("wrk %s at %.0f/s: %d of %d requests failed\n%s", url, rate, r.Failed, r.Requests, out)
+	}
+	return r, err
+}
+
 // Parse reads wrk's report.
 func Parse(out string) (Result, error) {
 	var r Result

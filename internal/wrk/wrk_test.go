@@ -135,3 +135,37 @@ func TestRunPathsAsksEachPathAndCountsFailures(t *testing.T) {
 		t.Errorf("GoodRPS %v of RPS %v: want the 2xx share", g, r.RPS)
 	}
 }
+
+// RunAt holds the rate it is given, whatever the server could take: two
+// rates, each seen by the server within 10% of rate × duration.
+func TestRunAtHoldsTheRate(t *testing.T) {
+	if err := Installed(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var n int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	for _, rate := range []float64{400, 2000} {
+		mu.Lock()
+		n = 0
+		mu.Unlock()
+		r, err := RunAt(context.Background(), srv.URL, 16, rate, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		seen := n
+		mu.Unlock()
+		if want := 2 * rate; float64(seen) < 0.9*want || float64(seen) > 1.1*want {
+			t.Errorf("at %.0f/s for 2s the server saw %d requests, want about %.0f", rate, seen, want)
+		}
+		if r.RPS < 0.9*rate || r.RPS > 1.1*rate {
+			t.Errorf("at %.0f/s wrk reports %.0f/s", rate, r.RPS)
+		}
+	}
+}
