@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,6 +172,12 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 	if err := wrkProfile(ctx, readsvc.Admin, readsvcTime, conns, each, profileFile); err != nil {
 		return out, err
 	}
+	half, err := measureHalfRate(ctx, logger, modes, medianRPS(runs[1])/2, medianRPS(runs[3])/2)
+	if err != nil {
+		return out, err
+	}
+	out.Ratios = append(out.Ratios, half.Ratios...)
+	out.Figures = append(out.Figures, half.Figures...)
 	ceiling := medianRPS(runs[0])
 	for i, m := range modes {
 		out.Figures = append(out.Figures,
@@ -190,7 +197,65 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 		out.Ratios = append(out.Ratios, report.Ratio{Name: "hot page under wrk: " + modes[r].name + " / " + modes[s].name + " throughput", Value: wrk.MedianRatio(runs[r], runs[s]), Goal: 0.95, Higher: true, Unit: "×",
 			Detail: detail, GeneratorBound: bound})
 	}
-	out.Note = fmt.Sprintf("HTTP tiers under wrk (closed loop, the throughput goals): wrk -t1 -c%d -d%v, %d rounds, every other in reverse order; %s. The null server answers an empty 200 with no HTTP stack, so its rate is wrk's own ceiling in this run. The open-loop ramps below measure latency and tiers; their rates are bounded by the Go load generator, which shares the CPUs with the servers.", conns, each, rounds, placement)
+	out.Note = fmt.Sprintf("HTTP tiers under wrk (closed loop, the throughput goals): wrk -t1 -c%d -d%v, %d rounds, every other in reverse order; %s. The null server answers an empty 200 with no HTTP stack, so its rate is wrk's own ceiling in this run. The open-loop ramps below measure latency and tiers; their rates are bounded by the Go load generator, which shares the CPUs with the servers.", conns, each, rounds, placement) + " " + half.Note
+	return out, nil
+}
+
+// measureHalfRate is the hot page's latency at half the static handler's
+// rate (timeRate for sort=time and the null server, hotRate for sort=hot;
+// each half of the closed-loop median just measured): wrk held to the rate
+// (wrk.RunAt) against the null server, static and readsvc, in rounds, and
+// readsvc's p99 over static's, the median of the rounds' ratios. The null
+// server's p99 at the same rate is the generator's own. A pair where any
+// round, or the null server, fell more than 5% short of its rate is
+// generator-bound. modes are measureHTTPTiers': null, then static and
+// readsvc for sort=time, then for sort=hot.
+func measureHalfRate(ctx context.Context, logger *slog.Logger, modes []wrkMode, timeRate, hotRate float64) (httpTiers, error) {
+	var out httpTiers
+	const (
+		rounds = 3
+		conns  = 64
+		each   = 3 * time.Second
+	)
+	rates := []float64{timeRate, timeRate, timeRate, hotRate, hotRate}
+	runs := make([][]wrk.Result, len(modes))
+	err := wrk.Rounds(len(modes), rounds, func(i, round int) error {
+		r, err := wrk.RunAt(ctx, modes[i].url, conns, rates[i], each)
+		if err != nil {
+			return fmt.Errorf("%s at %.0f/s: %w", modes[i].name, rates[i], err)
+		}
+		logger.Info("wrk at half rate", "mode", modes[i].name, "round", round, "target", fmt.Sprintf("%.0f", rates[i]), "rps", fmt.Sprintf("%.0f", r.RPS), "p99", r.P99)
+		runs[i] = append(runs[i], r)
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	short := func(i int) bool {
+		return slices.ContainsFunc(runs[i], func(r wrk.Result) bool { return r.RPS < 0.95*rates[i] })
+	}
+	for i, m := range modes {
+		out.Figures = append(out.Figures, report.NamedFigure{Name: fmt.Sprintf("wrk at half the static rate (%.0f/s), hot video's first page: %s, p99", rates[i], m.name),
+			Value: float64(medianP99(runs[i])) / float64(time.Millisecond), Unit: "ms"})
+	}
+	for _, pair := range [][2]int{{2, 1}, {4, 3}} {
+		r, s := pair[0], pair[1]
+		ratios := make([]float64, rounds)
+		for k := range ratios {
+			if p := runs[s][k].P99; p > 0 {
+				ratios[k] = float64(runs[r][k].P99) / float64(p)
+			}
+		}
+		bound := short(0) || short(r) || short(s)
+		detail := fmt.Sprintf("at %.0f/s: readsvc p99 %v (held %.0f/s), static p99 %v (held %.0f/s), the null server's %v (held %.0f/s, the generator's own); the median of %d rounds' ratios",
+			rates[r], medianP99(runs[r]), medianRPS(runs[r]), medianP99(runs[s]), medianRPS(runs[s]), medianP99(runs[0]), medianRPS(runs[0]), rounds)
+		if bound {
+			detail += "; GENERATOR-BOUND: a round fell more than 5% short of its rate, not a figure"
+		}
+		out.Ratios = append(out.Ratios, report.Ratio{Name: "hot page at half the static rate: " + modes[r].name + " / " + modes[s].name + " p99", Value: median(ratios), Goal: 1.2, Unit: "×",
+			Detail: detail, GeneratorBound: bound})
+	}
+	out.Note = fmt.Sprintf("Half rate: wrk -t1 -c%d -d%v held to half the static handler's closed-loop median (wrk.RunAt: one schedule, each connection waits for the next free slot), %d rounds, every other in reverse order, the null server at the same rate in each. Latency runs from each request's send, not its slot (a paced closed loop: a stall's backlog is not counted, alike for every server).", conns, each, rounds)
 	return out, nil
 }
 
