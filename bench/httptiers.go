@@ -212,10 +212,13 @@ func measureHTTPTiers(ctx context.Context, logger *slog.Logger, readsvc, static 
 // readsvc for sort=time, then for sort=hot.
 func measureHalfRate(ctx context.Context, logger *slog.Logger, modes []wrkMode, timeRate, hotRate float64) (httpTiers, error) {
 	var out httpTiers
+	// A p99 on this kind of box swings with its neighbours' load (the null
+	// server's own from 0.3 to 4 ms): more short rounds make a steadier
+	// median than fewer long ones.
 	const (
-		rounds = 3
+		rounds = 5
 		conns  = 64
-		each   = 3 * time.Second
+		each   = 2 * time.Second
 	)
 	rates := []float64{timeRate, timeRate, timeRate, hotRate, hotRate}
 	runs := make([][]wrk.Result, len(modes))
