@@ -78,7 +78,7 @@ bench-ring: cluster-up ## 1 vs 3 readsvc (groupcache ring) on the Redis Cluster:
 bench-onetruth: stack-up ## plain-SQL change → Cassandra latency over 200 hand-written changes (p50/p90/p99), through the real four services
 	set -a && . .stack/env && set +a && VC_ONETRUTH_CHANGES=200 $(GO) test -count=1 ./internal/e2e -run '^TestPlainSQLToCassandraLatency$$' -v | grep -E 'plain SQL|^(ok|FAIL|---)'
 
-bench-read: stack-up ## readsvc hot page vs a static handler vs the Redis tier alone; with wrk against a null handler; the p99 at half the static rate (vegeta, open loop); allocs of one hit
+bench-read: stack-up ## readsvc hot page vs a static handler vs the Redis tier alone; with wrk against a null handler; the p99 at half the static rate (wrk held to the rate); allocs of one hit
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench 'HotPage$$' -benchtime 20000x -count 3 -v
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench 'HotPageWrk' -benchtime 1x -v
 	set -a && . .stack/env && set +a && $(GO) test ./readsvc/api -run '^$$' -bench 'HotPageHalfRate' -benchtime 1x -v
