@@ -250,8 +250,8 @@ func measureHalfRate(ctx context.Context, logger *slog.Logger, modes []wrkMode, 
 			}
 		}
 		bound := short(0) || short(r) || short(s)
-		detail := fmt.Sprintf("at %.0f/s: readsvc p99 %v (held %.0f/s), static p99 %v (held %.0f/s), the null server's %v (held %.0f/s, the generator's own); the median of %d rounds' ratios",
-			rates[r], medianP99(runs[r]), medianRPS(runs[r]), medianP99(runs[s]), medianRPS(runs[s]), medianP99(runs[0]), medianRPS(runs[0]), rounds)
+		detail := fmt.Sprintf("at %.0f/s: readsvc p99 %v (held %.0f/s), static p99 %v (held %.0f/s); the null server's p99 at %.0f/s %v (held %.0f/s, the generator's own); the median of %d rounds' ratios",
+			rates[r], medianP99(runs[r]), medianRPS(runs[r]), medianP99(runs[s]), medianRPS(runs[s]), rates[0], medianP99(runs[0]), medianRPS(runs[0]), rounds)
 		if bound {
 			detail += "; GENERATOR-BOUND: a round fell more than 5% short of its rate, not a figure"
 		}
